@@ -1,0 +1,74 @@
+"""The one parser for durations and sizes on the command line, in scenarios and in `--expect`.
+
+Files store SI base units only (seconds, bytes), whatever the user typed.
+"""
+
+import re
+
+from leakhunt.errors import UsageError
+
+_DURATION_S = {"ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE_BYTES = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "k": 2**10,
+    "m": 2**20,
+    "g": 2**30,
+}
+_NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+DURATION_HELP = "a duration such as 500ms, 30s, 5m, 2h or a bare number of seconds"
+SIZE_HELP = "a size such as 512MB, 2GB, 6GiB or a bare number of bytes"
+
+
+def _split(text: str) -> tuple[float, str] | None:
+    match = _NUMBER_UNIT.match(str(text))
+    if not match:
+        return None
+    return float(match.group(1)), match.group(2).lower()
+
+
+def parse_duration_s(text: str | float, what: str = "duration") -> float:
+    """`500ms`, `30s`, `5m`, `2h`, `1d` or a bare number of seconds -> seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    parts = _split(text)
+    if parts is None or parts[1] not in ("", *_DURATION_S):
+        raise UsageError(f"{what}: {text!r} is not {DURATION_HELP}")
+    value, unit = parts
+    return value * _DURATION_S.get(unit, 1.0)
+
+
+def parse_size_bytes(text: str | float, what: str = "size") -> int:
+    """`512MB`, `2GB`, `6GiB` (also the systemd-style `6G` = GiB) or bare bytes -> bytes."""
+    if isinstance(text, int | float):
+        return int(text)
+    parts = _split(text)
+    if parts is None or parts[1] not in ("", *_SIZE_BYTES):
+        raise UsageError(f"{what}: {text!r} is not {SIZE_HELP}")
+    value, unit = parts
+    return round(value * _SIZE_BYTES.get(unit, 1))
+
+
+def format_bytes(size_bytes: float) -> str:
+    """Human SI size with a sign only where negative: 1.23 GB, 456 MB, 12.0 kB."""
+    magnitude = abs(size_bytes)
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if magnitude >= factor:
+            return f"{size_bytes / factor:.3g} {unit}"
+    return f"{size_bytes:.0f} B"
+
+
+def format_duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s"
