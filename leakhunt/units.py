@@ -72,3 +72,14 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:.3g} min"
     return f"{seconds:.3g} s"
+
+
+def parse_rate_bytes_per_min(text: str, what: str = "rate") -> float:
+    """`220MB/min`, `50MB/h`, `2MiB/s` -> bytes per minute."""
+    size_text, slash, per_text = str(text).partition("/")
+    if not slash:
+        raise UsageError(f"{what}: {text!r} is not a rate such as 220MB/min, 50MB/h or 2MiB/s")
+    per_s = parse_duration_s("1" + per_text if per_text[:1].isalpha() else per_text, what)
+    if per_s <= 0:
+        raise UsageError(f"{what}: {text!r} has a zero time unit")
+    return parse_size_bytes(size_text, what) * 60.0 / per_s
