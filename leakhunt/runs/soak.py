@@ -138,13 +138,15 @@ def run_soak(
                     limit = scenario.memory_limit_bytes
                     if limit is not None and rss_bytes >= limit:
                         exit_reason = "limit_hit"
-                        run_dir.add_event({
-                            "kind": "limit_hit",
-                            "t_sim_s": t_sim_s,
-                            "t_wall_s": sample.t_wall_s,
-                            "text": f"limit hit at t = {t_sim_s / 60:.1f} min "
-                            f"(RSS {format_bytes(rss_bytes)} >= {format_bytes(limit)})",
-                        })
+                        run_dir.add_event(
+                            {
+                                "kind": "limit_hit",
+                                "t_sim_s": t_sim_s,
+                                "t_wall_s": sample.t_wall_s,
+                                "text": f"limit hit at t = {t_sim_s / 60:.1f} min "
+                                f"(RSS {format_bytes(rss_bytes)} >= {format_bytes(limit)})",
+                            }
+                        )
                         break
                     target.release()
                 elif op == "cleanup_begin":
@@ -152,15 +154,20 @@ def run_soak(
                     target.release()
                 elif op == "cleanup_end":
                     rss_after = meter.read()[0]
-                    run_dir.add_event({
-                        "kind": "cleanup",
-                        "t_sim_s": t_sim_s,
-                        "t_wall_s": time.monotonic() - wall_start_s,
-                        "rss_before_bytes": cleanup_rss_before,
-                        "rss_after_bytes": rss_after,
-                        "freed_bytes": cleanup_rss_before - rss_after,
-                        **{k: message[k] for k in ("duration_s", "ohlcv_trimmed", "oi_trimmed", "gc_collected")},
-                    })
+                    run_dir.add_event(
+                        {
+                            "kind": "cleanup",
+                            "t_sim_s": t_sim_s,
+                            "t_wall_s": time.monotonic() - wall_start_s,
+                            "rss_before_bytes": cleanup_rss_before,
+                            "rss_after_bytes": rss_after,
+                            "freed_bytes": cleanup_rss_before - rss_after,
+                            **{
+                                k: message[k]
+                                for k in ("duration_s", "ohlcv_trimmed", "oi_trimmed", "gc_collected")
+                            },
+                        }
+                    )
                     target.release()
                 elif op == "summary":
                     probe_s += message.get("probe_s", 0.0)
@@ -188,11 +195,15 @@ def run_soak(
                 cost={
                     "sampler_cpu_s": meter.cost_cpu_s if meter else 0.0,
                     "sampler_reads": meter.reads if meter else 0,
-                    "sampler_cpu_s_per_read": (meter.cost_cpu_s / meter.reads) if meter and meter.reads else None,
+                    "sampler_cpu_s_per_read": (meter.cost_cpu_s / meter.reads)
+                    if meter and meter.reads
+                    else None,
                     "sampler_cpu_fraction": (meter.cost_cpu_s / wall_s) if meter and wall_s else None,
                     "probe_s": probe_s,
                     "probe_fraction": probe_s / wall_s if wall_s else None,
-                    "bytes_per_sample": writer.bytes_written / writer.rows_written if writer.rows_written else None,
+                    "bytes_per_sample": writer.bytes_written / writer.rows_written
+                    if writer.rows_written
+                    else None,
                 },
             )
     return SoakResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples)

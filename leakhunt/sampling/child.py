@@ -4,6 +4,7 @@ RSS and swap come from /proc/PID/status (one read gives both), CPU from /proc/PI
 psutil; never from the target about itself.
 """
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -99,9 +100,8 @@ class TargetProcess:
                 self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
-                try:
+                # A broken pipe on close means the child is gone, which is what we want.
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass  # a broken pipe on close: the child is gone, which is what we want
         self._log.close()
         return self.process.returncode

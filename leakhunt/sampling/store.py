@@ -75,8 +75,7 @@ class RunDir:
             probe.unlink()
         except OSError as exc:
             raise UsageError(
-                f"cannot write to output directory {path}: {exc.strerror or exc}; "
-                "choose another with --out"
+                f"cannot write to output directory {path}: {exc.strerror or exc}; choose another with --out"
             ) from None
         return cls(path)
 

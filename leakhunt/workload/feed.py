@@ -59,9 +59,7 @@ def payload_columns_for(payload_columns: int, scale: float) -> tuple[str, ...]:
 class SyntheticFeed:
     """The exchange side of the model. Stateful only in where each rolling window ended."""
 
-    def __init__(
-        self, *, seed: int, overlap: float, payload_columns: int = 0, scale: float = 1.0
-    ) -> None:
+    def __init__(self, *, seed: int, overlap: float, payload_columns: int = 0, scale: float = 1.0) -> None:
         self.seed = seed
         self.overlap = overlap
         self.columns = payload_columns_for(payload_columns, scale)
@@ -89,8 +87,9 @@ class SyntheticFeed:
         values = _unit_floats(keys)
         values[:, : min(4, values.shape[1])] = 100.0 * (1.0 + 0.01 * values[:, :4])
         timestamps = pd.to_datetime(index.astype(np.int64) * period_s, unit="s", utc=True)
-        return pd.DataFrame(values, index=pd.DatetimeIndex(timestamps, name="timestamp"),
-                            columns=list(self.columns))
+        return pd.DataFrame(
+            values, index=pd.DatetimeIndex(timestamps, name="timestamp"), columns=list(self.columns)
+        )
 
     def fetch_open_interest(self, symbol: str, limit: int, now_s: float) -> list[dict]:
         end = self._window_end((symbol, "oi"), OI_PERIOD_S, limit, now_s)

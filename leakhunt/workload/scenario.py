@@ -91,9 +91,7 @@ def parse_fixes(text: str | list[str]) -> frozenset[str]:
         names = list(text)
     unknown = [name for name in names if name not in FIXES]
     if unknown:
-        raise UsageError(
-            f"unknown fix {unknown[0]!r}: use all, none, or a comma list of {', '.join(FIXES)}"
-        )
+        raise UsageError(f"unknown fix {unknown[0]!r}: use all, none, or a comma list of {', '.join(FIXES)}")
     return frozenset(names)
 
 
@@ -256,7 +254,5 @@ def load_scenario(name_or_path: str) -> Scenario:
     shipped = SCENARIO_DIR / f"{name_or_path}.toml"
     if not shipped.is_file():
         names = ", ".join(p.stem for p in available_scenarios())
-        raise UsageError(
-            f"unknown scenario {name_or_path!r}: use one of {names}, or a path to a .toml file"
-        )
+        raise UsageError(f"unknown scenario {name_or_path!r}: use one of {names}, or a path to a .toml file")
     return load_scenario_file(shipped)

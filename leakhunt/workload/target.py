@@ -9,6 +9,7 @@ its RSS before and after are read from outside too. Summaries from the probe (in
 own cadence, after the RSS read) are sent as {"op": "summary", ...}.
 """
 
+import contextlib
 import heapq
 import json
 import math
@@ -105,25 +106,29 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
             channel.barrier({"op": "cleanup_begin", "t_sim_s": t_sim_s})
             started = time.perf_counter()
             result = manager.cleanup()
-            channel.barrier({
-                "op": "cleanup_end",
-                "t_sim_s": t_sim_s,
-                "duration_s": time.perf_counter() - started,
-                "ohlcv_trimmed": result.ohlcv_trimmed,
-                "oi_trimmed": result.oi_trimmed,
-                "gc_collected": result.gc_collected,
-            })
+            channel.barrier(
+                {
+                    "op": "cleanup_end",
+                    "t_sim_s": t_sim_s,
+                    "duration_s": time.perf_counter() - started,
+                    "ohlcv_trimmed": result.ohlcv_trimmed,
+                    "oi_trimmed": result.oi_trimmed,
+                    "gc_collected": result.gc_collected,
+                }
+            )
         elif kind == SAMPLE:
             channel.barrier({"op": "sample", "t_sim_s": t_sim_s})
         elif probe is not None:
             summary = probe.take(t_sim_s=t_sim_s, t_wall_s=clock.wall_elapsed_s())
             channel.send({"op": "summary", **summary})
-    channel.send({
-        "op": "done",
-        "fetches": manager.fetches,
-        "candles": manager.candle_counts(),
-        "oi_entries": manager.oi_counts(),
-    })
+    channel.send(
+        {
+            "op": "done",
+            "fetches": manager.fetches,
+            "candles": manager.candle_counts(),
+            "oi_entries": manager.oi_counts(),
+        }
+    )
     return manager
 
 
@@ -132,10 +137,9 @@ def main() -> None:
     # The protocol owns the real stdout; anything else the model prints goes to stderr.
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr
-    try:
+    # The parent stopping the run ends it here; the parent already holds every sample.
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
         run(config, Channel(sys.stdin, protocol_out))
-    except (BrokenPipeError, KeyboardInterrupt):
-        pass  # the parent stopped the run; it already holds every sample
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+# One venv, one editable install; every target that needs the tool depends on it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: soak test lint system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The main job on the default scenario: 30 simulated minutes of the 2025-10-30 incident.
+soak: $(STAMP)
+	$(BIN)/leakhunt soak --minutes 30
+
+# The SSH tests run a real OpenSSH server on 127.0.0.1: install it where it is missing.
+system-deps:
+	@if [ ! -x /usr/sbin/sshd ]; then \
+		echo "installing openssh-server for the SSH tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) system-deps lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) reports/*/

@@ -1,0 +1,157 @@
+"""The `leakhunt` command line: each command parses, calls one library function, prints."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from leakhunt.errors import FAILED, LeakhuntError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Find, reproduce and prove the fix of memory leaks in long-running Python services.",
+)
+err = Console(stderr=True)
+out = Console()
+_state = {"debug": False}
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Run directory to write (default: reports/<time>-<command>-<name>/)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")]
+ExpectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect",
+        help="A success criterion, e.g. 'rss<2GB@30m', 'growth<50MB/h', 'swap==0', 'cpu<40%'. "
+        "Repeatable; a failure exits 1.",
+    ),
+]
+ScenarioOption = Annotated[
+    str,
+    typer.Option("--scenario", help="A shipped scenario name (see `leakhunt scenarios`) or a .toml path."),
+]
+MinutesOption = Annotated[float, typer.Option("--minutes", help="Simulated minutes to run.")]
+ScaleOption = Annotated[
+    float | None, typer.Option("--scale", help="Multiply each candle's payload (CI uses small scales).")
+]
+SpeedOption = Annotated[
+    str, typer.Option("--speed", help="Simulated seconds per wall second: 1, 60, ... or max.")
+]
+IntervalOption = Annotated[
+    str, typer.Option("--interval", help="Sampling interval in simulated time: 500ms, 5s, 1m or seconds.")
+]
+
+
+@app.callback()
+def _global(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def _emit(summary: dict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+
+
+def _exit_on_criteria(summary: dict) -> None:
+    if not summary.get("criteria_passed", True):
+        raise typer.Exit(FAILED)
+
+
+@app.command()
+def soak(
+    minutes: MinutesOption = 30.0,
+    scenario: ScenarioOption = "incident-2025-10-30",
+    fixes: Annotated[
+        str | None,
+        typer.Option(
+            "--fixes", help="all, none, or a comma list of caps,oi_cap,cleanup (default: the scenario's)."
+        ),
+    ] = None,
+    speed: SpeedOption = "max",
+    interval: IntervalOption = "5s",
+    probe_interval: Annotated[
+        str,
+        typer.Option(
+            "--probe-interval", help="pympler summaries every ... of simulated time; 0 turns them off."
+        ),
+    ] = "5m",
+    tracemalloc: Annotated[
+        int,
+        typer.Option(
+            "--tracemalloc", help="Also take tracemalloc snapshots with this many frames (0 = off)."
+        ),
+    ] = 0,
+    scale: ScaleOption = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the synthetic feed (default: the scenario's).")
+    ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option("--memory-limit", help="Stop the target when RSS crosses this: 6GB, 512MB ..."),
+    ] = None,
+    expect: ExpectOption = None,
+    output: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a faithful model of the incident's market-data manager and sample it from outside."""
+    from leakhunt.runs.commands import soak_command
+
+    summary = soak_command(
+        minutes=minutes,
+        scenario=scenario,
+        fixes=fixes,
+        speed=speed,
+        interval=interval,
+        probe_interval=probe_interval,
+        tracemalloc_frames=tracemalloc,
+        scale=scale,
+        seed=seed,
+        memory_limit=memory_limit,
+        expect=expect or [],
+        out=output,
+        console=err,
+    )
+    _emit(summary, as_json)
+    _exit_on_criteria(summary)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the shipped scenarios, one line each."""
+    from leakhunt.workload.scenario import available_scenarios, load_scenario_file
+
+    for path in available_scenarios():
+        scenario = load_scenario_file(path)
+        out.print(f"[bold]{scenario.name:22}[/] {scenario.description}", highlight=False)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run or comparison directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Re-render a run's (or a comparison's) summary, figures and report.html from its files."""
+    from leakhunt.runs.commands import report_command
+
+    summary = report_command(run_dir, console=err)
+    _emit(summary, as_json)
+
+
+def main() -> None:
+    try:
+        app()
+    except LeakhuntError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,80 @@
+"""What the terminal shows: rich tables at the end of a run, and the live line during it."""
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from leakhunt.sampling.sample import Sample
+from leakhunt.units import format_bytes
+
+MB = 1e6
+_VERDICT_STYLE = {
+    "LEAK": "bold red",
+    "STABLE": "bold green",
+    "BOUNDED": "bold blue",
+    "INCONCLUSIVE": "yellow",
+}
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / MB:+.3g} MB/min"
+
+
+def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
+    table = Table(title=title or None, show_lines=False)
+    for column in ("run", "verdict", "growth", "95 % CI", "to limit", "peak RSS", "ended"):
+        table.add_column(column)
+    for label, summary in rows:
+        growth = summary.get("growth") or {}
+        ttl = summary.get("time_to_limit_min")
+        verdict = summary.get("verdict", "?")
+        table.add_row(
+            label,
+            f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            _rate(growth.get("slope_bytes_per_min")),
+            f"{_rate(growth.get('ci_low_bytes_per_min'))} … {_rate(growth.get('ci_high_bytes_per_min'))}",
+            "never" if ttl is None else f"{ttl:.1f} min",
+            format_bytes(summary.get("peak_rss_bytes") or 0),
+            str(summary.get("exit_reason", "")),
+        )
+    return table
+
+
+def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -> None:
+    console.print(growth_table([(summary.get("label", "run"), summary)]))
+    console.print(summary.get("headline", ""), highlight=False)
+    for criterion in summary.get("criteria", []):
+        mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
+        console.print(f"  {mark} {criterion['text']}: {criterion['detail']}", highlight=False)
+    cost = summary.get("cost") or {}
+    if cost.get("sampler_cpu_fraction") is not None:
+        console.print(
+            f"[dim]sampling cost: {cost['sampler_cpu_fraction']:.3%} of the run's wall time in the "
+            f"sampler, probe pauses {cost.get('probe_fraction') or 0:.1%}[/]"
+        )
+    console.print(f"run directory: [bold]{run_dir}[/]  (report.html, memory.png)", highlight=False)
+
+
+class LiveLine:
+    """The one line that updates during a run: time, RSS and the growth so far."""
+
+    def __init__(self, duration_s: float, time_label: str = "sim") -> None:
+        self.duration_s = duration_s
+        self.time_label = time_label
+        self._first: Sample | None = None
+        self.text = ""
+
+    def update(self, sample: Sample) -> str:
+        if self._first is None:
+            self._first = sample
+        elapsed_min = (sample.t_sim_s - self._first.t_sim_s) / 60.0
+        growth = ""
+        if elapsed_min > 0:
+            rate = (sample.rss_bytes - self._first.rss_bytes) / elapsed_min
+            growth = f"  growth so far {rate / MB:+.3g} MB/min"
+        self.text = (
+            f"{self.time_label} {sample.t_sim_s / 60:6.1f}/{self.duration_s / 60:.0f} min  "
+            f"RSS {format_bytes(sample.rss_bytes)}{growth}"
+        )
+        return self.text

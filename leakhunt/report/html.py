@@ -1,0 +1,199 @@
+"""One self-contained HTML file per run or comparison: figures inlined, no external fetches."""
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from leakhunt.units import format_bytes
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,sans-serif;margin:0 auto;max-width:980px;padding:12px;color:#222}
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;font-size:.9em;display:block;overflow-x:auto}
+td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;white-space:nowrap}
+img{max-width:100%;height:auto}
+.headline{font-size:1.05em;background:#f6f6f6;padding:8px;border-left:4px solid #888}
+.LEAK{color:#b00;font-weight:bold}.STABLE{color:#080;font-weight:bold}.BOUNDED{color:#05a;font-weight:bold}
+.INCONCLUSIVE{color:#a60;font-weight:bold}.pass{color:#080}.fail{color:#b00;font-weight:bold}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def inline_png(path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{_e(Path(path).name)}" src="data:image/png;base64,{data}">'
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _mb_per_min(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 1e6:+.3g} MB/min"
+
+
+def _verdict(value: str) -> str:
+    return f'<span class="{_e(value)}">{_e(value)}</span>'
+
+
+def growth_rows(label: str, summary: dict[str, Any]) -> list[Any]:
+    growth = summary.get("growth") or {}
+    ttl = summary.get("time_to_limit_min")
+    return [
+        _e(label),
+        _verdict(summary.get("verdict", "?")),
+        _mb_per_min(growth.get("slope_bytes_per_min")),
+        f"{_mb_per_min(growth.get('ci_low_bytes_per_min'))} … "
+        f"{_mb_per_min(growth.get('ci_high_bytes_per_min'))}",
+        "never" if ttl is None else f"{ttl:.1f} min",
+        format_bytes(summary.get("peak_rss_bytes") or 0),
+        format_bytes(summary.get("final_rss_bytes") or 0),
+        _e(summary.get("exit_reason", "")),
+    ]
+
+
+GROWTH_HEADER = ["run", "verdict", "growth", "95 % CI", "time to limit", "peak RSS", "final RSS", "ended"]
+
+
+def criteria_section(criteria: list[dict[str, Any]]) -> str:
+    if not criteria:
+        return ""
+    rows = [
+        [
+            _e(c["text"]),
+            f'<span class="{"pass" if c["passed"] else "fail"}">{"PASS" if c["passed"] else "FAIL"}</span>',
+            _e(c["detail"]),
+        ]
+        for c in criteria
+    ]
+    return "<h2>Success criteria</h2>" + _table(["expect", "result", "measured"], rows)
+
+
+def cost_section(cost: dict[str, Any] | None) -> str:
+    if not cost:
+        return ""
+    rows = []
+    if cost.get("sampler_cpu_s_per_read") is not None:
+        rows.append(["sampler CPU per read", f"{cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs"])
+    if cost.get("sampler_cpu_fraction") is not None:
+        rows.append(["sampler CPU / run wall time", f"{cost['sampler_cpu_fraction']:.3%}"])
+    if cost.get("probe_fraction") is not None:
+        rows.append(
+            ["probe pause / run wall time", f"{cost['probe_fraction']:.2%} ({cost['probe_s']:.2f} s)"]
+        )
+    if cost.get("bytes_per_sample") is not None:
+        rows.append(["bytes written per sample", f"{cost['bytes_per_sample']:.0f}"])
+    for key in ("remote_cpu_s_per_sample",):
+        if cost.get(key) is not None:
+            rows.append(["remote sampling CPU per sample", f"{cost[key] * 1e3:.2f} ms"])
+    return "<h2>What measuring cost</h2>" + _table(["", ""], rows)
+
+
+def attribution_section(attribution: dict[str, Any] | None) -> str:
+    if not attribution:
+        return ""
+    parts = ["<h2>What grows</h2>"]
+    if attribution.get("statement"):
+        parts.append(f"<p>{_e(attribution['statement'])}</p>")
+    types = attribution.get("types") or []
+    if types:
+        rows = [
+            [
+                _e(t.get("type")),
+                _e(t.get("last_count")),
+                format_bytes(t.get("last_size_bytes") or 0),
+                _mb_per_min(t.get("bytes_per_min")),
+                "" if t.get("share_of_rss_growth") is None else f"{t['share_of_rss_growth']:.0%}",
+            ]
+            for t in types
+        ]
+        parts.append(_table(["type", "count", "size", "growth", "share of RSS growth"], rows))
+    lines = attribution.get("lines") or []
+    if lines:
+        rows = [
+            [
+                _e(line.get("where")),
+                format_bytes(line.get("last_size_bytes") or 0),
+                _mb_per_min(line.get("bytes_per_min")),
+            ]
+            for line in lines
+        ]
+        parts.append(_table(["source line", "size", "growth"], rows))
+    return "".join(parts)
+
+
+def page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list[Path]) -> str:
+    label = meta.get("label", "run")
+    parts = [f"<h1>leakhunt {_e(meta.get('command', ''))}: {_e(label)}</h1>"]
+    if summary.get("headline"):
+        parts.append(f'<p class="headline">{_e(summary["headline"])}</p>')
+    parts.append(_table(GROWTH_HEADER, [growth_rows(label, summary)]))
+    if summary.get("verdict_reason"):
+        parts.append(f"<p>{_e(summary['verdict_reason'])}</p>")
+    if summary.get("method"):
+        parts.append(f"<p><small>{_e(summary['method'])}</small></p>")
+    if summary.get("thresholds"):
+        parts.append(f"<p><small>{_e(summary['thresholds'])}</small></p>")
+    parts.extend(inline_png(figure) for figure in figures)
+    parts.append(criteria_section(summary.get("criteria") or []))
+    parts.append(attribution_section(summary.get("attribution")))
+    events = [e for e in meta.get("events", []) if e.get("kind") != "cleanup"]
+    cleanups = [e for e in meta.get("events", []) if e.get("kind") == "cleanup"]
+    if cleanups:
+        rows = [
+            [
+                f"{e['t_sim_s'] / 60:.1f} min",
+                format_bytes(e["rss_before_bytes"]),
+                format_bytes(e["rss_after_bytes"]),
+                format_bytes(e["freed_bytes"]),
+                _e(e.get("gc_collected")),
+                _e(e.get("ohlcv_trimmed")),
+                _e(e.get("oi_trimmed")),
+            ]
+            for e in cleanups
+        ]
+        parts.append(
+            "<h2>Cleanup runs</h2>"
+            + _table(
+                ["at", "RSS before", "RSS after", "freed", "gc collected", "OHLCV trimmed", "OI trimmed"],
+                rows,
+            )
+        )
+    if events:
+        parts.append(
+            "<h2>Events</h2><ul>"
+            + "".join(f"<li>{_e(e.get('text') or e.get('kind'))}</li>" for e in events)
+            + "</ul>"
+        )
+    parts.append(cost_section(meta.get("cost")))
+    scenario = meta.get("scenario") or {}
+    if scenario.get("assumptions"):
+        parts.append(
+            f"<h2>Assumptions of this scenario</h2><p>{_e(scenario['assumptions'])}</p>"
+            f"<p>Calibrated values: {_e(', '.join(scenario.get('calibrated', [])))}</p>"
+        )
+    facts = [
+        ["command", _e(meta.get("command_line", ""))],
+        ["host", _e(meta.get("host", ""))],
+        ["started", _e(meta.get("start_time", ""))],
+        ["fixes", _e(", ".join(meta.get("fixes", [])) or "none")],
+        ["seed", _e(meta.get("seed", ""))],
+        ["speed", _e(meta.get("speed", ""))],
+        ["exit", _e(meta.get("exit_reason", ""))],
+    ]
+    parts.append("<h2>Run</h2>" + _table(["", ""], facts))
+    return page(f"leakhunt: {label}", "".join(parts))

@@ -1,0 +1,181 @@
+"""matplotlib figures of runs and comparisons: RSS in MB against minutes.
+
+Uses the Agg backend so figures render on servers without a display.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+MB = 1e6
+FIGURE_DPI = 110
+RUN_COLOURS = ("#d62728", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#17becf")
+
+
+def _minutes(samples: pd.DataFrame, axis: str) -> np.ndarray:
+    t = samples[axis].to_numpy(dtype=float)
+    return (t - t[0]) / 60.0 if len(t) else t
+
+
+def _fit_line(ax: Any, summary: dict[str, Any], minutes: np.ndarray, colour: str, label: str) -> None:
+    growth = summary.get("growth") or {}
+    slope = growth.get("slope_bytes_per_min")
+    if slope is None or not len(minutes) or growth.get("intercept_bytes") is None:
+        return
+    start_min = growth.get("fit_start_s", 0.0) / 60.0
+    xs = np.array([start_min, minutes[-1]])
+    ys = (growth["intercept_bytes"] + slope * (xs - start_min)) / MB
+    ax.plot(
+        xs,
+        ys,
+        "--",
+        color=colour,
+        linewidth=1.4,
+        label=f"{label} fit: {slope / MB:+.3g} MB/min "
+        f"[{growth['ci_low_bytes_per_min'] / MB:.3g}, {growth['ci_high_bytes_per_min'] / MB:.3g}]",
+    )
+
+
+def _events(ax: Any, meta: dict[str, Any], first_s: float, colour: str) -> None:
+    labelled = False
+    for event in meta.get("events", []):
+        kind = event.get("kind")
+        t_min = (event.get("t_sim_s", 0.0) - first_s) / 60.0
+        if kind == "cleanup":
+            ax.axvline(
+                t_min, color=colour, alpha=0.25, linestyle=":", label=None if labelled else "cleanup runs"
+            )
+            labelled = True
+        elif kind in ("limit_hit", "restart", "gap", "pid_reused"):
+            ax.axvline(t_min, color="black", alpha=0.6, linestyle="-.")
+            ax.annotate(
+                event.get("text", kind),
+                (t_min, ax.get_ylim()[1]),
+                fontsize=7,
+                rotation=90,
+                va="top",
+                ha="right",
+            )
+
+
+def _context(ax: Any, meta: dict[str, Any], span_min: float) -> None:
+    limit = meta.get("memory_limit_bytes")
+    if limit:
+        ax.axhline(limit / MB, color="black", linewidth=1.2, label=f"memory limit {limit / 1e9:.3g} GB")
+    reference = (meta.get("scenario") or {}).get("reference")
+    if reference:
+        end_min = max(span_min, 1.0)
+        if limit:
+            end_min = min(
+                end_min, max(0.0, (limit - reference["baseline_bytes"]) / reference["growth_bytes_per_min"])
+            )
+        xs = np.array([0.0, end_min])
+        ax.plot(
+            xs,
+            (reference["baseline_bytes"] + reference["growth_bytes_per_min"] * xs) / MB,
+            color="grey",
+            linewidth=2,
+            alpha=0.6,
+            label=f"incident: {reference['baseline_bytes'] / MB:.0f} MB + "
+            f"{reference['growth_bytes_per_min'] / MB:.0f} MB/min",
+        )
+
+
+def plot_run(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
+    """memory.png: the run in the incident's context (top) and close up with its fit (bottom)."""
+    axis = meta.get("time_axis", "t_sim_s")
+    minutes = _minutes(samples, axis)
+    rss_mb = samples["rss_bytes"].to_numpy(dtype=float) / MB
+    first_s = float(samples[axis].iloc[0]) if len(samples) else 0.0
+    label = meta.get("label", "run")
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1.2]}
+    )
+    top.plot(minutes, rss_mb, color=RUN_COLOURS[0], linewidth=1.6, label=f"RSS ({label})")
+    _context(top, meta, float(minutes[-1]) if len(minutes) else 0.0)
+    top.set_ylim(bottom=0)
+    top.set_ylabel("RSS (MB)")
+    top.set_title(
+        f"{label}: {summary.get('verdict', '?')} — {summary.get('headline', '')}"[:110], fontsize=10
+    )
+    top.legend(fontsize=8, loc="upper left")
+    bottom.plot(minutes, rss_mb, color=RUN_COLOURS[0], linewidth=1.2, marker=".", markersize=2, label="RSS")
+    if samples.get("swap_bytes") is not None and samples["swap_bytes"].fillna(0).max() > 0:
+        bottom.plot(minutes, samples["swap_bytes"].to_numpy(dtype=float) / MB, color="purple", label="swap")
+    _fit_line(bottom, summary, minutes, "black", "robust")
+    _events(bottom, meta, first_s, RUN_COLOURS[2])
+    bottom.set_xlabel("simulated minutes" if axis == "t_sim_s" else "minutes")
+    bottom.set_ylabel("RSS (MB), close up")
+    bottom.legend(fontsize=8, loc="upper left")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return path
+
+
+def plot_comparison(runs: list[dict[str, Any]], path: Path) -> Path:
+    """comparison.png: every run's RSS on one axis in context, then their growth rates per window.
+
+    Each item of `runs` holds "label", "samples" (DataFrame), "meta" and "summary".
+    """
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, 8), sharex=True, gridspec_kw={"height_ratios": [1.4, 1]}
+    )
+    span_min = 0.0
+    for i, run in enumerate(runs):
+        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        samples, meta, summary = run["samples"], run["meta"], run["summary"]
+        axis = meta.get("time_axis", "t_sim_s")
+        minutes = _minutes(samples, axis)
+        if not len(minutes):
+            continue
+        span_min = max(span_min, float(minutes[-1]))
+        rss_bytes = samples["rss_bytes"].to_numpy(dtype=float)
+        slope = (summary.get("growth") or {}).get("slope_bytes_per_min")
+        rate = f"{slope / MB:+.3g} MB/min" if slope is not None else "n/a"
+        top.plot(
+            minutes,
+            rss_bytes / MB,
+            color=colour,
+            linewidth=1.5,
+            label=f"{run['label']}: {summary.get('verdict', '?')}, {rate}",
+        )
+        _fit_line(top, summary, minutes, colour, run["label"])
+        # Growth per window: what a user eyeballs on a dashboard, from the same samples.
+        window = max(2, len(minutes) // 12)
+        rates = np.gradient(rss_bytes, minutes * 60.0) * 60.0 if len(minutes) > 2 else np.zeros_like(minutes)
+        smoothed = pd.Series(rates).rolling(window, center=True, min_periods=1).median()
+        bottom.plot(minutes, smoothed / MB, color=colour, linewidth=1.2, label=run["label"])
+    if runs:
+        _context(top, runs[0]["meta"], span_min)
+        first = runs[0]
+        _events(
+            top,
+            first["meta"],
+            float(first["samples"][first["meta"].get("time_axis", "t_sim_s")].iloc[0])
+            if len(first["samples"])
+            else 0.0,
+            "grey",
+        )
+    top.set_ylim(bottom=0)
+    top.set_ylabel("RSS (MB)")
+    top.set_title("RSS per run (dashed: robust fits with 95 % CI)", fontsize=10)
+    top.legend(fontsize=7, loc="upper left")
+    bottom.axhline(0, color="black", linewidth=0.8)
+    bottom.set_ylabel("growth rate (MB/min, rolling median)")
+    bottom.set_xlabel("minutes")
+    bottom.legend(fontsize=7, loc="upper left")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return path

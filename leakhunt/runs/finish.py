@@ -1,0 +1,37 @@
+"""Analyse a run directory and render its report, from its files alone.
+
+Used at the end of every command and by `leakhunt report RUN_DIR`.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from leakhunt.analysis.summary import summarize_run
+from leakhunt.errors import UsageError
+from leakhunt.report.html import render_run_html
+from leakhunt.report.plots import plot_run
+from leakhunt.sampling.store import RunDir
+
+
+def finish_run(run_dir: RunDir) -> dict[str, Any]:
+    """Write summary.json, memory.png and report.html; return the summary."""
+    samples = run_dir.read_samples()
+    meta = run_dir.read_meta()
+    if samples.empty:
+        raise UsageError(f"{run_dir.path} holds no samples yet: nothing to analyse")
+    summaries = run_dir.read_summaries()
+    summary = summarize_run(samples, meta, summaries)
+    summary["run_dir"] = str(run_dir.path)
+    run_dir.write_summary(summary)
+    figures = [plot_run(samples, meta, summary, run_dir.file("memory.png"))]
+    run_dir.file("report.html").write_text(render_run_html(meta, summary, figures))
+    return summary
+
+
+def open_run(path: Path) -> RunDir:
+    run_dir = RunDir(path)
+    if not run_dir.path.is_dir():
+        raise UsageError(f"{path} is not a directory: give a run directory under reports/")
+    if not run_dir.is_run():
+        raise UsageError(f"{path} is not a leakhunt run directory (no samples.csv and meta.json)")
+    return run_dir

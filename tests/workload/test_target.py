@@ -1,0 +1,38 @@
+"""The child's event schedule: work before measurement, exact multiples, no drift."""
+
+from leakhunt.workload.target import CLEANUP, FETCH, PROBE, SAMPLE, schedule
+
+
+def test_events_come_in_time_order_with_work_before_the_sample_and_the_probe_after():
+    events = list(
+        schedule(
+            duration_s=600,
+            fetch_interval_s=900 / 79,
+            sample_interval_s=5,
+            cleanup_interval_s=600,
+            probe_interval_s=300,
+        )
+    )
+    times = [t for t, _, _ in events]
+    assert times == sorted(times)
+    at_600 = [kind for t, kind, _ in events if t == 600]
+    assert at_600 == [CLEANUP, SAMPLE, PROBE]
+    at_0 = [kind for t, kind, _ in events if t == 0]
+    assert at_0 == [FETCH, SAMPLE, PROBE]
+
+
+def test_sample_times_are_exact_multiples_of_the_interval_even_after_many_steps():
+    samples = [
+        t
+        for t, kind, _ in schedule(
+            duration_s=86400,
+            fetch_interval_s=900 / 79,
+            sample_interval_s=0.1,
+            cleanup_interval_s=None,
+            probe_interval_s=None,
+        )
+        if kind == SAMPLE
+    ]
+    assert len(samples) == 864001
+    assert samples[-1] == 86400.0
+    assert all(t == k * 0.1 for k, t in enumerate(samples[:1000]))
