@@ -123,6 +123,52 @@ def soak(
 
 
 @app.command()
+def compare(
+    runs: Annotated[list[Path] | None, typer.Argument(help="Saved run directories to compare.")] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Run the scenario with fixes off and on.")
+    ] = False,
+    ablation: Annotated[
+        bool, typer.Option("--ablation", help="With --baseline: each fix alone too.")
+    ] = False,
+    scenario: ScenarioOption = "incident-2025-10-30",
+    minutes: MinutesOption = 30.0,
+    scale: ScaleOption = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Runs in parallel (default: cores).")] = None,
+    speed: SpeedOption = "max",
+    interval: IntervalOption = "5s",
+    probe_interval: Annotated[
+        str, typer.Option("--probe-interval", help="pympler summaries every ...")
+    ] = "5m",
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the synthetic feed.")] = None,
+    expect: ExpectOption = None,
+    output: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Prove a fix: the same seeded feed with the fixes off and on, or saved runs side by side."""
+    from leakhunt.runs.commands import compare_command
+
+    comparison = compare_command(
+        runs=runs or [],
+        baseline=baseline,
+        ablation=ablation,
+        scenario=scenario,
+        minutes=minutes,
+        scale=scale,
+        jobs=jobs,
+        speed=speed,
+        interval=interval,
+        probe_interval=probe_interval,
+        seed=seed,
+        expect=expect or [],
+        out=output,
+        console=err,
+    )
+    _emit(comparison, as_json)
+    _exit_on_criteria(comparison)
+
+
+@app.command()
 def scenarios() -> None:
     """List the shipped scenarios, one line each."""
     from leakhunt.workload.scenario import available_scenarios, load_scenario_file

@@ -78,3 +78,20 @@ class LiveLine:
             f"RSS {format_bytes(sample.rss_bytes)}{growth}"
         )
         return self.text
+
+
+def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
+    rows = [(entry["label"], entry) for entry in comparison["runs"]]
+    console.print(growth_table(rows, title="leakhunt compare"))
+    console.print(comparison.get("headline", ""), highlight=False)
+    for entry in comparison["runs"]:
+        for criterion in entry.get("criteria", []):
+            mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
+            console.print(
+                f"  {entry['label']}: {mark} {criterion['text']}: {criterion['detail']}", highlight=False
+            )
+    console.print(
+        f"comparison directory: [bold]{comparison.get('comparison_dir', '')}[/]  "
+        "(report.html, comparison.png)",
+        highlight=False,
+    )

@@ -197,3 +197,27 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
     ]
     parts.append("<h2>Run</h2>" + _table(["", ""], facts))
     return page(f"leakhunt: {label}", "".join(parts))
+
+
+def render_comparison_html(comparison: dict[str, Any], figures: list[Path]) -> str:
+    parts = ["<h1>leakhunt compare</h1>", f'<p class="headline">{_e(comparison.get("headline", ""))}</p>']
+    rows = []
+    for entry in comparison["runs"]:
+        summary = {**entry, "growth": entry["growth"]}
+        row = growth_rows(entry["label"], summary)
+        reduction = entry.get("reduction_percent")
+        row.insert(2, "baseline" if reduction is None else f"{reduction:.0f} %")
+        rows.append(row)
+    header = list(GROWTH_HEADER)
+    header.insert(2, "removed")
+    parts.append(_table(header, rows))
+    parts.extend(inline_png(figure) for figure in figures)
+    for entry in comparison["runs"]:
+        if entry.get("criteria"):
+            parts.append(f"<h2>{_e(entry['label'])}</h2>" + criteria_section(entry["criteria"]))
+    parts.append(
+        "<h2>Runs</h2><p>Each run's own report.html sits in its directory: "
+        + ", ".join(_e(Path(e["run_dir"]).name) for e in comparison["runs"])
+        + ".</p>"
+    )
+    return page("leakhunt compare", "".join(parts))

@@ -4,6 +4,8 @@ Each takes the user's raw option values, validates them (UsageError on bad input
 library, renders the report and returns the summary.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,20 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from leakhunt.analysis.criteria import parse_expect
 from leakhunt.errors import UsageError
-from leakhunt.report.console import LiveLine, print_run_summary
+from leakhunt.report.console import LiveLine, print_comparison, print_run_summary
+from leakhunt.runs.compare import (
+    collect_runs,
+    comparison_runs,
+    default_jobs,
+    is_comparison,
+    render_comparison,
+    run_baseline_comparison,
+    variants,
+)
 from leakhunt.runs.finish import finish_run, open_run
-from leakhunt.runs.soak import SoakOptions, run_soak
+from leakhunt.runs.soak import SoakOptions, interrupts_stop_runs, run_soak
 from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.store import RunDir
 from leakhunt.units import parse_duration_s, parse_size_bytes
 from leakhunt.workload.clock import parse_speed
 from leakhunt.workload.scenario import Scenario, load_scenario, parse_fixes
@@ -77,6 +89,36 @@ def soak_options(
     )
 
 
+@contextmanager
+def live_progress(console: Console, live: LiveLine, duration_s: float) -> Iterator[Callable[[Sample], None]]:
+    """A progress bar on a terminal; elsewhere (cron, CI, a pipe) a plain line per tenth of the run."""
+    if console.is_terminal:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("starting", total=duration_s)
+
+            def on_sample(sample: Sample) -> None:
+                progress.update(task, completed=sample.t_sim_s, description=live.update(sample))
+
+            yield on_sample
+        return
+    step_s = max(duration_s / 10.0, 1e-9)
+    next_s = [0.0]
+
+    def on_line(sample: Sample) -> None:
+        text = live.update(sample)
+        if sample.t_sim_s >= next_s[0]:
+            console.print(text, highlight=False)
+            next_s[0] = (sample.t_sim_s // step_s + 1) * step_s
+
+    yield on_line
+
+
 def soak_command(
     *,
     minutes: float,
@@ -105,21 +147,77 @@ def soak_command(
         out=out,
     )
     live = LiveLine(options.duration_s)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
-    ) as progress:
-        task = progress.add_task(f"soak {resolved.name}", total=options.duration_s)
-
-        def on_sample(sample: Sample) -> None:
-            progress.update(task, completed=sample.t_sim_s, description=live.update(sample))
-
+    console.print(
+        f"soak {resolved.name}: {minutes:g} simulated min, fixes "
+        f"{', '.join(sorted(resolved.fixes)) or 'off'}",
+        highlight=False,
+    )
+    with live_progress(console, live, options.duration_s) as on_sample, interrupts_stop_runs():
         result = run_soak(options, on_sample=on_sample)
     summary = finish_run(result.run_dir)
     print_run_summary(console, summary, str(result.run_dir.path))
     return summary
 
 
+def compare_command(
+    *,
+    runs: list[Path],
+    baseline: bool,
+    ablation: bool,
+    scenario: str,
+    minutes: float,
+    scale: float | None,
+    jobs: int | None,
+    speed: str,
+    interval: str,
+    probe_interval: str,
+    seed: int | None,
+    expect: list[str],
+    out: Path | None,
+    console: Console,
+) -> dict[str, Any]:
+    if baseline and runs:
+        raise UsageError("give either --baseline or saved run directories, not both")
+    if not baseline and not runs:
+        raise UsageError("nothing to compare: use --baseline, or give two or more run directories")
+    if ablation and not baseline:
+        raise UsageError("--ablation goes with --baseline")
+    if baseline:
+        resolved = build_scenario(scenario, scale=scale, seed=seed)
+        options = soak_options(
+            minutes=minutes,
+            scenario=resolved,
+            speed=speed,
+            interval=interval,
+            probe_interval=probe_interval,
+            expect=expect,
+            out=None,
+        )
+        comparison_dir = RunDir.create("compare", resolved.name, out)
+        n_runs = len(variants(ablation))
+        with console.status(f"running {n_runs} runs of {resolved.name} ({minutes:g} simulated min)"):
+            results = run_baseline_comparison(
+                options, ablation=ablation, jobs=jobs or default_jobs(), comparison_dir=comparison_dir
+            )
+        run_dirs = [result.run_dir for result in results]
+    else:
+        for text in expect:
+            parse_expect(text)
+        run_dirs = collect_runs(runs)
+        comparison_dir = RunDir.create("compare", "saved", out)
+        if expect:
+            for run_dir in run_dirs:
+                run_dir.update_meta(expect=list(expect))
+    comparison = render_comparison(comparison_dir, run_dirs)
+    print_comparison(console, comparison)
+    return comparison
+
+
 def report_command(path: Path, *, console: Console) -> dict[str, Any]:
+    if is_comparison(path):
+        comparison = render_comparison(RunDir(path), comparison_runs(path))
+        print_comparison(console, comparison)
+        return comparison
     run_dir = open_run(path)
     summary = finish_run(run_dir)
     print_run_summary(console, summary, str(run_dir.path))

@@ -7,6 +7,7 @@ all end the loop the same way: stop the child, record why, and render the report
 import platform
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ class SoakOptions:
     out: Path | None = None
     command_line: str = ""
     expect: tuple[str, ...] = field(default_factory=tuple)
+    variant: str = ""
 
 
 @dataclass
@@ -46,18 +48,32 @@ class SoakResult:
     samples: int
 
 
-class Interrupted(Exception):
-    """SIGTERM, turned into the same path as Ctrl-C."""
+_active_targets: set[TargetProcess] = set()
+_active_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 @contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    def handler(signum: int, frame: Any) -> None:
-        raise Interrupted
+def interrupts_stop_runs() -> Iterator[None]:
+    """In the main thread: SIGTERM acts as Ctrl-C, and either stops every running target.
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    A stopped target closes its pipe, so each run's loop ends and records `interrupted`.
+    """
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    _stopping.clear()
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
+    except KeyboardInterrupt:
+        _stopping.set()
+        with _active_lock:
+            targets = list(_active_targets)
+        for target in targets:
+            target.terminate()
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -69,6 +85,7 @@ def _initial_meta(options: SoakOptions, label: str) -> dict[str, Any]:
         "version": __version__,
         "command": "soak",
         "label": label,
+        "variant": options.variant,
         "command_line": options.command_line or " ".join(sys.argv),
         "scenario": scenario.to_dict(),
         "host": platform.node(),
@@ -109,13 +126,15 @@ def run_soak(
     }
     wall_start_s = time.monotonic()
     target = TargetProcess(config, run_dir.file("target.log"))
+    with _active_lock:
+        _active_targets.add(target)
     meter: ProcessMeter | None = None
     exit_reason, detail = "target_exited", {}
     samples = 0
     probe_s = 0.0
     last_rss_bytes = 0
     cleanup_rss_before = 0
-    with _sigterm_interrupts(), run_dir.sample_writer() as writer:
+    with run_dir.sample_writer() as writer:
         try:
             meter = ProcessMeter(target.pid)
             for message in target.messages():
@@ -175,9 +194,13 @@ def run_soak(
                 elif op == "done":
                     exit_reason = "completed"
                     detail = {k: message[k] for k in ("fetches", "candles", "oi_entries")}
-        except (KeyboardInterrupt, Interrupted):
+        except KeyboardInterrupt:
             exit_reason = "interrupted"
         finally:
+            with _active_lock:
+                _active_targets.discard(target)
+            if _stopping.is_set() and exit_reason == "target_exited":
+                exit_reason = "interrupted"
             returncode = target.stop()
             wall_s = time.monotonic() - wall_start_s
             if exit_reason == "target_exited":

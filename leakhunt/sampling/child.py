@@ -89,6 +89,11 @@ class TargetProcess:
         self.process.stdin.write("\n")
         self.process.stdin.flush()
 
+    def terminate(self) -> None:
+        """Ask the child to end; safe from any thread, while another reads its pipe."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self, timeout_s: float = 5.0) -> int | None:
         """Terminate (then kill) the child; its exit code."""
         if self.process.poll() is None:
