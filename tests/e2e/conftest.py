@@ -1,0 +1,54 @@
+"""Whole-command tests run the real `leakhunt` in a subprocess, as a user would."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def leakhunt(*args: str, cwd: Path | None = None, check_rc: int | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "leakhunt", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        timeout=600,
+    )
+    if check_rc is not None:
+        assert result.returncode == check_rc, f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def start_leakhunt(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "leakhunt", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def assert_real_figure(path: Path, min_width_px: int = 600, min_height_px: int = 400) -> None:
+    """The PNG opens, has a real size and is not blank: many colours, a good share of ink."""
+    pixels = image.imread(path)
+    height, width = pixels.shape[:2]
+    assert width >= min_width_px and height >= min_height_px
+    rgb = pixels[..., :3].reshape(-1, 3)
+    assert len(np.unique((rgb * 255).astype(np.uint8), axis=0)) > 20
+    assert (rgb.mean(axis=1) < 0.9).mean() > 0.02
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"

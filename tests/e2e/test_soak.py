@@ -1,0 +1,205 @@
+"""`leakhunt soak` end to end: real child processes, real files, real figures."""
+
+import json
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
+
+SUMMARY_FIELDS = {
+    "growth",
+    "verdict",
+    "time_to_limit_min",
+    "peak_rss_bytes",
+    "final_rss_bytes",
+    "criteria",
+    "reference",
+    "explained_fraction",
+}
+GROWTH_FIELDS = {"slope_bytes_per_min", "ci_low_bytes_per_min", "ci_high_bytes_per_min"}
+
+
+def test_the_default_scenario_leaves_a_complete_run_directory_and_says_what_the_model_explains(run_dir):
+    result = leakhunt("soak", "--minutes", "30", "--out", str(run_dir), "--json", check_rc=0)
+    summary = load_json(run_dir / "summary.json")
+    assert summary == json.loads(result.stdout)
+    for name in ("meta.json", "samples.csv", "summaries.jsonl", "memory.png", "report.html"):
+        assert (run_dir / name).stat().st_size > 0, name
+    assert set(summary) >= SUMMARY_FIELDS
+    assert set(summary["growth"]) >= GROWTH_FIELDS
+    assert summary["reference"]["growth_bytes_per_min"] == 220e6
+    # The literal figures explain only a sliver of 220 MB/min, and the report says so first.
+    assert 0 < summary["explained_fraction"] < 0.05
+    assert "incident-replay" in summary["headline"]
+    assert "explains" in result.stderr
+    assert_real_figure(run_dir / "memory.png")
+    meta = load_json(run_dir / "meta.json")
+    assert meta["exit_reason"] == "completed"
+    assert meta["cost"]["sampler_reads"] >= 361
+    assert meta["cost"]["bytes_per_sample"] > 0
+
+
+def test_samples_sit_at_exact_multiples_of_the_interval_at_max_speed(run_dir):
+    leakhunt(
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "5",
+        "--interval",
+        "2.5s",
+        "--speed",
+        "max",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+        check_rc=0,
+    )
+    t_sim_s = pd.read_csv(run_dir / "samples.csv")["t_sim_s"].to_numpy()
+    assert len(t_sim_s) == 121
+    assert np.array_equal(t_sim_s, np.arange(121) * 2.5)
+
+
+def _slope_mb_per_min(run_dir) -> float:
+    return load_json(run_dir / "summary.json")["growth"]["slope_bytes_per_min"] / 1e6
+
+
+def test_replay_fixes_off_grows_far_above_fixes_on_and_scales_linearly_with_scale(tmp_path):
+    runs = {
+        ("none", 0.02): tmp_path / "off-small",
+        ("none", 0.04): tmp_path / "off-large",
+        ("all", 0.04): tmp_path / "on-large",
+    }
+    for (fixes, scale), out in runs.items():
+        leakhunt(
+            "soak",
+            "--scenario",
+            "incident-replay",
+            "--minutes",
+            "20",
+            "--scale",
+            str(scale),
+            "--fixes",
+            fixes,
+            "--probe-interval",
+            "0",
+            "--out",
+            str(out),
+            check_rc=0,
+        )
+    off_small = _slope_mb_per_min(runs[("none", 0.02)])
+    off_large = _slope_mb_per_min(runs[("none", 0.04)])
+    on_large = _slope_mb_per_min(runs[("all", 0.04)])
+    assert off_large > 5 * max(on_large, 0.05)
+    assert off_large / off_small == pytest.approx(2.0, rel=0.15)
+    assert load_json(runs[("none", 0.04)] / "summary.json")["verdict"] == "LEAK"
+
+
+def test_sigint_keeps_every_sample_and_still_renders_the_report(run_dir):
+    process = start_leakhunt(
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "60",
+        "--speed",
+        "120",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+    )
+    # Off a terminal the soak prints a line per tenth of the run; the second proves sampling is on.
+    lines = []
+    while len(lines) < 2:
+        line = process.stderr.readline()
+        assert line, "soak ended before it was interrupted"
+        if line.startswith("sim"):
+            lines.append(line)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=120)
+    assert process.returncode == 0
+    meta = load_json(run_dir / "meta.json")
+    assert meta["exit_reason"] == "interrupted"
+    samples = pd.read_csv(run_dir / "samples.csv")
+    assert len(samples) >= 73  # at least 6 simulated minutes at 5 s
+    assert samples["t_sim_s"].iloc[-1] < 3600
+    assert load_json(run_dir / "summary.json")["n_samples"] == len(samples)
+    assert (run_dir / "report.html").stat().st_size > 0
+    assert_real_figure(run_dir / "memory.png")
+
+
+def test_sigterm_is_an_interruption_too(run_dir):
+    process = start_leakhunt(
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "60",
+        "--speed",
+        "120",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+    )
+    while not process.stderr.readline().startswith("sim"):
+        pass
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert load_json(run_dir / "meta.json")["exit_reason"] == "interrupted"
+    assert (run_dir / "report.html").exists()
+
+
+def test_a_low_memory_limit_stops_the_target_and_records_when(run_dir):
+    leakhunt(
+        "soak",
+        "--scenario",
+        "incident-replay",
+        "--scale",
+        "0.05",
+        "--minutes",
+        "30",
+        "--memory-limit",
+        "150MB",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+        check_rc=0,
+    )
+    meta = load_json(run_dir / "meta.json")
+    assert meta["exit_reason"] == "limit_hit"
+    hits = [e for e in meta["events"] if e["kind"] == "limit_hit"]
+    assert len(hits) == 1 and hits[0]["text"].startswith("limit hit at t = ")
+    samples = pd.read_csv(run_dir / "samples.csv")
+    assert samples["rss_bytes"].iloc[-1] >= 150e6
+    assert samples["t_sim_s"].iloc[-1] < 1800
+    assert "limit hit at t" in load_json(run_dir / "summary.json")["headline"]
+
+
+def test_cleanup_runs_are_recorded_with_rss_before_and_after_from_outside(run_dir):
+    leakhunt(
+        "soak",
+        "--scenario",
+        "incident-replay",
+        "--scale",
+        "0.02",
+        "--minutes",
+        "25",
+        "--fixes",
+        "cleanup",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+        check_rc=0,
+    )
+    cleanups = [e for e in load_json(run_dir / "meta.json")["events"] if e["kind"] == "cleanup"]
+    assert [e["t_sim_s"] for e in cleanups] == [600, 1200]
+    assert all(e["ohlcv_trimmed"] > 0 and e["rss_before_bytes"] > 0 for e in cleanups)
+    assert cleanups[0]["freed_bytes"] > 0
