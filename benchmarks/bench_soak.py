@@ -12,8 +12,11 @@ SIMULATED_S = 30 * 60
 
 def soak_once(out: Path, *extra: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "leakhunt", "soak", "--minutes", "30", "--out", str(out), *extra],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "leakhunt", "soak", "--minutes", "30", "--out", str(out), *extra],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -34,8 +37,12 @@ def run() -> str:
         ("bytes written per sample", f"{cost['bytes_per_sample']:.0f}"),
         ("wall time with --probe-interval 0", f"{no_probe_wall_s:.1f} s"),
     ]
-    lines = ["## Default soak (30 simulated minutes, incident-2025-10-30)", "", "| measure | value |",
-             "|---|---|"]
+    lines = [
+        "## Default soak (30 simulated minutes, incident-2025-10-30)",
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines)
 

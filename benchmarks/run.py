@@ -37,8 +37,10 @@ def main(names: list[str]) -> None:
             continue
         print(f"running {name} ...", file=sys.stderr)
         sections.append(module.run())
-    header = (f"# Benchmark results\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
-              "Regenerate with `make bench`.\n")
+    header = (
+        f"# Benchmark results\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+        "Regenerate with `make bench`.\n"
+    )
     text = header + "\n" + "\n\n".join(sections) + "\n"
     RESULTS.write_text(text)
     print(text)
