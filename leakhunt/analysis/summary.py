@@ -11,7 +11,7 @@ import pandas as pd
 
 from leakhunt.analysis.criteria import evaluate, parse_expect
 from leakhunt.analysis.growth import fit_growth
-from leakhunt.analysis.verdict import Verdict, judge
+from leakhunt.analysis.verdict import judge
 
 MB = 1e6
 
@@ -30,12 +30,7 @@ def _explained(reference: dict[str, Any] | None, slope_bytes_per_min: float) -> 
 
 def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
     """One sentence a user reads first; for incident scenarios it puts the model beside the report."""
-    growth = summary["growth"]
-    rate = f"{growth['slope_bytes_per_min'] / MB:.3g} MB/min"
-    text = (
-        f"RSS grows {rate} (95 % CI {growth['ci_low_bytes_per_min'] / MB:.3g} to "
-        f"{growth['ci_high_bytes_per_min'] / MB:.3g}): {summary['verdict']}."
-    )
+    text = f"{summary['verdict']}: RSS {summary['verdict_reason']}."
     reference = summary.get("reference")
     if reference and reference.get("explained_fraction") is not None:
         fraction = reference["explained_fraction"]
@@ -50,6 +45,8 @@ def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
                 "--scenario incident-replay for a model that reaches 220 MB/min and what it "
                 "had to assume."
             )
+    if not meta.get("fixes") and meta.get("command") == "soak" and summary["verdict"] == "STABLE":
+        text += " With every fix off it already meets the report's own criterion growth < 50 MB/h."
     if meta.get("exit_reason") == "limit_hit":
         hits = [e["text"] for e in meta.get("events", []) if e.get("kind") == "limit_hit"]
         text += f" {hits[0].capitalize()}." if hits else ""
@@ -103,6 +100,4 @@ def summarize_run(
     if summary["reference"]:
         summary["explained_fraction"] = summary["reference"]["explained_fraction"]
     summary["headline"] = headline(meta, summary)
-    if judgement.verdict == Verdict.INCONCLUSIVE:
-        summary["headline"] += f" ({judgement.reason})"
     return summary

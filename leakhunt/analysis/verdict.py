@@ -64,6 +64,8 @@ def judge(
     elif high <= bound:
         verdict = Verdict.STABLE
         reason = f"grows {interval}, within {bound_text}"
+        if low > 0:
+            reason += "; it does grow (the interval excludes zero): a slow leak under the bound"
     elif low > bound:
         verdict = Verdict.LEAK
         reason = f"grows {interval}, above {bound_text}"

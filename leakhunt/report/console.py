@@ -17,14 +17,16 @@ _VERDICT_STYLE = {
 }
 
 
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value / MB:+.3g} MB/min"
+def _mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / MB:+.3g}"
 
 
 def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
-    table = Table(title=title or None, show_lines=False)
-    for column in ("run", "verdict", "growth", "95 % CI", "to limit", "peak RSS", "ended"):
-        table.add_column(column)
+    table = Table(title=title or None)
+    table.add_column("run", overflow="fold", max_width=24)
+    table.add_column("verdict")
+    for column in ("MB/min", "95 % CI", "to limit", "peak", "ended"):
+        table.add_column(column, justify="right", no_wrap=True)
     for label, summary in rows:
         growth = summary.get("growth") or {}
         ttl = summary.get("time_to_limit_min")
@@ -32,8 +34,8 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
         table.add_row(
             label,
             f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
-            _rate(growth.get("slope_bytes_per_min")),
-            f"{_rate(growth.get('ci_low_bytes_per_min'))} … {_rate(growth.get('ci_high_bytes_per_min'))}",
+            _mb(growth.get("slope_bytes_per_min")),
+            f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
             "never" if ttl is None else f"{ttl:.1f} min",
             format_bytes(summary.get("peak_rss_bytes") or 0),
             str(summary.get("exit_reason", "")),
@@ -48,12 +50,20 @@ def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -
         mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
         console.print(f"  {mark} {criterion['text']}: {criterion['detail']}", highlight=False)
     cost = summary.get("cost") or {}
-    if cost.get("sampler_cpu_fraction") is not None:
-        console.print(
-            f"[dim]sampling cost: {cost['sampler_cpu_fraction']:.3%} of the run's wall time in the "
-            f"sampler, probe pauses {cost.get('probe_fraction') or 0:.1%}[/]"
-        )
+    if cost.get("sampler_cpu_s_per_read") is not None:
+        console.print(f"[dim]what measuring cost: {describe_cost(cost)}[/]", highlight=False)
     console.print(f"run directory: [bold]{run_dir}[/]  (report.html, memory.png)", highlight=False)
+
+
+def describe_cost(cost: dict[str, Any]) -> str:
+    parts = [f"{cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs of sampler CPU per sample"]
+    if cost.get("realtime_core_fraction") is not None:
+        parts.append(f"{cost['realtime_core_fraction']:.3%} of a core at this interval in real time")
+    if cost.get("probe_s"):
+        parts.append(f"probe pauses {cost['probe_s']:.2f} s ({cost['probe_fraction']:.1%} of the run)")
+    if cost.get("remote_cpu_s_per_sample") is not None:
+        parts.append(f"{cost['remote_cpu_s_per_sample'] * 1e3:.2f} ms remote CPU per sample")
+    return ", ".join(parts)
 
 
 class LiveLine:

@@ -3,6 +3,7 @@
 Uses the Agg backend so figures render on servers without a display.
 """
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,7 @@ def plot_run(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, Any
     _context(top, meta, float(minutes[-1]) if len(minutes) else 0.0)
     top.set_ylim(bottom=0)
     top.set_ylabel("RSS (MB)")
-    top.set_title(
-        f"{label}: {summary.get('verdict', '?')} — {summary.get('headline', '')}"[:110], fontsize=10
-    )
+    top.set_title(textwrap.fill(f"{label}: {summary.get('headline', '')}", 130), fontsize=8, loc="left")
     top.legend(fontsize=8, loc="upper left")
     bottom.plot(minutes, rss_mb, color=RUN_COLOURS[0], linewidth=1.2, marker=".", markersize=2, label="RSS")
     if samples.get("swap_bytes") is not None and samples["swap_bytes"].fillna(0).max() > 0:

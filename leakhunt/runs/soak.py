@@ -222,6 +222,10 @@ def run_soak(
                     if meter and meter.reads
                     else None,
                     "sampler_cpu_fraction": (meter.cost_cpu_s / wall_s) if meter and wall_s else None,
+                    # What the same sampling costs a real-time run: CPU per read / interval.
+                    "realtime_core_fraction": (meter.cost_cpu_s / meter.reads / options.interval_s)
+                    if meter and meter.reads
+                    else None,
                     "probe_s": probe_s,
                     "probe_fraction": probe_s / wall_s if wall_s else None,
                     "bytes_per_sample": writer.bytes_written / writer.rows_written
