@@ -196,7 +196,8 @@ def main() -> None:
     except LeakhuntError as exc:
         if _state["debug"]:
             raise
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # Plain write: one line however narrow the terminal, for humans and for log scrapers.
+        sys.stderr.write(f"error: {exc.message}\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -34,11 +34,17 @@ def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
     reference = summary.get("reference")
     if reference and reference.get("explained_fraction") is not None:
         fraction = reference["explained_fraction"]
-        text += (
-            f" The incident observed {reference['growth_bytes_per_min'] / MB:.0f} MB/min; "
-            f"this model explains {fraction:.1%} of it."
-        )
         scenario = meta.get("scenario") or {}
+        scale = scenario.get("scale", 1.0)
+        text += f" The incident observed {reference['growth_bytes_per_min'] / MB:.0f} MB/min; "
+        if scale == 1.0:
+            text += f"this model explains {fraction:.1%} of it."
+        else:
+            # The payload scales linearly, so the unscaled rate is the fair comparison.
+            text += (
+                f"at --scale {scale:g} this model explains {fraction:.1%} of it, "
+                f"{fraction / scale:.0%} once scaled back to 1."
+            )
         if fraction < 0.5 and not scenario.get("calibrated"):
             text += (
                 " The report's literal figures do not reproduce the incident: see "
@@ -49,7 +55,7 @@ def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         text += " With every fix off it already meets the report's own criterion growth < 50 MB/h."
     if meta.get("exit_reason") == "limit_hit":
         hits = [e["text"] for e in meta.get("events", []) if e.get("kind") == "limit_hit"]
-        text += f" {hits[0].capitalize()}." if hits else ""
+        text += f" {hits[0][0].upper()}{hits[0][1:]}." if hits else ""
     return text
 
 

@@ -25,7 +25,7 @@ from leakhunt.runs.compare import (
     variants,
 )
 from leakhunt.runs.finish import finish_run, open_run
-from leakhunt.runs.soak import SoakOptions, interrupts_stop_runs, run_soak
+from leakhunt.runs.soak import SoakOptions, interrupts_stop_runs, run_label, run_soak
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RunDir
 from leakhunt.units import parse_duration_s, parse_size_bytes
@@ -146,6 +146,7 @@ def soak_command(
         expect=expect,
         out=out,
     )
+    run_dir = RunDir.create("soak", run_label(resolved), out)
     live = LiveLine(options.duration_s)
     console.print(
         f"soak {resolved.name}: {minutes:g} simulated min, fixes "
@@ -153,7 +154,7 @@ def soak_command(
         highlight=False,
     )
     with live_progress(console, live, options.duration_s) as on_sample, interrupts_stop_runs():
-        result = run_soak(options, on_sample=on_sample)
+        result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
     summary = finish_run(result.run_dir)
     print_run_summary(console, summary, str(result.run_dir.path))
     return summary

@@ -193,7 +193,13 @@ def render_comparison(comparison_dir: RunDir, run_dirs: list[RunDir]) -> dict[st
 def comparison_runs(comparison_dir: Path) -> list[RunDir]:
     """The runs of a saved comparison, in their recorded order."""
     data = json.loads((Path(comparison_dir) / COMPARISON).read_text())
-    return [open_run(Path(comparison_dir) / Path(entry["run_dir"]).name) for entry in data["runs"]]
+    runs = []
+    for entry in data["runs"]:
+        # Runs made by --baseline live inside the comparison (which may have been copied
+        # elsewhere); saved runs compared later stay where they were.
+        inside = Path(comparison_dir) / Path(entry["run_dir"]).name
+        runs.append(open_run(inside if inside.is_dir() else Path(entry["run_dir"])))
+    return runs
 
 
 def is_comparison(path: Path) -> bool:

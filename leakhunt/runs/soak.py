@@ -105,6 +105,10 @@ def _initial_meta(options: SoakOptions, label: str) -> dict[str, Any]:
     }
 
 
+def run_label(scenario: Scenario) -> str:
+    return scenario.name if not scenario.fixes else f"{scenario.name}-{'+'.join(sorted(scenario.fixes))}"
+
+
 def run_soak(
     options: SoakOptions,
     *,
@@ -113,7 +117,7 @@ def run_soak(
 ) -> SoakResult:
     """Run the scenario for `options.duration_s` simulated seconds; the run directory holds all."""
     scenario = options.scenario
-    label = scenario.name if not scenario.fixes else f"{scenario.name}-{'+'.join(sorted(scenario.fixes))}"
+    label = run_label(scenario)
     run_dir = run_dir or RunDir.create("soak", label, options.out)
     run_dir.write_meta(_initial_meta(options, label))
     config = {

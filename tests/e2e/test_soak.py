@@ -179,7 +179,7 @@ def test_a_low_memory_limit_stops_the_target_and_records_when(run_dir):
     samples = pd.read_csv(run_dir / "samples.csv")
     assert samples["rss_bytes"].iloc[-1] >= 150e6
     assert samples["t_sim_s"].iloc[-1] < 1800
-    assert "limit hit at t" in load_json(run_dir / "summary.json")["headline"]
+    assert "limit hit at t" in load_json(run_dir / "summary.json")["headline"].lower()
 
 
 def test_cleanup_runs_are_recorded_with_rss_before_and_after_from_outside(run_dir):
