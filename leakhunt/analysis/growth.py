@@ -7,7 +7,7 @@ Rules (shown in reports through `Growth.method`):
   RSS per bin) before fitting; the method says so.
 - The slope is Theil-Sen (the median of pairwise slopes), with its 95 % interval from
   scipy.stats.theilslopes: a few outliers or a GC spike cannot move it, unlike least squares.
-- Sawtooth: sharp drops (a cleanup freeing memory) split the series into cycles; the fit is then
+- Sawtooth: two or more sharp drops (a cleanup freeing memory) split the series into cycles; the fit is then
   on the envelope: each cycle's trough, and each complete cycle's peak lowered by the median tooth
   height, so a rising series of teeth is growth and a flat one is not.
 - Step: one sharp rise and no drop (a cache filled once) is taken out before fitting, so a single
@@ -33,6 +33,8 @@ WARMUP_FRACTION = 0.10
 # visible share of the whole range.
 JUMP_SIGMAS = 8.0
 JUMP_RANGE_SHARE = 0.15
+# Below a mebibyte a "drop" is allocator noise (a gc.collect returning a few pages), not a tooth.
+JUMP_MIN_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _jumps(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centre = np.median(diffs)
     sigma = 1.4826 * np.median(np.abs(diffs - centre))
     span = np.ptp(smooth)
-    threshold = max(JUMP_SIGMAS * sigma, JUMP_RANGE_SHARE * span, 1.0)
+    threshold = max(JUMP_SIGMAS * sigma, JUMP_RANGE_SHARE * span, JUMP_MIN_BYTES)
     rises = np.flatnonzero(diffs - centre > threshold)
     drops = np.flatnonzero(centre - diffs > threshold)
     return rises, drops
@@ -159,7 +161,9 @@ def fit_growth(
     rises, drops = _jumps(y_fit)
     shape = "linear"
     fit_t, fit_y = t_min, y_fit
-    if len(drops) >= 1:
+    # Two drops make three cycles, the fewest an envelope can be fitted on; a lone drop is left
+    # to the robust fit, which one jump cannot move far.
+    if len(drops) >= 2:
         shape = "sawtooth"
         fit_t, fit_y = _envelope(t_min, y_fit, drops)
         method += f"; sawtooth of {len(drops) + 1} cycles judged on its envelope ({len(fit_t)} points)"

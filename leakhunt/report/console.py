@@ -1,5 +1,6 @@
 """What the terminal shows: rich tables at the end of a run, and the live line during it."""
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -18,14 +19,15 @@ _VERDICT_STYLE = {
 
 
 def _mb(value: float | None) -> str:
-    return "n/a" if value is None else f"{value / MB:+.3g}"
+    return "n/a" if value is None or not math.isfinite(value) else f"{value / MB:+.3g}"
 
 
 def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
     table = Table(title=title or None)
-    table.add_column("run", overflow="fold", max_width=24)
-    table.add_column("verdict")
-    for column in ("MB/min", "95 % CI", "to limit", "peak", "ended"):
+    table.add_column("run", min_width=12)
+    table.add_column("verdict", no_wrap=True)
+    show_ended = any(summary.get("exit_reason") != "completed" for _, summary in rows)
+    for column in ("MB/min", "95 % CI", "to limit", "peak", *(("ended",) if show_ended else ())):
         table.add_column(column, justify="right", no_wrap=True)
     for label, summary in rows:
         growth = summary.get("growth") or {}
@@ -36,9 +38,9 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
             f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
             _mb(growth.get("slope_bytes_per_min")),
             f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
-            "never" if ttl is None else f"{ttl:.1f} min",
+            "never" if ttl is None else f"{ttl:.0f} min",
             format_bytes(summary.get("peak_rss_bytes") or 0),
-            str(summary.get("exit_reason", "")),
+            *((str(summary.get("exit_reason", "")),) if show_ended else ()),
         )
     return table
 

@@ -2,6 +2,7 @@
 
 import base64
 import html
+import math
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _mb_per_min(value: float | None) -> str:
-    return "n/a" if value is None else f"{value / 1e6:+.3g} MB/min"
+    return "n/a" if value is None or not math.isfinite(value) else f"{value / 1e6:+.3g} MB/min"
 
 
 def _verdict(value: str) -> str:

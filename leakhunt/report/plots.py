@@ -120,59 +120,83 @@ def plot_run(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, Any
     return path
 
 
+def window_rates_bytes_per_min(minutes: np.ndarray, rss_bytes: np.ndarray, windows: int = 15) -> np.ndarray:
+    """Growth over a sliding window of ~1/`windows` of the span: (RSS[i+w] - RSS[i]) / time.
+
+    A difference across a window, not a derivative: RSS moves in steps (one fetch, one arena),
+    and the derivative of a staircase is mostly zeros and spikes.
+    """
+    if len(minutes) < 3:
+        return np.full(len(minutes), np.nan)
+    width = max(1, len(minutes) // windows)
+    rates = np.full(len(minutes), np.nan)
+    dt = minutes[width:] - minutes[:-width]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates[width // 2 : width // 2 + len(dt)] = (rss_bytes[width:] - rss_bytes[:-width]) / dt
+    return rates
+
+
 def plot_comparison(runs: list[dict[str, Any]], path: Path) -> Path:
-    """comparison.png: every run's RSS on one axis in context, then their growth rates per window.
+    """comparison.png: the runs close up with their fits, their growth per window, and (for
+    incident scenarios) the same curves beside the incident's 220 MB/min and the memory limit.
 
     Each item of `runs` holds "label", "samples" (DataFrame), "meta" and "summary".
     """
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, 8), sharex=True, gridspec_kw={"height_ratios": [1.4, 1]}
+    has_context = bool(runs) and bool((runs[0]["meta"].get("scenario") or {}).get("reference"))
+    n_panels = 3 if has_context else 2
+    fig, axes = plt.subplots(
+        n_panels,
+        1,
+        figsize=(10, 3.6 * n_panels),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.4, 1, 0.9][:n_panels]},
     )
+    close, rates_ax = axes[0], axes[1]
     span_min = 0.0
     for i, run in enumerate(runs):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         samples, meta, summary = run["samples"], run["meta"], run["summary"]
-        axis = meta.get("time_axis", "t_sim_s")
-        minutes = _minutes(samples, axis)
+        minutes = _minutes(samples, meta.get("time_axis", "t_sim_s"))
         if not len(minutes):
             continue
         span_min = max(span_min, float(minutes[-1]))
         rss_bytes = samples["rss_bytes"].to_numpy(dtype=float)
-        slope = (summary.get("growth") or {}).get("slope_bytes_per_min")
-        rate = f"{slope / MB:+.3g} MB/min" if slope is not None else "n/a"
-        top.plot(
+        close.plot(
             minutes,
             rss_bytes / MB,
             color=colour,
             linewidth=1.5,
-            label=f"{run['label']}: {summary.get('verdict', '?')}, {rate}",
+            label=f"{run['label']}: {summary.get('verdict', '?')}",
         )
-        _fit_line(top, summary, minutes, colour, run["label"])
-        # Growth per window: what a user eyeballs on a dashboard, from the same samples.
-        window = max(2, len(minutes) // 12)
-        rates = np.gradient(rss_bytes, minutes * 60.0) * 60.0 if len(minutes) > 2 else np.zeros_like(minutes)
-        smoothed = pd.Series(rates).rolling(window, center=True, min_periods=1).median()
-        bottom.plot(minutes, smoothed / MB, color=colour, linewidth=1.2, label=run["label"])
+        _fit_line(close, summary, minutes, colour, run["label"])
+        rates_ax.plot(
+            minutes,
+            window_rates_bytes_per_min(minutes, rss_bytes) / MB,
+            color=colour,
+            linewidth=1.2,
+            label=run["label"],
+        )
+        if has_context:
+            axes[2].plot(minutes, rss_bytes / MB, color=colour, linewidth=1.5)
     if runs:
-        _context(top, runs[0]["meta"], span_min)
         first = runs[0]
-        _events(
-            top,
-            first["meta"],
-            float(first["samples"][first["meta"].get("time_axis", "t_sim_s")].iloc[0])
-            if len(first["samples"])
-            else 0.0,
-            "grey",
-        )
-    top.set_ylim(bottom=0)
-    top.set_ylabel("RSS (MB)")
-    top.set_title("RSS per run (dashed: robust fits with 95 % CI)", fontsize=10)
-    top.legend(fontsize=7, loc="upper left")
-    bottom.axhline(0, color="black", linewidth=0.8)
-    bottom.set_ylabel("growth rate (MB/min, rolling median)")
-    bottom.set_xlabel("minutes")
-    bottom.legend(fontsize=7, loc="upper left")
-    for ax in (top, bottom):
+        axis = first["meta"].get("time_axis", "t_sim_s")
+        first_s = float(first["samples"][axis].iloc[0]) if len(first["samples"]) else 0.0
+        for ax in axes:
+            _events(ax, first["meta"], first_s, "grey")
+    close.set_ylabel("RSS (MB)")
+    close.set_title("RSS per run; dashed: robust fits, MB/min [95 % CI]", fontsize=10)
+    close.legend(fontsize=7, loc="upper left", ncol=2)
+    rates_ax.axhline(0, color="black", linewidth=0.8)
+    rates_ax.set_ylabel("growth (MB/min)\nper window of 1/15 of the run", fontsize=8)
+    rates_ax.legend(fontsize=7, loc="upper right")
+    if has_context:
+        _context(axes[2], runs[0]["meta"], span_min)
+        axes[2].set_ylim(bottom=0)
+        axes[2].set_ylabel("RSS (MB), in context")
+        axes[2].legend(fontsize=7, loc="upper left")
+    axes[-1].set_xlabel("minutes")
+    for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=FIGURE_DPI)
