@@ -200,5 +200,13 @@ def main() -> None:
         sys.stderr.write(f"error: {exc.message}\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        # A bug of ours, not the user's: still one line, and the way to the traceback.
+        sys.stderr.write(
+            f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback\n"
+        )
+        sys.exit(FAILED)
