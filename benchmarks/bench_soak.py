@@ -26,6 +26,10 @@ def run() -> str:
         wall_s = soak_once(out)
         meta = json.loads((out / "meta.json").read_text())
         no_probe_wall_s = soak_once(Path(tmp) / "noprobe", "--probe-interval", "0")
+        # Throughput with and without the sampler: the same run sampled every 5 s, or once.
+        sampled = json.loads((Path(tmp) / "noprobe" / "meta.json").read_text())["wall_s"]
+        soak_once(Path(tmp) / "unsampled", "--probe-interval", "0", "--interval", "30m")
+        unsampled = json.loads((Path(tmp) / "unsampled" / "meta.json").read_text())["wall_s"]
     cost = meta["cost"]
     rows = [
         ("wall time, `leakhunt soak --minutes 30` (report included)", f"{wall_s:.1f} s"),
@@ -36,6 +40,10 @@ def run() -> str:
         ("probe pauses / run wall time", f"{cost['probe_fraction']:.1%} ({cost['probe_s']:.2f} s)"),
         ("bytes written per sample", f"{cost['bytes_per_sample']:.0f}"),
         ("wall time with --probe-interval 0", f"{no_probe_wall_s:.1f} s"),
+        (
+            "target run time sampled every 5 s / sampled once (probe off)",
+            f"{sampled:.2f} s / {unsampled:.2f} s = {sampled / unsampled:.2f}x",
+        ),
     ]
     lines = [
         "## Default soak (30 simulated minutes, incident-2025-10-30)",
