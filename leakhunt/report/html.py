@@ -213,6 +213,17 @@ def render_comparison_html(comparison: dict[str, Any], figures: list[Path]) -> s
     header.insert(2, "removed")
     parts.append(_table(header, rows))
     parts.extend(inline_png(figure) for figure in figures)
+    parts.append(
+        "<h2>How each run was judged</h2><ul>"
+        + "".join(
+            f"<li><b>{_e(e['label'])}</b>: {_e(e.get('verdict_reason') or '')}. "
+            f"<small>{_e(e['growth'].get('method', ''))}</small></li>"
+            for e in comparison["runs"]
+        )
+        + "</ul>"
+    )
+    if comparison.get("thresholds"):
+        parts.append(f"<p><small>{_e(comparison['thresholds'])}</small></p>")
     for entry in comparison["runs"]:
         if entry.get("criteria"):
             parts.append(f"<h2>{_e(entry['label'])}</h2>" + criteria_section(entry["criteria"]))

@@ -125,6 +125,8 @@ def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "explained_fraction": summary.get("explained_fraction"),
                 "criteria": summary.get("criteria", []),
                 "criteria_passed": summary.get("criteria_passed", True),
+                "verdict_reason": summary.get("verdict_reason"),
+                "cost": summary.get("cost"),
             }
         )
     comparison = {
@@ -132,6 +134,7 @@ def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "runs": entries,
         "criteria_passed": all(e["criteria_passed"] for e in entries),
         "reference": baseline.get("reference"),
+        "thresholds": baseline.get("thresholds"),
     }
     comparison["headline"] = comparison_headline(comparison)
     return comparison
