@@ -6,7 +6,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
 from leakhunt.units import format_bytes
 
 MB = 1e6
@@ -107,3 +107,70 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
         "(report.html, comparison.png)",
         highlight=False,
     )
+
+
+class WatchView:
+    """The live view of `watch`: RSS, swap, CPU, growth so far with its interval, the verdict so
+    far and each criterion's state, refreshed from the samples seen (the fit is cheap)."""
+
+    def __init__(self, criteria: list[Any], refit_every: int = 5) -> None:
+        self.criteria = criteria
+        self.refit_every = refit_every
+        self.rows: list[Sample] = []
+        self.status: dict[str, Any] = {}
+
+    def update(self, sample: Sample) -> None:
+        import pandas as pd
+
+        from leakhunt.analysis.criteria import evaluate
+        from leakhunt.analysis.growth import fit_growth
+        from leakhunt.analysis.verdict import judge
+
+        self.rows.append(sample)
+        if len(self.rows) % self.refit_every and len(self.rows) > 1:
+            return
+        frame = pd.DataFrame(
+            [[getattr(s, c) for c in SAMPLE_COLUMNS] for s in self.rows], columns=SAMPLE_COLUMNS
+        )
+        growth = fit_growth(frame["t_wall_s"], frame["rss_bytes"])
+        self.status = {
+            "growth": growth,
+            "judgement": judge(growth, last_rss_bytes=sample.rss_bytes),
+            "criteria": evaluate(self.criteria, frame, growth),
+        }
+
+    def render(self) -> Table:
+        table = Table(show_header=False, box=None)
+        if not self.rows:
+            table.add_row("waiting for the first sample")
+            return table
+        last = self.rows[-1]
+        table.add_row("elapsed", f"{last.t_wall_s / 60:.1f} min, {len(self.rows)} samples")
+        table.add_row("RSS", format_bytes(last.rss_bytes))
+        table.add_row("swap", format_bytes(last.swap_bytes))
+        table.add_row("CPU", f"{last.cpu_percent:.1f} %")
+        if self.status:
+            growth, judgement = self.status["growth"], self.status["judgement"]
+            table.add_row(
+                "growth so far",
+                f"{_mb(growth.slope_bytes_per_min)} MB/min "
+                f"[{_mb(growth.ci_low_bytes_per_min)}…{_mb(growth.ci_high_bytes_per_min)}]",
+            )
+            verdict = str(judgement.verdict)
+            table.add_row("verdict so far", f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
+            for result in self.status["criteria"]:
+                mark = "[green]pass[/]" if result.passed else "[red]fail[/]"
+                table.add_row(result.criterion.text, f"{mark} {result.detail}")
+        return table
+
+    def line(self) -> str:
+        """The same, as one plain line for logs."""
+        last = self.rows[-1]
+        text = (
+            f"t {last.t_wall_s / 60:6.1f} min  RSS {format_bytes(last.rss_bytes)}  swap "
+            f"{format_bytes(last.swap_bytes)}  CPU {last.cpu_percent:.0f}%"
+        )
+        if self.status:
+            growth = self.status["growth"]
+            text += f"  growth {_mb(growth.slope_bytes_per_min)} MB/min {self.status['judgement'].verdict}"
+        return text
