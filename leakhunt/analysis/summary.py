@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leakhunt.analysis.attribution import attribute
 from leakhunt.analysis.criteria import evaluate, parse_expect
 from leakhunt.analysis.growth import fit_growth
 from leakhunt.analysis.verdict import judge
@@ -103,6 +104,10 @@ def summarize_run(
         "cost": meta.get("cost"),
         "events": len(events),
     }
+    if summaries:
+        summary["attribution"] = attribute(
+            summaries, growth.slope_bytes_per_min, judgement.stable_bound_bytes_per_min
+        )
     if summary["reference"]:
         summary["explained_fraction"] = summary["reference"]["explained_fraction"]
     summary["headline"] = headline(meta, summary)

@@ -106,7 +106,7 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
     if types:
         rows = [
             [
-                _e(t.get("type")),
+                _e(t.get("name")),
                 _e(t.get("last_count")),
                 format_bytes(t.get("last_size_bytes") or 0),
                 _mb_per_min(t.get("bytes_per_min")),
@@ -119,7 +119,7 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
     if lines:
         rows = [
             [
-                _e(line.get("where")),
+                _e(line.get("name")),
                 format_bytes(line.get("last_size_bytes") or 0),
                 _mb_per_min(line.get("bytes_per_min")),
             ]

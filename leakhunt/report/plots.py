@@ -202,3 +202,30 @@ def plot_comparison(runs: list[dict[str, Any]], path: Path) -> Path:
     fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
+
+
+def plot_types(summaries: list[dict[str, Any]], names: list[str], path: Path) -> Path:
+    """types.png: the size of the fastest-growing types over time, stacked."""
+    t_min = np.array([s["t_sim_s"] for s in summaries], dtype=float) / 60.0
+    t_min -= t_min[0] if len(t_min) else 0.0
+    stacks = []
+    for name in names:
+        sizes = [
+            next((row["size_bytes"] for row in s.get("types") or [] if row["type"] == name), 0)
+            for s in summaries
+        ]
+        stacks.append(np.array(sizes, dtype=float) / MB)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if stacks:
+        ax.stackplot(t_min, *stacks, labels=names, colors=RUN_COLOURS[: len(names)], alpha=0.8)
+    heap = np.array([s.get("py_heap_bytes", 0) for s in summaries], dtype=float) / MB
+    ax.plot(t_min, heap, color="black", linewidth=1.2, label="all Python objects the probe sees")
+    ax.set_xlabel("simulated minutes")
+    ax.set_ylabel("size (MB)")
+    ax.set_title("What grows: the fastest-growing types, stacked", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return path

@@ -9,7 +9,7 @@ from typing import Any
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_run_html
-from leakhunt.report.plots import plot_run
+from leakhunt.report.plots import plot_run, plot_types
 from leakhunt.sampling.store import RunDir
 
 
@@ -24,6 +24,10 @@ def finish_run(run_dir: RunDir) -> dict[str, Any]:
     summary["run_dir"] = str(run_dir.path)
     run_dir.write_summary(summary)
     figures = [plot_run(samples, meta, summary, run_dir.file("memory.png"))]
+    attribution = summary.get("attribution")
+    if attribution and attribution["types"]:
+        top_names = [t["name"] for t in attribution["types"][:5]]
+        figures.append(plot_types(summaries, top_names, run_dir.file("types.png")))
     run_dir.file("report.html").write_text(render_run_html(meta, summary, figures))
     return summary
 

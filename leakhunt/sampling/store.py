@@ -68,6 +68,9 @@ class RunDir:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
             out = DEFAULT_ROOT / f"{stamp}-{command}-{_slug(label)}"
         path = Path(out)
+        if (path / SAMPLES).exists() or (path / "comparison.json").exists():
+            # Appending a new run to an old one would mix two runs' samples; never overwrite either.
+            raise UsageError(f"{path} already holds a run: choose another --out, or remove it first")
         try:
             path.mkdir(parents=True, exist_ok=True)
             probe = path / ".write-test"

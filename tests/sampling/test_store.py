@@ -65,3 +65,11 @@ def test_an_output_path_that_is_a_file_is_a_usage_error(tmp_path):
 def test_reading_a_directory_that_is_not_a_run_says_so(tmp_path):
     with pytest.raises(UsageError, match=r"no samples\.csv"):
         RunDir(tmp_path).read_samples()
+
+
+def test_a_directory_that_already_holds_a_run_is_never_appended_to(tmp_path):
+    run = RunDir.create("soak", "x", tmp_path / "run")
+    with run.sample_writer() as writer:
+        writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=100))
+    with pytest.raises(UsageError, match="already holds a run"):
+        RunDir.create("soak", "x", tmp_path / "run")
