@@ -15,6 +15,7 @@ from scipy.stats import theilslopes
 MB = 1e6
 # Below this share of the RSS growth, Python objects are said not to explain it.
 PYTHON_EXPLAINS_SHARE = 0.5
+NEGLIGIBLE_SHARE_OF_BOUND = 0.1
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,17 @@ def native_gap(
     gap = rss_slope_bytes_per_min - python_rate
     share = python_rate / rss_slope_bytes_per_min if rss_slope_bytes_per_min > 0 else None
     rss_text, py_text = f"{rss_slope_bytes_per_min / MB:.3g} MB/min", f"{python_rate / MB:.3g} MB/min"
-    if rss_slope_bytes_per_min <= stable_bound_bytes_per_min:
-        statement = f"RSS grows {rss_text}, within the stable bound: nothing needs attributing."
+    # Below the stable bound growth is still attributed (a slow leak is a leak); only growth too
+    # small to tell from noise is not.
+    if rss_slope_bytes_per_min <= NEGLIGIBLE_SHARE_OF_BOUND * stable_bound_bytes_per_min:
+        statement = f"RSS does not grow measurably ({rss_text}): nothing to attribute."
     elif share is not None and share >= PYTHON_EXPLAINS_SHARE:
         statement = (
             f"Python objects explain {min(share, 1.0):.0%} of the RSS growth "
             f"({py_text} of {rss_text}): look at the growing types below."
         )
+        if rss_slope_bytes_per_min <= stable_bound_bytes_per_min:
+            statement += " It is within the stable bound, but it is growth."
     else:
         statement = (
             f"RSS grows {rss_text} but the Python objects the probe sees grow {py_text}: "
