@@ -115,10 +115,19 @@ def native_gap(
 
 
 def attribute(
-    summaries: list[dict[str, Any]], rss_slope_bytes_per_min: float, stable_bound_bytes_per_min: float
+    summaries: list[dict[str, Any]],
+    rss_slope_bytes_per_min: float,
+    stable_bound_bytes_per_min: float,
+    since_s: float | None = None,
 ) -> dict[str, Any] | None:
-    """The "What grows" section of a report; None with fewer than two probes."""
+    """The "What grows" section of a report; None with fewer than two probes.
+
+    `since_s` limits the rates to the part of the run the RSS slope was fitted on (after warm-up,
+    or the last third of a plateau), so a cache filling up to its cap is not called growth.
+    """
     usable = sorted((s for s in summaries if "t_sim_s" in s), key=lambda s: s["t_sim_s"])
+    if since_s is not None and sum(s["t_sim_s"] >= since_s for s in usable) >= 2:
+        usable = [s for s in usable if s["t_sim_s"] >= since_s]
     if len(usable) < 2:
         return None
     gap = native_gap(usable, rss_slope_bytes_per_min, stable_bound_bytes_per_min)
@@ -129,6 +138,7 @@ def attribute(
         "types": [g.to_dict() for g in rank_growing_types(usable, rss_slope_bytes_per_min)],
         "lines": [g.to_dict() for g in rank_growing_lines(usable, rss_slope_bytes_per_min)],
         "probes": len(usable),
+        "since_s": usable[0]["t_sim_s"] if usable else None,
         "probe_s_mean": float(np.mean(probe_s)),
         "objects_last": usable[-1].get("objects"),
     }

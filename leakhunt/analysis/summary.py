@@ -105,8 +105,11 @@ def summarize_run(
         "events": len(events),
     }
     if summaries:
+        since_s = float(t_s[0]) + growth.warmup_s if len(t_s) else None
+        if growth.shape == "plateau" and len(t_s):
+            since_s = float(t_s[-1]) - (float(t_s[-1]) - float(t_s[0])) / 3
         summary["attribution"] = attribute(
-            summaries, growth.slope_bytes_per_min, judgement.stable_bound_bytes_per_min
+            summaries, growth.slope_bytes_per_min, judgement.stable_bound_bytes_per_min, since_s
         )
     if summary["reference"]:
         summary["explained_fraction"] = summary["reference"]["explained_fraction"]
