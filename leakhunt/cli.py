@@ -88,6 +88,13 @@ def soak(
             "--tracemalloc", help="Also take tracemalloc snapshots with this many frames (0 = off)."
         ),
     ] = 0,
+    malloc_trim: Annotated[
+        bool,
+        typer.Option(
+            "--malloc-trim",
+            help="The cleanup also calls glibc malloc_trim(0): how much RSS is only retained.",
+        ),
+    ] = False,
     scale: ScaleOption = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the synthetic feed (default: the scenario's).")
@@ -111,6 +118,7 @@ def soak(
         interval=interval,
         probe_interval=probe_interval,
         tracemalloc_frames=tracemalloc,
+        malloc_trim=malloc_trim,
         scale=scale,
         seed=seed,
         memory_limit=memory_limit,

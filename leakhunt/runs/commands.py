@@ -62,6 +62,7 @@ def soak_options(
     interval: str,
     probe_interval: str,
     tracemalloc_frames: int = 0,
+    malloc_trim: bool = False,
     expect: list[str],
     out: Path | None,
 ) -> SoakOptions:
@@ -84,6 +85,7 @@ def soak_options(
         probe_interval_s=probe_s or None,
         speed=parse_speed(speed),
         tracemalloc_frames=tracemalloc_frames,
+        malloc_trim=malloc_trim,
         out=out,
         expect=tuple(expect),
     )
@@ -128,6 +130,7 @@ def soak_command(
     interval: str,
     probe_interval: str,
     tracemalloc_frames: int,
+    malloc_trim: bool,
     scale: float | None,
     seed: int | None,
     memory_limit: str | None,
@@ -143,6 +146,7 @@ def soak_command(
         interval=interval,
         probe_interval=probe_interval,
         tracemalloc_frames=tracemalloc_frames,
+        malloc_trim=malloc_trim,
         expect=expect,
         out=out,
     )

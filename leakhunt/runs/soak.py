@@ -39,6 +39,7 @@ class SoakOptions:
     command_line: str = ""
     expect: tuple[str, ...] = field(default_factory=tuple)
     variant: str = ""
+    malloc_trim: bool = False
 
 
 @dataclass
@@ -127,6 +128,7 @@ def run_soak(
         "probe_interval_s": options.probe_interval_s,
         "speed": options.speed,
         "tracemalloc_frames": options.tracemalloc_frames,
+        "malloc_trim": options.malloc_trim,
     }
     wall_start_s = time.monotonic()
     target = TargetProcess(config, run_dir.file("target.log"))
@@ -187,7 +189,13 @@ def run_soak(
                             "freed_bytes": cleanup_rss_before - rss_after,
                             **{
                                 k: message[k]
-                                for k in ("duration_s", "ohlcv_trimmed", "oi_trimmed", "gc_collected")
+                                for k in (
+                                    "duration_s",
+                                    "ohlcv_trimmed",
+                                    "oi_trimmed",
+                                    "gc_collected",
+                                    "malloc_trimmed",
+                                )
                             },
                         }
                     )

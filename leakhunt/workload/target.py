@@ -1,7 +1,8 @@
 """Entry point of the child process that runs a scenario: `python -m leakhunt.workload.target CONFIG`.
 
 CONFIG is JSON: {"scenario": Scenario.to_dict(), "duration_s", "interval_s", "probe_interval_s",
-"speed", "tracemalloc_frames"}. The child talks to its parent over stdin/stdout, one JSON object
+"speed", "tracemalloc_frames",
+"malloc_trim"}. The child talks to its parent over stdin/stdout, one JSON object
 a line. At every sample point it writes {"op": "sample", "t_sim_s"} and blocks until the parent
 answers a line: the parent reads RSS from outside while the model stands still, so samples line up
 with simulated time exactly at any speed. The cleanup task is bracketed by two such barriers so
@@ -105,7 +106,7 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
         elif kind == CLEANUP:
             channel.barrier({"op": "cleanup_begin", "t_sim_s": t_sim_s})
             started = time.perf_counter()
-            result = manager.cleanup()
+            result = manager.cleanup(malloc_trim=config.get("malloc_trim", False))
             channel.barrier(
                 {
                     "op": "cleanup_end",
@@ -114,6 +115,7 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
                     "ohlcv_trimmed": result.ohlcv_trimmed,
                     "oi_trimmed": result.oi_trimmed,
                     "gc_collected": result.gc_collected,
+                    "malloc_trimmed": result.malloc_trimmed,
                 }
             )
         elif kind == SAMPLE:

@@ -19,3 +19,28 @@ def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_
     assert_real_figure(tmp_path / "off" / "types.png")
     html = (tmp_path / "off" / "report.html").read_text()
     assert "What grows" in html and "pandas.DataFrame" in html
+
+
+def test_malloc_trim_in_the_cleanup_shows_rss_the_allocator_only_retained(tmp_path):
+    common = [
+        "--scenario",
+        "incident-replay",
+        "--scale",
+        "0.03",
+        "--fixes",
+        "cleanup",
+        "--minutes",
+        "25",
+        "--probe-interval",
+        "0",
+    ]
+    leakhunt("soak", *common, "--out", str(tmp_path / "plain"), check_rc=0)
+    leakhunt("soak", *common, "--malloc-trim", "--out", str(tmp_path / "trim"), check_rc=0)
+
+    def cleanups(name: str) -> list[dict]:
+        return [e for e in load_json(tmp_path / name / "meta.json")["events"] if e["kind"] == "cleanup"]
+
+    assert all(e["malloc_trimmed"] is not None for e in cleanups("trim"))
+    assert all(e["malloc_trimmed"] is None for e in cleanups("plain"))
+    # Same feed, same trimming of caches: what malloc_trim adds is memory glibc was holding on to.
+    assert cleanups("trim")[-1]["rss_after_bytes"] < cleanups("plain")[-1]["rss_after_bytes"]
