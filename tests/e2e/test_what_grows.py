@@ -44,3 +44,27 @@ def test_malloc_trim_in_the_cleanup_shows_rss_the_allocator_only_retained(tmp_pa
     assert all(e["malloc_trimmed"] is None for e in cleanups("plain"))
     # Same feed, same trimming of caches: what malloc_trim adds is memory glibc was holding on to.
     assert cleanups("trim")[-1]["rss_after_bytes"] < cleanups("plain")[-1]["rss_after_bytes"]
+
+
+def test_with_tracemalloc_the_growing_line_is_the_merge_of_the_ohlcv_cache(tmp_path):
+    leakhunt(
+        "soak",
+        "--scenario",
+        "incident-replay",
+        "--scale",
+        "0.03",
+        "--minutes",
+        "12",
+        "--probe-interval",
+        "4m",
+        "--tracemalloc",
+        "8",
+        "--out",
+        str(tmp_path / "run"),
+        check_rc=0,
+    )
+    summary = load_json(tmp_path / "run" / "summary.json")
+    top = summary["attribution"]["lines"][0]
+    assert top["name"].endswith("leakhunt/workload/market.py:89")
+    assert top["share_of_rss_growth"] > 0.5
+    assert summary["cost"]["probe_s"] > 0
