@@ -177,6 +177,73 @@ def compare(
 
 
 @app.command()
+def watch(
+    pid: Annotated[int | None, typer.Option("--pid", help="The process to watch.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="A systemd unit: follows its MainPID.")] = None,
+    match: Annotated[
+        str | None, typer.Option("--match", help="A regex over command lines; must match one.")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="An ~/.ssh/config alias or host to watch over SSH.")
+    ] = None,
+    ssh_config: Annotated[
+        Path | None, typer.Option("--ssh-config", help="SSH config file (default ~/.ssh/config).")
+    ] = None,
+    known_hosts: Annotated[
+        Path | None, typer.Option("--known-hosts", help="known_hosts (default ~/.ssh/known_hosts).")
+    ] = None,
+    accept_new_host_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-host-key", help="Trust and record an unknown host key (never a changed one)."
+        ),
+    ] = False,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="How long: 30m, 8h ... (default: until Ctrl-C).")
+    ] = None,
+    interval: Annotated[str, typer.Option("--interval", help="Between samples: 5s, 500ms ...")] = "5s",
+    memory_limit: Annotated[
+        str | None, typer.Option("--memory-limit", help="For time-to-limit: 6GB ...")
+    ] = None,
+    agent: Annotated[
+        bool, typer.Option("--agent", help="Ask the service's leakhunt agent what grows.")
+    ] = False,
+    agent_socket: Annotated[
+        Path | None, typer.Option("--agent-socket", help="The agent's socket, if not the default.")
+    ] = None,
+    probe_interval: Annotated[
+        str, typer.Option("--probe-interval", help="With --agent: summaries every ...")
+    ] = "5m",
+    expect: ExpectOption = None,
+    output: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Watch a live process, here or over SSH, with the success criteria as a pass/fail gate."""
+    from leakhunt.runs.commands import watch_command
+
+    summary = watch_command(
+        pid=pid,
+        unit=unit,
+        match=match,
+        host=host,
+        ssh_config=ssh_config,
+        known_hosts=known_hosts,
+        accept_new_host_key=accept_new_host_key,
+        duration=duration,
+        interval=interval,
+        memory_limit=memory_limit,
+        agent=agent,
+        agent_socket=agent_socket,
+        probe_interval=probe_interval,
+        expect=expect or [],
+        out=output,
+        console=err,
+    )
+    _emit(summary, as_json)
+    _exit_on_criteria(summary)
+
+
+@app.command()
 def scenarios() -> None:
     """List the shipped scenarios, one line each."""
     from leakhunt.workload.scenario import available_scenarios, load_scenario_file

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
 from leakhunt.analysis.criteria import parse_expect
-from leakhunt.errors import UsageError
-from leakhunt.report.console import LiveLine, print_comparison, print_run_summary
+from leakhunt.errors import RunError, UsageError
+from leakhunt.report.console import LiveLine, WatchView, print_comparison, print_run_summary
 from leakhunt.runs.compare import (
     collect_runs,
     comparison_runs,
@@ -26,7 +28,10 @@ from leakhunt.runs.compare import (
 )
 from leakhunt.runs.finish import finish_run, open_run
 from leakhunt.runs.soak import SoakOptions, interrupts_stop_runs, run_label, run_soak
+from leakhunt.runs.watch import WatchOptions, run_watch
+from leakhunt.sampling.local import LocalSource
 from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.source import Source
 from leakhunt.sampling.store import RunDir
 from leakhunt.units import parse_duration_s, parse_size_bytes
 from leakhunt.workload.clock import parse_speed
@@ -226,4 +231,130 @@ def report_command(path: Path, *, console: Console) -> dict[str, Any]:
     run_dir = open_run(path)
     summary = finish_run(run_dir)
     print_run_summary(console, summary, str(run_dir.path))
+    return summary
+
+
+def build_source(
+    *,
+    pid: int | None,
+    unit: str | None,
+    match: str | None,
+    host: str | None,
+    ssh_config: Path | None,
+    known_hosts: Path | None,
+    accept_new_host_key: bool,
+) -> Source:
+    """The sampling source for `watch`: this host, or another one over SSH."""
+    if sum(x is not None for x in (pid, unit, match)) != 1:
+        raise UsageError("give exactly one of --pid, --unit or --match")
+    if host is None:
+        if ssh_config or known_hosts or accept_new_host_key:
+            raise UsageError("--ssh-config, --known-hosts and --accept-new-host-key go with --host")
+        return LocalSource(pid=pid, unit=unit, match=match)
+    from leakhunt.sampling.remote import RemoteSource
+
+    return RemoteSource(
+        host,
+        pid=pid,
+        unit=unit,
+        match=match,
+        ssh_config_path=ssh_config,
+        known_hosts_path=known_hosts,
+        accept_new_host_key=accept_new_host_key,
+    )
+
+
+@contextmanager
+def live_watch(console: Console, view: WatchView, interval_s: float) -> Iterator[Callable[[Sample], None]]:
+    """A live panel on a terminal; elsewhere a plain line about once a minute."""
+    if console.is_terminal:
+        with Live(view.render(), console=console, refresh_per_second=2, transient=True) as live:
+
+            def on_sample(sample: Sample) -> None:
+                view.update(sample)
+                live.update(view.render())
+
+            yield on_sample
+        return
+    every = max(1, round(60.0 / interval_s))
+
+    def on_line(sample: Sample) -> None:
+        view.update(sample)
+        if len(view.rows) % every == 1 or every == 1:
+            console.print(view.line(), highlight=False)
+
+    yield on_line
+
+
+def watch_command(
+    *,
+    pid: int | None,
+    unit: str | None,
+    match: str | None,
+    host: str | None,
+    ssh_config: Path | None,
+    known_hosts: Path | None,
+    accept_new_host_key: bool,
+    duration: str | None,
+    interval: str,
+    memory_limit: str | None,
+    agent: bool,
+    agent_socket: Path | None,
+    probe_interval: str,
+    expect: list[str],
+    out: Path | None,
+    console: Console,
+) -> dict[str, Any]:
+    criteria = [parse_expect(text) for text in expect]
+    interval_s = parse_duration_s(interval, "--interval")
+    if interval_s <= 0:
+        raise UsageError(f"--interval must be positive, got {interval}")
+    duration_s = parse_duration_s(duration, "--duration") if duration else None
+    if duration_s is not None and duration_s <= 0:
+        raise UsageError(f"--duration must be positive, got {duration}")
+    limit_bytes = parse_size_bytes(memory_limit, "--memory-limit") if memory_limit else None
+    if (agent or agent_socket) and host:
+        raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
+    source = build_source(
+        pid=pid,
+        unit=unit,
+        match=match,
+        host=host,
+        ssh_config=ssh_config,
+        known_hosts=known_hosts,
+        accept_new_host_key=accept_new_host_key,
+    )
+    ask_summary = None
+    if agent or agent_socket:
+        socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
+        check_socket_is_private(socket_path)
+
+        def ask_summary() -> dict[str, Any]:
+            return request_summary(socket_path)
+
+    label = f"{host + '-' if host else ''}{unit or match or pid}"
+    run_dir = RunDir.create("watch", label, out)
+    options = WatchOptions(
+        label=label,
+        duration_s=duration_s,
+        interval_s=interval_s,
+        out=out,
+        expect=tuple(expect),
+        target={"pid": pid, "unit": unit, "match": match, "host": host, "memory_limit_bytes": limit_bytes},
+        probe_interval_s=parse_duration_s(probe_interval, "--probe-interval") or None,
+        ask_summary=ask_summary,
+    )
+    console.print(
+        f"watching {source.description}"
+        + (f" for {duration_s / 60:g} min" if duration_s else " until Ctrl-C")
+        + f", every {interval_s:g} s; writing {run_dir.path}",
+        highlight=False,
+    )
+    view = WatchView(criteria)
+    with live_watch(console, view, interval_s) as on_sample, interrupts_stop_runs():
+        result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
+    if result.samples == 0:
+        raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
+    summary = finish_run(result.run_dir)
+    print_run_summary(console, summary, str(result.run_dir.path))
     return summary

@@ -1,7 +1,8 @@
 """`leakhunt watch`: sample a live process (local or over SSH) into a run directory.
 
-The run directory is the same contract as a soak's, with `time_axis = t_wall_s`: the report,
-`--expect` gate and `leakhunt compare` all work on it unchanged.
+The run directory is the same contract as a soak's, with `time_axis = t_wall_s`: the report, the
+`--expect` gate and `leakhunt compare` all work on it unchanged. With an agent socket, pympler
+summaries are asked for at the probe cadence, so the report can say what grows.
 """
 
 import platform
@@ -15,9 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from leakhunt import __version__
+from leakhunt.errors import LeakhuntError
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event, Source
 from leakhunt.sampling.store import RunDir
+
+ENDING_EVENTS = {
+    "exited": "target_exited",
+    "pid_reused": "target_exited",
+    "connection_failed": "connection_lost",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class WatchOptions:
     out: Path | None = None
     expect: tuple[str, ...] = field(default_factory=tuple)
     target: dict[str, Any] = field(default_factory=dict)
+    probe_interval_s: float | None = None
+    ask_summary: Callable[[], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -37,93 +47,114 @@ class WatchResult:
     samples: int
 
 
-def _event_record(event: Event, t0_s: float) -> dict[str, Any]:
+def _event_record(event: Event) -> dict[str, Any]:
     record = {"kind": event.kind, "t_wall_s": event.t_wall_s, "t_sim_s": event.t_wall_s, **event.detail}
     record.setdefault("text", f"{event.kind} at t = {event.t_wall_s / 60:.1f} min")
     return record
+
+
+def _initial_meta(options: WatchOptions, source: Source) -> dict[str, Any]:
+    return {
+        "tool": "leakhunt",
+        "version": __version__,
+        "command": "watch",
+        "label": options.label,
+        "command_line": " ".join(sys.argv),
+        "target": options.target,
+        "source": source.description,
+        "host": platform.node(),
+        "interval_s": options.interval_s,
+        "duration_s": options.duration_s,
+        "probe_interval_s": options.probe_interval_s,
+        "time_axis": "t_wall_s",
+        "memory_limit_bytes": options.target.get("memory_limit_bytes"),
+        "expect": list(options.expect),
+        "start_time": datetime.now(UTC).isoformat(),
+        "exit_reason": "running",
+        "events": [],
+    }
 
 
 def run_watch(
     options: WatchOptions,
     source: Source,
     *,
+    run_dir: RunDir,
     stop: threading.Event | None = None,
     on_sample: Callable[[Sample], None] | None = None,
-    run_dir: RunDir | None = None,
 ) -> WatchResult:
-    """Sample `source` until the duration passes, the process ends, or the user interrupts."""
+    """Sample `source` until the duration is covered, the process ends, or the user interrupts."""
     stop = stop or threading.Event()
-    run_dir = run_dir or RunDir.create("watch", options.label, options.out)
-    run_dir.write_meta(
-        {
-            "tool": "leakhunt",
-            "version": __version__,
-            "command": "watch",
-            "label": options.label,
-            "command_line": " ".join(sys.argv),
-            "target": options.target,
-            "source": source.description,
-            "host": platform.node(),
-            "interval_s": options.interval_s,
-            "duration_s": options.duration_s,
-            "time_axis": "t_wall_s",
-            "memory_limit_bytes": options.target.get("memory_limit_bytes"),
-            "expect": list(options.expect),
-            "start_time": datetime.now(UTC).isoformat(),
-            "exit_reason": "running",
-            "events": [],
-        }
-    )
-    timer = None
-    if options.duration_s is not None:
-        timer = threading.Timer(options.duration_s, stop.set)
-        timer.daemon = True
-        timer.start()
+    run_dir.write_meta(_initial_meta(options, source))
     exit_reason, samples, started_s = "completed", 0, time.monotonic()
-    last_restart_s = 0.0
+    last_restart_s, probe_s, next_probe_s = 0.0, 0.0, 0.0
     try:
         with run_dir.sample_writer() as writer:
             for item in source.stream(options.interval_s, stop):
-                if isinstance(item, Sample):
-                    writer.write(item)
-                    samples += 1
-                    if on_sample is not None:
-                        on_sample(item)
+                if isinstance(item, Event):
+                    run_dir.add_event(_event_record(item))
+                    if item.kind == "restart":
+                        last_restart_s = item.t_wall_s
+                    exit_reason = ENDING_EVENTS.get(item.kind, exit_reason)
                     continue
-                run_dir.add_event(_event_record(item, 0.0))
-                if item.kind == "restart":
-                    last_restart_s = item.t_wall_s
-                if item.kind in ("exited", "pid_reused"):
-                    exit_reason = "target_exited"
-                elif item.kind == "connection_failed":
-                    exit_reason = "connection_lost"
+                writer.write(item)
+                samples += 1
+                if on_sample is not None:
+                    on_sample(item)
+                if options.ask_summary is not None and item.t_wall_s >= next_probe_s:
+                    probe_s += _probe(options, run_dir, item.t_wall_s)
+                    next_probe_s = item.t_wall_s + (options.probe_interval_s or float("inf"))
+                if options.duration_s is not None and item.t_wall_s >= options.duration_s - 1e-9:
+                    break
     except KeyboardInterrupt:
         exit_reason = "interrupted"
     finally:
-        if timer is not None:
-            timer.cancel()
+        stop.set()
         wall_s = time.monotonic() - started_s
-        cost = source.cost()
-        sampler_cpu_s = cost.get("sampler_cpu_s") or 0.0
-        n = cost.get("samples") or samples
         run_dir.update_meta(
             exit_reason=exit_reason,
             wall_s=wall_s,
             end_time=datetime.now(UTC).isoformat(),
-            uptime_s=wall_s - last_restart_s,
-            cost={
-                "sampler_cpu_s": sampler_cpu_s,
-                "sampler_reads": n,
-                "sampler_cpu_s_per_read": sampler_cpu_s / n if n else None,
-                "sampler_cpu_fraction": sampler_cpu_s / wall_s if wall_s else None,
-                "sampler_cpu_s_per_sampled_min": sampler_cpu_s / (wall_s / 60) if wall_s else None,
-                "remote_cpu_s": cost.get("remote_cpu_s"),
-                "remote_cpu_s_per_sample": (cost["remote_cpu_s"] / n)
-                if cost.get("remote_cpu_s") and n
-                else None,
-                "probe_s": 0.0,
-                "probe_fraction": 0.0,
-            },
+            uptime_s=_uptime_s(run_dir, last_restart_s),
+            cost=_cost(source.cost(), samples, wall_s, options.interval_s, probe_s),
         )
         source.close()
     return WatchResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples)
+
+
+def _uptime_s(run_dir: RunDir, last_restart_s: float) -> float:
+    """Watched time since the last restart: what `uptime>8h` can vouch for from this run."""
+    samples = run_dir.read_samples()
+    return float(samples["t_wall_s"].iloc[-1]) - last_restart_s if len(samples) else 0.0
+
+
+def _probe(options: WatchOptions, run_dir: RunDir, t_s: float) -> float:
+    assert options.ask_summary is not None
+    try:
+        summary = options.ask_summary()
+    except LeakhuntError as exc:
+        run_dir.add_event({"kind": "probe_failed", "t_wall_s": t_s, "t_sim_s": t_s, "text": exc.message})
+        return 0.0
+    summary.update(t_sim_s=t_s, t_wall_s=t_s)
+    run_dir.append_summary(summary)
+    return float(summary.get("probe_s", 0.0))
+
+
+def _cost(
+    cost: dict[str, Any], samples: int, wall_s: float, interval_s: float, probe_s: float
+) -> dict[str, Any]:
+    sampler_cpu_s = cost.get("sampler_cpu_s") or 0.0
+    n = cost.get("samples") or samples
+    remote_cpu_s = cost.get("remote_cpu_s")
+    return {
+        "sampler_cpu_s": sampler_cpu_s,
+        "sampler_reads": n,
+        "sampler_cpu_s_per_read": sampler_cpu_s / n if n else None,
+        "sampler_cpu_fraction": sampler_cpu_s / wall_s if wall_s else None,
+        "realtime_core_fraction": sampler_cpu_s / n / interval_s if n else None,
+        "sampler_cpu_s_per_sampled_min": sampler_cpu_s / (wall_s / 60) if wall_s else None,
+        "remote_cpu_s": remote_cpu_s,
+        "remote_cpu_s_per_sample": remote_cpu_s / n if remote_cpu_s is not None and n else None,
+        "probe_s": probe_s,
+        "probe_fraction": probe_s / wall_s if wall_s else 0.0,
+    }

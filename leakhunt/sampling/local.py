@@ -1,0 +1,189 @@
+"""A process on this host: by PID, by a pattern over command lines, or a systemd unit's MainPID.
+
+Reads /proc/PID/status (RSS, swap) and /proc/PID/stat (CPU, start time) once per sample, on a
+fixed schedule of monotonic deadlines, waiting on the stop event so Ctrl-C is prompt.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+
+from leakhunt.errors import UsageError
+from leakhunt.sampling.procfs import (
+    CLOCK_TICKS_PER_S,
+    ProcStat,
+    int_or_none,
+    parse_stat,
+    parse_status,
+    parse_systemctl_show,
+)
+from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.source import Event
+
+UNIT_PROPERTIES = "MainPID,MemoryCurrent,MemoryMax,NRestarts"
+
+
+def read_process(pid: int) -> tuple[ProcStat, int, int]:
+    """(stat, rss_bytes, swap_bytes); FileNotFoundError/ProcessLookupError once it is gone."""
+    with open(f"/proc/{pid}/stat") as stat_file:
+        stat = parse_stat(stat_file.read())
+    with open(f"/proc/{pid}/status") as status_file:
+        rss_bytes, swap_bytes = parse_status(status_file.read())
+    return stat, rss_bytes, swap_bytes
+
+
+def check_pid(pid: int) -> None:
+    if pid <= 0 or not psutil.pid_exists(pid):
+        raise UsageError(f"no process with PID {pid}: check the PID with `ps` or `pgrep -af NAME`")
+    try:
+        if read_process(pid)[0].is_gone:
+            raise UsageError(f"process {pid} has already exited (a zombie waiting for its parent)")
+    except PermissionError:
+        raise UsageError(f"permission denied reading /proc/{pid}: run as its user or as root") from None
+    except (FileNotFoundError, ProcessLookupError):
+        raise UsageError(f"process {pid} exited before sampling began") from None
+
+
+def find_by_pattern(pattern: str) -> int:
+    """The one process whose command line matches `pattern` (a regex), not leakhunt itself."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise UsageError(f"--match {pattern!r} is not a regular expression: {exc}") from None
+    own = {os.getpid(), os.getppid()}
+    candidates = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["pid"] not in own and cmdline and regex.search(cmdline):
+            candidates.append((process.info["pid"], cmdline))
+    if not candidates:
+        raise UsageError(f"no process matches --match {pattern!r}: check with `pgrep -af {pattern}`")
+    if len(candidates) > 1:
+        listed = "; ".join(f"{pid}: {cmd[:60]}" for pid, cmd in candidates[:8])
+        raise UsageError(
+            f"--match {pattern!r} matches {len(candidates)} processes ({listed}): "
+            "narrow the pattern or use --pid"
+        )
+    return candidates[0][0]
+
+
+def systemctl_show(unit: str) -> dict[str, str]:
+    if shutil.which("systemctl") is None:
+        raise UsageError("--unit needs systemctl, which this host does not have: use --pid or --match")
+    result = subprocess.run(
+        ["systemctl", "show", "-p", UNIT_PROPERTIES, "--", unit], capture_output=True, text=True, timeout=30
+    )
+    if result.returncode != 0:
+        raise UsageError(f"systemctl show {unit} failed: {result.stderr.strip() or result.returncode}")
+    return parse_systemctl_show(result.stdout)
+
+
+class LocalSource:
+    """Sample a local process; follow a unit's MainPID across restarts."""
+
+    def __init__(self, *, pid: int | None = None, match: str | None = None, unit: str | None = None) -> None:
+        if sum(x is not None for x in (pid, match, unit)) != 1:
+            raise UsageError("give exactly one of --pid, --unit or --match")
+        self.unit = unit
+        if unit is not None:
+            validate_unit(unit)
+            pid = self._main_pid()
+            if not pid:
+                raise UsageError(f"unit {unit} has no running main process (MainPID=0): is it started?")
+        elif match is not None:
+            pid = find_by_pattern(match)
+        assert pid is not None
+        check_pid(pid)
+        self.pid = pid
+        self.description = f"unit {unit} (pid {pid})" if unit else f"pid {pid}"
+        self._cost_cpu_s = 0.0
+        self._samples = 0
+        self._unit_memory: dict[str, Any] = {}
+
+    def _main_pid(self) -> int:
+        shown = systemctl_show(self.unit or "")
+        self._unit_memory = shown
+        return int_or_none(shown.get("MainPID")) or 0
+
+    def stream(self, interval_s: float, stop: threading.Event) -> Iterator[Sample | Event]:
+        started_s = time.monotonic()
+        first_stat, _, _ = read_process(self.pid)
+        start_ticks = first_stat.start_ticks
+        last_ticks, last_wall_s = first_stat.cpu_ticks, started_s
+        k = 0
+        while True:
+            if stop.wait(max(0.0, started_s + k * interval_s - time.monotonic())):
+                return
+            k += 1
+            begin_cpu_s = time.thread_time()
+            now_s = time.monotonic()
+            t_s = now_s - started_s
+            if self.unit is not None:
+                main_pid = self._main_pid()
+                if main_pid and main_pid != self.pid:
+                    yield Event(
+                        t_s,
+                        "restart",
+                        {
+                            "old_pid": self.pid,
+                            "new_pid": main_pid,
+                            "text": f"restart at t = {t_s / 60:.1f} min: pid {self.pid} -> {main_pid}",
+                        },
+                    )
+                    self.pid = main_pid
+                    stat, _, _ = read_process(self.pid)
+                    start_ticks, last_ticks, last_wall_s = stat.start_ticks, stat.cpu_ticks, now_s
+            try:
+                stat, rss_bytes, swap_bytes = read_process(self.pid)
+                if stat.is_gone:
+                    raise ProcessLookupError(self.pid)
+            except (FileNotFoundError, ProcessLookupError):
+                yield Event(
+                    t_s,
+                    "exited",
+                    {"pid": self.pid, "text": f"process {self.pid} exited at t = {t_s / 60:.1f} min"},
+                )
+                return
+            if stat.start_ticks != start_ticks:
+                yield Event(
+                    t_s,
+                    "pid_reused",
+                    {
+                        "pid": self.pid,
+                        "text": f"pid {self.pid} now belongs to another process: the watched one exited",
+                    },
+                )
+                return
+            elapsed_s = now_s - last_wall_s
+            cpu_percent = (
+                100.0 * (stat.cpu_ticks - last_ticks) / CLOCK_TICKS_PER_S / elapsed_s if elapsed_s else 0.0
+            )
+            last_ticks, last_wall_s = stat.cpu_ticks, now_s
+            self._cost_cpu_s += time.thread_time() - begin_cpu_s
+            self._samples += 1
+            yield Sample(
+                t_wall_s=t_s, t_sim_s=t_s, rss_bytes=rss_bytes, swap_bytes=swap_bytes, cpu_percent=cpu_percent
+            )
+
+    def cost(self) -> dict[str, Any]:
+        return {"sampler_cpu_s": self._cost_cpu_s, "remote_cpu_s": None, "samples": self._samples}
+
+    def close(self) -> None:
+        """Nothing held open between samples."""
+
+
+_UNIT = re.compile(r"^[A-Za-z0-9@._:\\-]+$")
+
+
+def validate_unit(unit: str) -> str:
+    """A systemd unit name, or a usage error: nothing else ever reaches a shell or systemctl."""
+    if not _UNIT.match(unit) or unit.startswith("-"):
+        raise UsageError(f"--unit {unit!r} is not a systemd unit name (letters, digits, @ . _ : \\ -)")
+    return unit

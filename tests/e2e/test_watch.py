@@ -1,0 +1,164 @@
+"""`leakhunt watch` on this host: real processes that leak, stay flat, exit or look alike."""
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+from tests.e2e.test_errors import assert_one_line_usage_error
+
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
+MB = 1e6
+
+
+def start(*args: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+@pytest.fixture
+def leaker():
+    process = start(str(HELPERS / "leaker.py"), str(20 * 2**20))  # 20 MiB/s
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
+def idle():
+    process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_a_leaking_pid_fails_the_growth_gate_with_exit_1_and_a_full_report(tmp_path, leaker):
+    out = tmp_path / "run"
+    result = leakhunt(
+        "watch",
+        "--pid",
+        str(leaker.pid),
+        "--duration",
+        "6s",
+        "--interval",
+        "200ms",
+        "--expect",
+        "growth<50MB/h",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 1, result.stderr
+    summary = load_json(out / "summary.json")
+    assert summary["verdict"] == "LEAK"
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(20 * 2**20 * 60, rel=0.10)
+    assert summary["criteria"][0]["passed"] is False
+    assert (out / "report.html").exists()
+    assert_real_figure(out / "memory.png")
+    assert load_json(out / "meta.json")["cost"]["sampler_cpu_s_per_read"] > 0
+
+
+def test_a_stable_pid_passes_with_exit_0(tmp_path, idle):
+    out = tmp_path / "run"
+    result = leakhunt(
+        "watch",
+        "--pid",
+        str(idle.pid),
+        "--duration",
+        "4s",
+        "--interval",
+        "100ms",
+        "--expect",
+        "growth<50MB/h",
+        "--expect",
+        "swap==0",
+        "--expect",
+        "restarts==0",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = load_json(out / "summary.json")
+    assert summary["verdict"] == "STABLE"
+    assert all(c["passed"] for c in summary["criteria"])
+
+
+def test_a_process_that_exits_ends_the_run_with_its_reason(tmp_path):
+    process = start(str(HELPERS / "leaker.py"), str(2**20), "4.0")
+    out = tmp_path / "run"
+    leakhunt(
+        "watch",
+        "--pid",
+        str(process.pid),
+        "--duration",
+        "60s",
+        "--interval",
+        "100ms",
+        "--out",
+        str(out),
+        check_rc=0,
+    )
+    process.wait()
+    meta = load_json(out / "meta.json")
+    assert meta["exit_reason"] == "target_exited"
+    assert any(e["kind"] == "exited" for e in meta["events"])
+    assert load_json(out / "summary.json")["n_samples"] >= 3
+
+
+def test_match_with_two_candidates_lists_both(tmp_path):
+    token = f"leakhunt-test-{uuid.uuid4().hex}"
+    twins = [
+        start("-c", f"import sys; print('ready', flush=True); sys.stdin.read()  # {token}") for _ in range(2)
+    ]
+    try:
+        result = leakhunt("watch", "--match", token, "--duration", "1s")
+        assert_one_line_usage_error(result, "matches 2 processes", str(twins[0].pid), str(twins[1].pid))
+    finally:
+        for twin in twins:
+            twin.kill()
+            twin.wait()
+
+
+def test_match_finds_the_one_process(tmp_path, idle):
+    token = f"leakhunt-test-{uuid.uuid4().hex}"
+    single = start("-c", f"import sys; print('ready', flush=True); sys.stdin.read()  # {token}")
+    try:
+        out = tmp_path / "run"
+        leakhunt(
+            "watch",
+            "--match",
+            token,
+            "--duration",
+            "1s",
+            "--interval",
+            "200ms",
+            "--out",
+            str(out),
+            check_rc=0,
+        )
+        assert load_json(out / "meta.json")["source"] == f"pid {single.pid}"
+    finally:
+        single.kill()
+        single.wait()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--pid", "999999999"], ["no process with PID 999999999"]),
+        ([], ["exactly one of --pid, --unit or --match"]),
+        (["--pid", "1", "--match", "x"], ["exactly one of"]),
+        (["--unit", "x; touch /tmp/owned"], ["is not a systemd unit name"]),
+        (["--match", "("], ["not a regular expression"]),
+        (["--pid", "1", "--interval", "0"], ["--interval must be positive"]),
+        (["--pid", "1", "--expect", "rss<"], ["METRIC OP VALUE"]),
+    ],
+)
+def test_bad_watch_input_is_one_line_and_exit_2(args, words):
+    assert_one_line_usage_error(leakhunt("watch", *args), *words)
+    assert not Path("/tmp/owned").exists()
