@@ -1,0 +1,184 @@
+"""remote.py and ssh.py against a real OpenSSH server on 127.0.0.1 (tests/sampling/sshd.py).
+
+The only stand-in is `systemctl` for --unit (systemd cannot run here): a script first on the
+remote PATH that prints `systemctl show` lines for a real child process the test controls.
+"""
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leakhunt.errors import LeakhuntError, RunError, UsageError
+from leakhunt.sampling.local import LocalSource
+from leakhunt.sampling.remote import RemoteSource
+from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.source import Event
+from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
+from tests.sampling.sshd import free_port, keygen
+
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
+
+
+def start(*args: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+@pytest.fixture
+def leaker():
+    process = start(str(HELPERS / "leaker.py"), str(20 * 2**20))
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
+def idle():
+    process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
+    yield process
+    process.kill()
+    process.wait()
+
+
+def remote(server, **target) -> RemoteSource:
+    return RemoteSource(
+        "vps", ssh_config_path=server.ssh_config, known_hosts_path=server.known_hosts, **target
+    )
+
+
+def collect(source, n_samples: int, interval_s: float = 0.1, on_sample=None) -> list:
+    """Items until `n_samples` samples were seen; `on_sample(k)` may act after the k-th."""
+    stop, items, seen = threading.Event(), [], 0
+    for item in source.stream(interval_s, stop):
+        items.append(item)
+        if isinstance(item, Sample):
+            seen += 1
+            if on_sample is not None:
+                on_sample(seen)
+            if seen >= n_samples:
+                stop.set()
+    source.close()
+    return items
+
+
+def slope_bytes_per_s(items: list) -> float:
+    samples = [i for i in items if isinstance(i, Sample)]
+    return float(np.polyfit([s.t_wall_s for s in samples], [s.rss_bytes for s in samples], 1)[0])
+
+
+def test_a_real_leak_has_the_same_slope_over_ssh_as_locally(trusted_sshd, leaker):
+    local = slope_bytes_per_s(collect(LocalSource(pid=leaker.pid), 40))
+    over_ssh = slope_bytes_per_s(collect(remote(trusted_sshd, pid=leaker.pid), 40))
+    assert local == pytest.approx(20 * 2**20, rel=0.10)
+    assert over_ssh == pytest.approx(local, rel=0.05)
+
+
+def test_the_remote_loop_reports_its_own_cpu(trusted_sshd, idle):
+    source = remote(trusted_sshd, pid=idle.pid)
+    collect(source, 10)
+    cost = source.cost()
+    assert cost["samples"] == 10
+    assert cost["remote_cpu_s"] is not None and cost["remote_cpu_s"] >= 0
+
+
+def test_an_unknown_host_key_is_refused_with_what_to_do(sshd, idle):
+    sshd.known_hosts.write_text("")
+    with pytest.raises(RunError, match=r"is not known.*--accept-new-host-key") as error:
+        remote(sshd, pid=idle.pid)
+    assert error.value.exit_code == 1
+
+
+def test_a_changed_host_key_is_refused_even_with_accept_new(sshd, idle, tmp_path):
+    other = tmp_path / "other_key"
+    keygen(other)
+    sshd.known_hosts.write_text(sshd.known_hosts_line(other))
+    for accept in (False, True):
+        with pytest.raises(RunError, match="CHANGED"):
+            remote(sshd, pid=idle.pid, accept_new_host_key=accept)
+
+
+def test_accept_new_host_key_works_once_and_is_then_remembered(sshd, idle):
+    sshd.known_hosts.write_text("")
+    collect(remote(sshd, pid=idle.pid, accept_new_host_key=True), 2)
+    assert str(sshd.port) in sshd.known_hosts.read_text()
+    assert len([i for i in collect(remote(sshd, pid=idle.pid), 2) if isinstance(i, Sample)]) == 2
+
+
+def test_a_killed_connection_is_resumed_with_a_gap_and_nothing_lost(trusted_sshd, idle):
+    def kill_sessions(k: int) -> None:
+        if k == 5:
+            for pid in trusted_sshd.session_processes():
+                subprocess.run(["kill", "-9", str(pid)], check=False)
+
+    items = collect(remote(trusted_sshd, pid=idle.pid), 12, on_sample=kill_sessions)
+    kinds = [i.kind for i in items if isinstance(i, Event)]
+    assert kinds[:2] == ["connection_lost", "gap"]
+    samples = [i for i in items if isinstance(i, Sample)]
+    assert len(samples) == 12
+    assert [s.t_wall_s for s in samples] == sorted(s.t_wall_s for s in samples)
+
+
+def test_a_unit_name_that_is_a_shell_command_is_rejected_before_connecting(trusted_sshd):
+    with pytest.raises(UsageError, match="not a systemd unit name"):
+        remote(trusted_sshd, unit="x; touch /tmp/owned")
+    assert not Path("/tmp/owned").exists()
+
+
+def test_a_unit_is_followed_across_a_restart_to_its_new_main_pid(trusted_sshd, idle, tmp_path):
+    main_pid, restarts = tmp_path / "main_pid", tmp_path / "restarts"
+    main_pid.write_text(str(idle.pid))
+    restarts.write_text("0")
+    stand_in = trusted_sshd.bin_dir / "systemctl"
+    stand_in.write_text(
+        f"#!/bin/sh\necho MainPID=$(cat {main_pid})\necho MemoryCurrent=[not set]\n"
+        f"echo MemoryMax=infinity\necho NRestarts=$(cat {restarts})\n"
+    )
+    stand_in.chmod(0o755)
+    successor = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
+
+    def restart(k: int) -> None:
+        if k == 3:
+            main_pid.write_text(str(successor.pid))
+            restarts.write_text("1")
+
+    try:
+        items = collect(remote(trusted_sshd, unit="virtuoso-trading.service"), 8, on_sample=restart)
+    finally:
+        successor.kill()
+        successor.wait()
+        stand_in.unlink()
+    restarts_seen = [i for i in items if isinstance(i, Event) and i.kind == "restart"]
+    assert len(restarts_seen) == 1
+    assert restarts_seen[0].detail["new_pid"] == successor.pid
+    assert restarts_seen[0].detail["restarts"] == 1
+
+
+def test_match_on_the_remote_host_needs_exactly_one_process(trusted_sshd, idle):
+    with pytest.raises(UsageError, match="no remote process matches"):
+        remote(trusted_sshd, match="no-such-process-anywhere-[0-9]{40}")
+
+
+def test_an_unknown_alias_is_a_usage_error(sshd):
+    with pytest.raises(UsageError, match="unknown host alias 'nosuchhost'"):
+        resolve_host("nosuchhost", sshd.ssh_config)
+
+
+def test_authentication_failure_says_what_to_do(trusted_sshd, tmp_path):
+    stranger = tmp_path / "stranger"
+    keygen(stranger)
+    spec = HostSpec("vps", "127.0.0.1", trusted_sshd.port, "root", (str(stranger),), None)
+    with pytest.raises(RunError, match=r"authentication to root@127\.0\.0\.1.* failed"):
+        connect(spec, known_hosts_path=trusted_sshd.known_hosts)
+
+
+def test_an_unreachable_port_is_one_clear_line(trusted_sshd):
+    spec = HostSpec("vps", "127.0.0.1", free_port(), "root", (str(trusted_sshd.user_key),), None)
+    with pytest.raises(LeakhuntError, match=r"cannot reach root@127\.0\.0\.1"):
+        connect(spec, known_hosts_path=trusted_sshd.known_hosts, timeout_s=5)
