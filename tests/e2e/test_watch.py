@@ -162,3 +162,64 @@ def test_match_finds_the_one_process(tmp_path, idle):
 def test_bad_watch_input_is_one_line_and_exit_2(args, words):
     assert_one_line_usage_error(leakhunt("watch", *args), *words)
     assert not Path("/tmp/owned").exists()
+
+
+@pytest.fixture(scope="module")
+def vps():
+    from tests.sampling.sshd import start_sshd
+
+    server = start_sshd()
+    server.trust()
+    yield server
+    server.stop()
+
+
+def test_watch_over_ssh_through_an_alias_writes_the_same_run_and_gates_on_criteria(tmp_path, vps, leaker):
+    out = tmp_path / "run"
+    result = leakhunt(
+        "watch",
+        "--host",
+        "vps",
+        "--ssh-config",
+        str(vps.ssh_config),
+        "--known-hosts",
+        str(vps.known_hosts),
+        "--pid",
+        str(leaker.pid),
+        "--duration",
+        "4s",
+        "--interval",
+        "200ms",
+        "--expect",
+        "growth<50MB/h",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 1, result.stderr
+    summary = load_json(out / "summary.json")
+    assert summary["verdict"] == "LEAK"
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(20 * 2**20 * 60, rel=0.10)
+    meta = load_json(out / "meta.json")
+    assert meta["source"] == f"pid {leaker.pid} on vps"
+    assert meta["cost"]["remote_cpu_s_per_sample"] is not None
+
+
+def test_an_unknown_host_key_over_the_cli_is_one_line(tmp_path, vps, idle):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    result = leakhunt(
+        "watch",
+        "--host",
+        "vps",
+        "--ssh-config",
+        str(vps.ssh_config),
+        "--known-hosts",
+        str(empty),
+        "--pid",
+        str(idle.pid),
+        "--duration",
+        "1s",
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--accept-new-host-key" in lines[0] and "Traceback" not in result.stderr
