@@ -223,3 +223,49 @@ def test_an_unknown_host_key_over_the_cli_is_one_line(tmp_path, vps, idle):
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--accept-new-host-key" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):
+    socket_path = tmp_path / "agent" / "leaker.sock"
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "leakhunt.agent",
+            "--socket",
+            str(socket_path),
+            "--",
+            str(HELPERS / "leaker.py"),
+            str(5 * 2**20),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "listening on" in service.stderr.readline()
+        assert service.stdout.readline().strip() == "ready"
+        out = tmp_path / "run"
+        leakhunt(
+            "watch",
+            "--pid",
+            str(service.pid),
+            "--agent-socket",
+            str(socket_path),
+            "--probe-interval",
+            "1s",
+            "--duration",
+            "5s",
+            "--interval",
+            "250ms",
+            "--out",
+            str(out),
+            check_rc=0,
+        )
+        attribution = load_json(out / "summary.json")["attribution"]
+        assert attribution["types"][0]["name"] == "bytearray"
+        assert "Python objects explain" in attribution["statement"]
+        assert service.poll() is None
+    finally:
+        service.kill()
+        service.wait()
