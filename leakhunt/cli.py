@@ -214,6 +214,12 @@ def watch(
     probe_interval: Annotated[
         str, typer.Option("--probe-interval", help="With --agent: summaries every ...")
     ] = "5m",
+    events: Annotated[
+        str | None, typer.Option("--events", help="A log command to follow, e.g. 'journalctl -u UNIT -f'.")
+    ] = None,
+    event_match: Annotated[
+        str | None, typer.Option("--event-match", help="Regex of the log lines to mark on the curve.")
+    ] = None,
     expect: ExpectOption = None,
     output: OutOption = None,
     as_json: JsonOption = False,
@@ -238,6 +244,8 @@ def watch(
         expect=expect or [],
         out=output,
         console=err,
+        events=events,
+        event_match=event_match,
     )
     _emit(summary, as_json)
     _exit_on_criteria(summary)

@@ -53,7 +53,9 @@ def _events(ax: Any, meta: dict[str, Any], first_s: float, colour: str) -> None:
                 t_min, color=colour, alpha=0.25, linestyle=":", label=None if labelled else "cleanup runs"
             )
             labelled = True
-        elif kind in ("limit_hit", "restart", "gap", "pid_reused"):
+        elif kind == "log":
+            ax.axvline(t_min, color="green", alpha=0.5, linestyle="--", linewidth=0.8)
+        elif kind in ("limit_hit", "restart", "gap", "pid_reused", "connection_lost"):
             ax.axvline(t_min, color="black", alpha=0.6, linestyle="-.")
             ax.annotate(
                 event.get("text", kind),

@@ -30,6 +30,7 @@ from leakhunt.runs.finish import finish_run, open_run
 from leakhunt.runs.soak import SoakOptions, interrupts_stop_runs, run_label, run_soak
 from leakhunt.runs.watch import WatchOptions, run_watch
 from leakhunt.sampling.local import LocalSource
+from leakhunt.sampling.logs import follow_local
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Source
 from leakhunt.sampling.store import RunDir
@@ -304,8 +305,12 @@ def watch_command(
     expect: list[str],
     out: Path | None,
     console: Console,
+    events: str | None = None,
+    event_match: str | None = None,
 ) -> dict[str, Any]:
     criteria = [parse_expect(text) for text in expect]
+    if (events is None) != (event_match is None):
+        raise UsageError("--events and --event-match go together: a log command and the lines to mark")
     interval_s = parse_duration_s(interval, "--interval")
     if interval_s <= 0:
         raise UsageError(f"--interval must be positive, got {interval}")
@@ -332,6 +337,9 @@ def watch_command(
         def ask_summary() -> dict[str, Any]:
             return request_summary(socket_path)
 
+    log_follower = None
+    if events is not None and event_match is not None:
+        log_follower = source.follow(events, event_match) if host else follow_local(events, event_match)
     label = f"{host + '-' if host else ''}{unit or match or pid}"
     run_dir = RunDir.create("watch", label, out)
     options = WatchOptions(
@@ -343,6 +351,7 @@ def watch_command(
         target={"pid": pid, "unit": unit, "match": match, "host": host, "memory_limit_bytes": limit_bytes},
         probe_interval_s=parse_duration_s(probe_interval, "--probe-interval") or None,
         ask_summary=ask_summary,
+        log_follower=log_follower,
     )
     console.print(
         f"watching {source.description}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from leakhunt import __version__
 from leakhunt.errors import LeakhuntError
+from leakhunt.sampling.logs import LogFollower
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event, Source
 from leakhunt.sampling.store import RunDir
@@ -38,6 +39,7 @@ class WatchOptions:
     target: dict[str, Any] = field(default_factory=dict)
     probe_interval_s: float | None = None
     ask_summary: Callable[[], dict[str, Any]] | None = None
+    log_follower: LogFollower | None = None
 
 
 @dataclass
@@ -99,6 +101,9 @@ def run_watch(
                     continue
                 writer.write(item)
                 samples += 1
+                if options.log_follower is not None:
+                    for event in options.log_follower.drain():
+                        run_dir.add_event(_event_record(event))
                 if on_sample is not None:
                     on_sample(item)
                 if options.ask_summary is not None and item.t_wall_s >= next_probe_s:
@@ -118,6 +123,8 @@ def run_watch(
             uptime_s=_uptime_s(run_dir, last_restart_s),
             cost=_cost(source.cost(), samples, wall_s, options.interval_s, probe_s),
         )
+        if options.log_follower is not None:
+            options.log_follower.close()
         source.close()
     return WatchResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples)
 

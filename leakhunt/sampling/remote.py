@@ -21,6 +21,7 @@ import paramiko
 
 from leakhunt.errors import LeakhuntError, UsageError
 from leakhunt.sampling.local import UNIT_PROPERTIES, validate_unit
+from leakhunt.sampling.logs import LogFollower
 from leakhunt.sampling.procfs import CLOCK_TICKS_PER_S, int_or_none, parse_stat, parse_status
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
@@ -273,6 +274,14 @@ class RemoteSource:
         yield Sample(
             t_wall_s=t_s, t_sim_s=t_s, rss_bytes=rss_bytes, swap_bytes=swap_bytes, cpu_percent=cpu_percent
         )
+
+    def follow(self, command: str, pattern: str) -> "LogFollower":
+        """The user's log command on the remote host, on its own channel of the same connection."""
+        transport = self.client.get_transport()
+        assert transport is not None
+        channel = transport.open_session()
+        channel.exec_command(command)
+        return LogFollower(pattern, channel.makefile("r"), channel.close)
 
     def cost(self) -> dict[str, Any]:
         return {

@@ -269,3 +269,43 @@ def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):
     finally:
         service.kill()
         service.wait()
+
+
+@pytest.mark.parametrize("over_ssh", [False, True])
+def test_matching_log_lines_are_marked_as_events(tmp_path, idle, vps, over_ssh):
+    log = tmp_path / "service.log"
+    log.write_text(
+        "INFO started\nINFO Memory cleanup complete: freed 126.7MB\nWARN slow fetch\n"
+        "INFO Memory cleanup complete: freed 12.1MB\n"
+    )
+    out = tmp_path / "run"
+    remote = ["--host", "vps", "--ssh-config", str(vps.ssh_config), "--known-hosts", str(vps.known_hosts)]
+    leakhunt(
+        "watch",
+        *(remote if over_ssh else []),
+        "--pid",
+        str(idle.pid),
+        "--duration",
+        "2s",
+        "--interval",
+        "250ms",
+        "--events",
+        f"tail -n +1 -f {log}",
+        "--event-match",
+        "Memory cleanup complete",
+        "--out",
+        str(out),
+        check_rc=0,
+    )
+    marked = [e for e in load_json(out / "meta.json")["events"] if e["kind"] == "log"]
+    assert [e["line"] for e in marked] == [
+        "INFO Memory cleanup complete: freed 126.7MB",
+        "INFO Memory cleanup complete: freed 12.1MB",
+    ]
+
+
+def test_events_without_a_pattern_is_a_usage_error(idle):
+    assert_one_line_usage_error(
+        leakhunt("watch", "--pid", str(idle.pid), "--events", "tail -f /dev/null"),
+        "--events and --event-match go together",
+    )

@@ -1,0 +1,64 @@
+"""Follow a log command (`journalctl -u UNIT -f`) and turn matching lines into events.
+
+"Cleanup logs show memory being freed" is one of the incident's success criteria: matching lines
+(for example the cleanup task's "Memory cleanup complete") are marked on the curve. The command is
+the user's own, run as given, locally or over the watch's SSH connection.
+"""
+
+import queue
+import re
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from leakhunt.errors import UsageError
+from leakhunt.sampling.source import Event
+
+
+class LogFollower:
+    def __init__(self, pattern: str, lines: Iterable[str], close: Callable[[], None]) -> None:
+        try:
+            self.regex = re.compile(pattern)
+        except re.error as exc:
+            close()
+            raise UsageError(f"--event-match {pattern!r} is not a regular expression: {exc}") from None
+        self._events: queue.Queue[Event] = queue.Queue()
+        self._close = close
+        self._started_s = time.monotonic()
+        threading.Thread(target=self._follow, args=(lines,), daemon=True).start()
+
+    def _follow(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            if self.regex.search(line):
+                t_s = time.monotonic() - self._started_s
+                self._events.put(
+                    Event(t_s, "log", {"line": line.rstrip()[:300], "text": line.rstrip()[:120]})
+                )
+
+    def drain(self) -> list[Event]:
+        events = []
+        while not self._events.empty():
+            events.append(self._events.get_nowait())
+        return events
+
+    def close(self) -> None:
+        self._close()
+
+
+def follow_local(command: str, pattern: str) -> LogFollower:
+    argv = shlex.split(command)
+    if not argv:
+        raise UsageError("--events needs a command, e.g. 'journalctl -u myservice -f'")
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError as exc:
+        raise UsageError(f"--events {command!r} cannot start: {exc.strerror}") from None
+    assert process.stdout is not None
+
+    def close() -> None:
+        process.terminate()
+        process.wait()
+
+    return LogFollower(pattern, process.stdout, close)
