@@ -48,6 +48,17 @@ IntervalOption = Annotated[
     str, typer.Option("--interval", help="Sampling interval in simulated time: 500ms, 5s, 1m or seconds.")
 ]
 
+ProbeIntervalOption = Annotated[
+    str,
+    typer.Option(
+        "--probe-interval",
+        help="pympler summaries (soak: in the target; watch: from the agent) every ...; 0 turns them off.",
+    ),
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", help="Seed of the synthetic feed (default: the scenario's).")
+]
+
 
 @app.callback()
 def _global(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
@@ -76,12 +87,7 @@ def soak(
     ] = None,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
-    probe_interval: Annotated[
-        str,
-        typer.Option(
-            "--probe-interval", help="pympler summaries every ... of simulated time; 0 turns them off."
-        ),
-    ] = "5m",
+    probe_interval: ProbeIntervalOption = "5m",
     tracemalloc: Annotated[
         int,
         typer.Option(
@@ -96,9 +102,7 @@ def soak(
         ),
     ] = False,
     scale: ScaleOption = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed of the synthetic feed (default: the scenario's).")
-    ] = None,
+    seed: SeedOption = None,
     memory_limit: Annotated[
         str | None,
         typer.Option("--memory-limit", help="Stop the target when RSS crosses this: 6GB, 512MB ..."),
@@ -145,10 +149,8 @@ def compare(
     jobs: Annotated[int | None, typer.Option("--jobs", help="Runs in parallel (default: cores).")] = None,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
-    probe_interval: Annotated[
-        str, typer.Option("--probe-interval", help="pympler summaries every ...")
-    ] = "5m",
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the synthetic feed.")] = None,
+    probe_interval: ProbeIntervalOption = "5m",
+    seed: SeedOption = None,
     expect: ExpectOption = None,
     output: OutOption = None,
     as_json: JsonOption = False,
@@ -211,9 +213,7 @@ def watch(
     agent_socket: Annotated[
         Path | None, typer.Option("--agent-socket", help="The agent's socket, if not the default.")
     ] = None,
-    probe_interval: Annotated[
-        str, typer.Option("--probe-interval", help="With --agent: summaries every ...")
-    ] = "5m",
+    probe_interval: ProbeIntervalOption = "5m",
     events: Annotated[
         str | None, typer.Option("--events", help="A log command to follow, e.g. 'journalctl -u UNIT -f'.")
     ] = None,

@@ -7,35 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import HELPERS, start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
 from tests.e2e.test_errors import assert_one_line_usage_error
 
-HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 MB = 1e6
-
-
-def start(*args: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout.readline().strip() == "ready"
-    return process
-
-
-@pytest.fixture
-def leaker():
-    process = start(str(HELPERS / "leaker.py"), str(20 * 2**20))  # 20 MiB/s
-    yield process
-    process.kill()
-    process.wait()
-
-
-@pytest.fixture
-def idle():
-    process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
-    yield process
-    process.kill()
-    process.wait()
 
 
 def test_a_leaking_pid_fails_the_growth_gate_with_exit_1_and_a_full_report(tmp_path, leaker):

@@ -5,7 +5,6 @@ remote PATH that prints `systemctl show` lines for a real child process the test
 """
 
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -18,33 +17,8 @@ from leakhunt.sampling.remote import RemoteSource
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
+from tests.conftest import start
 from tests.sampling.sshd import free_port, keygen
-
-HELPERS = Path(__file__).resolve().parents[1] / "helpers"
-
-
-def start(*args: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout.readline().strip() == "ready"
-    return process
-
-
-@pytest.fixture
-def leaker():
-    process = start(str(HELPERS / "leaker.py"), str(20 * 2**20))
-    yield process
-    process.kill()
-    process.wait()
-
-
-@pytest.fixture
-def idle():
-    process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
-    yield process
-    process.kill()
-    process.wait()
 
 
 def remote(server, **target) -> RemoteSource:
