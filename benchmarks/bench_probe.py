@@ -10,6 +10,7 @@ from leakhunt.runs.soak import DEFAULT_PROBE_INTERVAL_S
 
 CHILD = """
 import json, sys, time
+from leakhunt.sampling.probe import Probe
 kept = [{"i": i} for i in range(int(sys.argv[1]))]
 probe = Probe(tracemalloc_frames=int(sys.argv[2]))
 pauses = []
