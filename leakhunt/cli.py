@@ -71,6 +71,10 @@ def _emit(summary: dict, as_json: bool) -> None:
 
 
 def _exit_on_criteria(summary: dict) -> None:
+    """After the full report: exit 1 for a failed criterion, or a soak target that died."""
+    if summary.get("exit_reason") == "target_exited" and summary.get("command") == "soak":
+        sys.stderr.write(f"error: the target died: {summary.get('exit_detail', {}).get('text', '')}\n")
+        raise typer.Exit(FAILED)
     if not summary.get("criteria_passed", True):
         raise typer.Exit(FAILED)
 

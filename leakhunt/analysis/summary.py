@@ -81,6 +81,7 @@ def summarize_run(
         "label": meta.get("label", ""),
         "command": meta.get("command", ""),
         "exit_reason": meta.get("exit_reason"),
+        "exit_detail": meta.get("exit_detail"),
         "n_samples": len(samples),
         "span_s": float(t_s[-1] - t_s[0]) if len(t_s) else 0.0,
         "growth": growth_dict,

@@ -143,6 +143,7 @@ def run_soak(
     with run_dir.sample_writer() as writer:
         try:
             meter = ProcessMeter(target.pid)
+            run_dir.update_meta(pid=target.pid)
             for message in target.messages():
                 op = message["op"]
                 t_sim_s = message.get("t_sim_s", 0.0)

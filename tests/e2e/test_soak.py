@@ -1,6 +1,7 @@
 """`leakhunt soak` end to end: real child processes, real files, real figures."""
 
 import json
+import os
 import signal
 
 import numpy as np
@@ -203,3 +204,30 @@ def test_cleanup_runs_are_recorded_with_rss_before_and_after_from_outside(run_di
     assert [e["t_sim_s"] for e in cleanups] == [600, 1200]
     assert all(e["ohlcv_trimmed"] > 0 and e["rss_before_bytes"] > 0 for e in cleanups)
     assert cleanups[0]["freed_bytes"] > 0
+
+
+def test_a_target_that_dies_is_reported_with_its_exit_code_and_last_rss_not_a_traceback(run_dir):
+    process = start_leakhunt(
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "60",
+        "--speed",
+        "120",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+    )
+    while not process.stderr.readline().startswith("sim"):
+        pass
+    os.kill(load_json(run_dir / "meta.json")["pid"], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
+    assert "the target died: the target exited with code -9 (last RSS" in stderr
+    meta = load_json(run_dir / "meta.json")
+    assert meta["exit_reason"] == "target_exited"
+    assert meta["exit_detail"]["returncode"] == -9 and meta["exit_detail"]["last_rss_bytes"] > 0
+    assert (run_dir / "report.html").exists()
