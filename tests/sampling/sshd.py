@@ -10,9 +10,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SSHD = "/usr/sbin/sshd"
 
@@ -61,7 +62,7 @@ class SshServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_sshd(deadline_s: float = 20.0) -> SshServer:
+def start_sshd() -> SshServer:
     if not os.path.exists(SSHD):
         raise RuntimeError(
             f"{SSHD} is missing: `make test` installs openssh-server; run it, or apt-get install "
@@ -84,19 +85,28 @@ def start_sshd(deadline_s: float = 20.0) -> SshServer:
         f"SetEnv PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
     )
     os.makedirs("/run/sshd", exist_ok=True)
-    process = subprocess.Popen([SSHD, "-D", "-f", str(config), "-E", str(root / "sshd.log")])
+    # -e: log to stderr, which we read until sshd says it listens (no guessing, no sleeping),
+    # then keep draining into sshd.log so a chatty server never blocks on a full pipe.
+    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE, text=True)
     ssh_config = root / "ssh_config"
     ssh_config.write_text(
         f"Host vps\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {user_key}\n"
     )
     server = SshServer(root, port, process, host_key, user_key, ssh_config, root / "known_hosts", bin_dir)
-    # Poll the port until it accepts, within a deadline: readiness, not a guessed sleep.
-    until = time.monotonic() + deadline_s
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return server
-        if process.poll() is not None or time.monotonic() > until:
-            log = (root / "sshd.log").read_text() if (root / "sshd.log").exists() else ""
-            server.stop()
-            raise RuntimeError(f"sshd did not start on port {port}: {log[-500:]}")
-        time.sleep(0.05)  # polling interval of the readiness loop above
+    log_lines = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        log_lines.append(line)
+        if "Server listening on 127.0.0.1" in line:
+            break
+    else:
+        server.stop()
+        raise RuntimeError(f"sshd did not start on port {port}: {''.join(log_lines)[-500:]}")
+    threading.Thread(target=_drain, args=(process.stderr, root / "sshd.log"), daemon=True).start()
+    return server
+
+
+def _drain(stream: IO[str], path: Path) -> None:
+    with path.open("a") as log:
+        for line in stream:
+            log.write(line)
