@@ -3,6 +3,7 @@
 Files store SI base units only (seconds, bytes), whatever the user typed.
 """
 
+import math
 import re
 
 from leakhunt.errors import UsageError
@@ -83,3 +84,18 @@ def parse_rate_bytes_per_min(text: str, what: str = "rate") -> float:
     if per_s <= 0:
         raise UsageError(f"{what}: {text!r} has a zero time unit")
     return parse_size_bytes(size_text, what) * 60.0 / per_s
+
+
+def format_mb(size_bytes: float | None, *, signed: bool = False) -> str:
+    """Megabytes without scientific notation: 0.323, 7.38, 224, 3,600; `n/a` when unknown."""
+    if size_bytes is None or not math.isfinite(size_bytes):
+        return "n/a"
+    value = size_bytes / 1e6
+    sign = "+" if signed else ""
+    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign}.3g}"
+
+
+def format_minutes(minutes: float | None) -> str:
+    if minutes is None:
+        return "never"
+    return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:,.0f} min"

@@ -15,6 +15,7 @@ from enum import StrEnum
 import numpy as np
 
 from leakhunt.analysis.growth import Growth
+from leakhunt.units import format_mb
 
 MB = 1e6
 STABLE_BOUND_BYTES_PER_MIN = 50 * MB / 60  # the incident's criterion: growth < 50 MB/h
@@ -41,7 +42,7 @@ class Judgement:
 
 
 def _rate(value: float) -> str:
-    return f"{value / MB:.3g} MB/min" if np.isfinite(value) else "unbounded"
+    return f"{format_mb(value)} MB/min" if np.isfinite(value) else "unbounded"
 
 
 def judge(

@@ -1,13 +1,12 @@
 """What the terminal shows: rich tables at the end of a run, and the live line during it."""
 
-import math
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
-from leakhunt.units import format_bytes
+from leakhunt.units import format_bytes, format_mb, format_minutes
 
 MB = 1e6
 _VERDICT_STYLE = {
@@ -19,7 +18,7 @@ _VERDICT_STYLE = {
 
 
 def _mb(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value / MB:+.3g}"
+    return format_mb(value, signed=True)
 
 
 def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
@@ -38,7 +37,7 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
             f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
             _mb(growth.get("slope_bytes_per_min")),
             f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
-            "never" if ttl is None else f"{ttl:.0f} min",
+            format_minutes(ttl),
             format_bytes(summary.get("peak_rss_bytes") or 0),
             *((str(summary.get("exit_reason", "")),) if show_ended else ()),
         )

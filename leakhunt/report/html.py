@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from leakhunt.units import format_bytes
+from leakhunt.units import format_bytes, format_mb, format_minutes
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,sans-serif;margin:0 auto;max-width:980px;padding:12px;color:#222}
@@ -36,7 +36,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _mb_per_min(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value / 1e6:+.3g} MB/min"
+    return "n/a" if value is None or not math.isfinite(value) else f"{format_mb(value, signed=True)} MB/min"
 
 
 def _verdict(value: str) -> str:
@@ -52,7 +52,7 @@ def growth_rows(label: str, summary: dict[str, Any]) -> list[Any]:
         _mb_per_min(growth.get("slope_bytes_per_min")),
         f"{_mb_per_min(growth.get('ci_low_bytes_per_min'))} … "
         f"{_mb_per_min(growth.get('ci_high_bytes_per_min'))}",
-        "never" if ttl is None else f"{ttl:.1f} min",
+        format_minutes(ttl),
         format_bytes(summary.get("peak_rss_bytes") or 0),
         format_bytes(summary.get("final_rss_bytes") or 0),
         _e(summary.get("exit_reason", "")),

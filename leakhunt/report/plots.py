@@ -38,8 +38,8 @@ def _fit_line(ax: Any, summary: dict[str, Any], minutes: np.ndarray, colour: str
         "--",
         color=colour,
         linewidth=1.4,
-        label=f"{label} fit: {slope / MB:+.3g} MB/min "
-        f"[{growth['ci_low_bytes_per_min'] / MB:.3g}, {growth['ci_high_bytes_per_min'] / MB:.3g}]",
+        label=f"{label} fit: {format_mb(slope, signed=True)} MB/min "
+        f"[{format_mb(growth['ci_low_bytes_per_min'])}, {format_mb(growth['ci_high_bytes_per_min'])}]",
     )
 
 
