@@ -146,8 +146,5 @@ class RunDir:
     def write_summary(self, summary: dict[str, Any]) -> None:
         _write_json_atomic(self.file(SUMMARY), summary)
 
-    def read_summary(self) -> dict[str, Any]:
-        return json.loads(self.file(SUMMARY).read_text())
-
     def is_run(self) -> bool:
         return self.file(SAMPLES).exists() and self.file(META).exists()
