@@ -262,7 +262,7 @@ def scenarios() -> None:
 
     for path in available_scenarios():
         scenario = load_scenario_file(path)
-        out.print(f"[bold]{scenario.name:22}[/] {scenario.description}", highlight=False)
+        out.print(f"[bold]{scenario.name:22}[/] {scenario.description}", highlight=False, soft_wrap=True)
 
 
 @app.command()
