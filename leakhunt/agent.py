@@ -69,12 +69,14 @@ class Agent:
 
     def _serve(self, connection: socket.socket) -> None:
         try:
+            connection.settimeout(5.0)
+            # The request line is read (bounded) before anything is answered, so a refused peer
+            # gets its refusal rather than a connection closed under its write.
+            line = connection.makefile("rb").readline(MAX_REQUEST_BYTES)
             if _peer_uid(connection) != os.getuid():
                 self._reply(connection, {"error": "refused: the agent answers only its own user"})
                 return
-            connection.settimeout(5.0)
-            request = json.loads(connection.makefile("rb").readline(MAX_REQUEST_BYTES))
-            self._reply(connection, self.handle(request))
+            self._reply(connection, self.handle(json.loads(line)))
         except Exception as exc:  # no request, however malformed, may take the host process down
             with contextlib.suppress(OSError):
                 self._reply(connection, {"error": f"{type(exc).__name__}: {exc}"})
