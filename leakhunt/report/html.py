@@ -143,8 +143,6 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
     if summary.get("headline"):
         parts.append(f'<p class="headline">{_e(summary["headline"])}</p>')
     parts.append(_table(GROWTH_HEADER, [growth_rows(label, summary)]))
-    if summary.get("verdict_reason"):
-        parts.append(f"<p>{_e(summary['verdict_reason'])}</p>")
     if summary.get("method"):
         parts.append(f"<p><small>{_e(summary['method'])}</small></p>")
     if summary.get("thresholds"):

@@ -10,9 +10,12 @@ What is counted, each byte once:
   included), which also sees object-column strings, Arrow buffers and index hash tables that no
   walk can reach; the arrays and the row index inside them are then not counted again.
 
+- the locals of running functions (the frames themselves are not counted).
+
 What is not counted: memory that is not a Python object (native allocations of C extensions,
-glibc arenas holding freed memory: RSS minus `py_heap_bytes` is that gap), objects only frames
-refer to (locals of running functions), elements of object-dtype ndarrays outside pandas, and the
+glibc arenas holding freed memory: RSS minus `py_heap_bytes` is that gap), untracked objects
+that only other untracked objects without a traversal refer to (elements of object-dtype
+ndarrays outside pandas), and the
 physical rest of a buffer a pandas view keeps alive (pandas reports the view's logical size).
 Two pandas objects sharing one buffer each count it, so `py_heap_bytes` can overstate there.
 
@@ -50,17 +53,39 @@ def _type_name(kind: type) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+def _stack_frames() -> list[FrameType]:
+    """The frames of every thread's running functions, outermost included."""
+    frames = []
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+    return frames
+
+
 def _live_objects() -> list[Any]:
-    """Tracked objects (frames left out) plus untracked ones reachable through untracked objects."""
-    objects = [obj for obj in gc.get_objects() if type(obj) is not FrameType]
+    """Tracked objects plus the untracked ones reachable from them or from running frames.
+
+    Frames are not counted themselves, but their locals are followed (a local ndarray or bytes is
+    untracked and nothing else may refer to it); the probe's own frames are skipped.
+    """
+    objects, frames = [], _stack_frames()
+    for obj in gc.get_objects():
+        if type(obj) is FrameType:
+            frames.append(obj)
+        else:
+            objects.append(obj)
     seen: set[int] = set()
+    roots = [frame for frame in frames if frame.f_globals is not globals()]
+    del frames
     # The list grows while it is read: each untracked object found is expanded in turn. Tracked
     # referents are skipped: gc.get_objects() already returned each of them exactly once.
-    for obj in objects:
-        for ref in gc.get_referents(obj):
-            if not gc.is_tracked(ref) and id(ref) not in seen and type(ref) is not FrameType:
-                seen.add(id(ref))
-                objects.append(ref)
+    for source in (roots, objects):
+        for obj in source:
+            for ref in gc.get_referents(obj):
+                if not gc.is_tracked(ref) and id(ref) not in seen and type(ref) is not FrameType:
+                    seen.add(id(ref))
+                    objects.append(ref)
     return objects
 
 
