@@ -100,7 +100,12 @@ def test_replay_fixes_off_grows_far_above_fixes_on_and_scales_linearly_with_scal
     assert load_json(runs[("none", 0.04)] / "summary.json")["verdict"] == "LEAK"
 
 
-def test_sigint_keeps_every_sample_and_still_renders_the_report(run_dir):
+def sampling_soak(run_dir, progress_lines: int = 1):
+    """A slow soak (speed 120) that has printed `progress_lines` progress lines, so it samples.
+
+    Off a terminal the soak prints a line per tenth of the run: waiting on them is waiting on the
+    process itself, not on the clock.
+    """
     process = start_leakhunt(
         "soak",
         "--scenario",
@@ -114,13 +119,16 @@ def test_sigint_keeps_every_sample_and_still_renders_the_report(run_dir):
         "--out",
         str(run_dir),
     )
-    # Off a terminal the soak prints a line per tenth of the run; the second proves sampling is on.
-    lines = []
-    while len(lines) < 2:
+    seen = 0
+    while seen < progress_lines:
         line = process.stderr.readline()
         assert line, "soak ended before it was interrupted"
-        if line.startswith("sim"):
-            lines.append(line)
+        seen += line.startswith("sim")
+    return process
+
+
+def test_sigint_keeps_every_sample_and_still_renders_the_report(run_dir):
+    process = sampling_soak(run_dir, progress_lines=2)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=120)
     assert process.returncode == 0
@@ -135,21 +143,7 @@ def test_sigint_keeps_every_sample_and_still_renders_the_report(run_dir):
 
 
 def test_sigterm_is_an_interruption_too(run_dir):
-    process = start_leakhunt(
-        "soak",
-        "--scenario",
-        "smoke",
-        "--minutes",
-        "60",
-        "--speed",
-        "120",
-        "--probe-interval",
-        "0",
-        "--out",
-        str(run_dir),
-    )
-    while not process.stderr.readline().startswith("sim"):
-        pass
+    process = sampling_soak(run_dir)
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=120)
     assert load_json(run_dir / "meta.json")["exit_reason"] == "interrupted"
@@ -207,21 +201,7 @@ def test_cleanup_runs_are_recorded_with_rss_before_and_after_from_outside(run_di
 
 
 def test_a_target_that_dies_is_reported_with_its_exit_code_and_last_rss_not_a_traceback(run_dir):
-    process = start_leakhunt(
-        "soak",
-        "--scenario",
-        "smoke",
-        "--minutes",
-        "60",
-        "--speed",
-        "120",
-        "--probe-interval",
-        "0",
-        "--out",
-        str(run_dir),
-    )
-    while not process.stderr.readline().startswith("sim"):
-        pass
+    process = sampling_soak(run_dir)
     os.kill(load_json(run_dir / "meta.json")["pid"], signal.SIGKILL)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
