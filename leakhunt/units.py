@@ -93,9 +93,3 @@ def format_mb(size_bytes: float | None, *, signed: bool = False) -> str:
     value = size_bytes / 1e6
     sign = "+" if signed else ""
     return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign}.3g}"
-
-
-def format_minutes(minutes: float | None) -> str:
-    if minutes is None:
-        return "never"
-    return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:,.0f} min"

@@ -9,10 +9,12 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import pandas as pd
 
 from leakhunt.analysis.growth import Growth
+from leakhunt.analysis.verdict import rate_text
 from leakhunt.errors import UsageError
 from leakhunt.units import (
     format_bytes,
@@ -68,17 +70,30 @@ class Criterion:
     op: str
     threshold: float
     at_s: float | None
+    value_text: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    # Could not be judged: too little data, an interval that reaches past the threshold, a run
+    # that ended early, a time never reached. It gates like a failure unless --allow-unproven.
+    NOT_PROVEN = "NOT PROVEN"
 
 
 @dataclass(frozen=True)
 class CriterionResult:
     criterion: Criterion
     measured: float | None
-    passed: bool
+    status: Status
     detail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == Status.PASS
 
     def to_dict(self) -> dict:
         return {
@@ -86,6 +101,7 @@ class CriterionResult:
             "metric": self.criterion.metric,
             "measured": self.measured,
             "threshold": self.criterion.threshold,
+            "status": str(self.status),
             "passed": self.passed,
             "detail": self.detail,
         }
@@ -93,7 +109,7 @@ class CriterionResult:
 
 def parse_expect(text: str) -> Criterion:
     """One criterion; anything malformed is a usage error that shows the grammar."""
-    match = _PATTERN.match(text)
+    match = _PATTERN.match(re.sub(r"\s+", "", text))
     if not match:
         raise UsageError(f"--expect {text!r} is not understood; write {GRAMMAR}")
     metric, op, value, at = match.groups()
@@ -106,14 +122,16 @@ def parse_expect(text: str) -> Criterion:
         at_s = parse_duration_s(at, f"--expect {text!r}") if at is not None else None
     except UsageError as exc:
         raise UsageError(f"{exc.message}; write {GRAMMAR}") from None
-    return Criterion(text=text.strip(), metric=metric, op=op, threshold=float(threshold), at_s=at_s)
+    return Criterion(
+        text=text.strip(), metric=metric, op=op, threshold=float(threshold), at_s=at_s, value_text=value
+    )
 
 
 def _show(metric: str, value: float) -> str:
     if metric in ("rss", "peak", "swap"):
         return format_bytes(value)
     if metric == "growth":
-        return f"{value / 1e6:.3g} MB/min ({value * 60 / 1e6:.3g} MB/h)"
+        return rate_text(value)
     if metric == "cpu":
         return f"{value:.1f}%"
     if metric == "uptime":
@@ -121,18 +139,29 @@ def _show(metric: str, value: float) -> str:
     return f"{value:g}"
 
 
+def _show_threshold(criterion: Criterion) -> str:
+    """The threshold as the user wrote it (50MB/h stays 50 MB/h), spaced for reading."""
+    if criterion.metric in ("growth", "rss", "peak", "swap") and criterion.value_text:
+        return re.sub(r"^([0-9.eE+-]+)([A-Za-z])", r"\1 \2", criterion.value_text)
+    return _show(criterion.metric, criterion.threshold)
+
+
 def _measure(
     criterion: Criterion, samples: pd.DataFrame, growth: Growth, restarts: int, uptime_s: float | None
 ) -> tuple[float | None, str]:
     metric = criterion.metric
     if samples.empty and metric not in ("restarts", "uptime", "growth"):
-        return None, "no samples"
+        return None, "no samples: nothing was measured"
     if metric == "rss":
         if criterion.at_s is None:
             return float(samples["rss_bytes"].iloc[-1]), "rss at the end"
         elapsed_s = samples["t_sim_s"] - samples["t_sim_s"].iloc[0]
         if elapsed_s.iloc[-1] < criterion.at_s - 1e-6:
-            return None, f"not reached: the run covers {format_duration(float(elapsed_s.iloc[-1]))}"
+            covered = format_duration(float(elapsed_s.iloc[-1]))
+            return None, (
+                f"rss at {format_duration(criterion.at_s)} not reached: the run covers {covered}; "
+                f"run for at least {format_duration(criterion.at_s)}"
+            )
         nearest = (elapsed_s - criterion.at_s).abs().idxmin()
         return float(samples["rss_bytes"].loc[nearest]), f"rss at {elapsed_s.loc[nearest] / 60:.1f} min"
     if metric == "peak":
@@ -142,10 +171,31 @@ def _measure(
     if metric == "cpu":
         return float(samples["cpu_percent"].fillna(0).mean()), "mean cpu"
     if metric == "growth":
+        if growth.shape == "too_few":
+            return None, (
+                f"growth unknown: only {growth.n_fit_points} points to fit after warm-up; "
+                "sample longer or more often"
+            )
         return growth.slope_bytes_per_min, "growth"
     if metric == "uptime":
-        return uptime_s, "uptime" if uptime_s is not None else "uptime unknown"
+        if uptime_s is None:
+            return None, "uptime unknown: the target's start time was not read"
+        return uptime_s, "uptime"
     return float(restarts), "restarts"
+
+
+def _growth_status(criterion: Criterion, growth: Growth, point_passes: bool) -> tuple[Status, str]:
+    """A growth gate passes only when its whole 95 % interval does: the slope alone proves little."""
+    low, high = growth.ci_low_bytes_per_min, growth.ci_high_bytes_per_min
+    test = _OPS[criterion.op]
+    if not point_passes:
+        return Status.FAIL, ""
+    if test(low, criterion.threshold) and test(high, criterion.threshold):
+        return Status.PASS, ", its whole 95 % CI too"
+    edge = high if not test(high, criterion.threshold) else low
+    return Status.NOT_PROVEN, (
+        f", but its 95 % CI reaches {rate_text(edge)}: run longer or with more replicates to prove it"
+    )
 
 
 def evaluate(
@@ -155,24 +205,36 @@ def evaluate(
     *,
     restarts: int = 0,
     uptime_s: float | None = None,
+    ended_early: str | None = None,
 ) -> list[CriterionResult]:
+    """Each criterion PASS, FAIL or NOT PROVEN. `ended_early` says why a run stopped before its
+    end (interrupted, the target died): what passed so far is then not proven for the whole run,
+    while a failure already seen stays a failure."""
     results = []
     for criterion in criteria:
         measured, what = _measure(criterion, samples, growth, restarts, uptime_s)
         if measured is None:
-            results.append(CriterionResult(criterion, None, False, what))
+            results.append(CriterionResult(criterion, None, Status.NOT_PROVEN, what))
             continue
-        passed = _OPS[criterion.op](measured, criterion.threshold)
-        detail = (
-            f"{what} = {_show(criterion.metric, measured)} {criterion.op} "
-            f"{_show(criterion.metric, criterion.threshold)}"
-        )
-        if (
-            criterion.metric == "growth"
-            and passed
-            and criterion.op in ("<", "<=")
-            and growth.ci_high_bytes_per_min > criterion.threshold
-        ):
-            detail += " (but the 95 % CI reaches above it)"
-        results.append(CriterionResult(criterion, measured, passed, detail))
+        point_passes = _OPS[criterion.op](measured, criterion.threshold)
+        shown = f"{what} {_show(criterion.metric, measured)}"
+        threshold = _show_threshold(criterion)
+        status, note = (Status.PASS, "") if point_passes else (Status.FAIL, "")
+        if criterion.metric == "growth":
+            status, note = _growth_status(criterion, growth, point_passes)
+        if status == Status.FAIL:
+            detail = f"{shown} is not {criterion.op} {threshold}"
+        else:
+            detail = f"{shown} {criterion.op} {threshold}{note}"
+        measured_to_the_end = criterion.metric == "rss" and criterion.at_s is not None
+        if status == Status.PASS and ended_early and not measured_to_the_end:
+            status = Status.NOT_PROVEN
+            detail += f", but {ended_early}: rerun to the end to prove it"
+        results.append(CriterionResult(criterion, measured, status, detail))
     return results
+
+
+def gate_passes(results: Sequence[CriterionResult], *, allow_unproven: bool = False) -> bool:
+    """What the exit code says: every criterion passed (or, if allowed, at least did not fail)."""
+    accepted = {Status.PASS, Status.NOT_PROVEN} if allow_unproven else {Status.PASS}
+    return all(result.status in accepted for result in results)

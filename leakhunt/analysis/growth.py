@@ -1,19 +1,31 @@
-"""How fast RSS grows: a robust slope with a 95 % confidence interval, and the curve's shape.
+"""How fast RSS grows: a slope with a 95 % interval that means 95 % on the curves services draw.
 
 Rules (shown in reports through `Growth.method`):
 - Warm-up: the first 10 % of the span, at most 5 minutes, is left out, so interpreter start-up and
   imports do not read as growth. If that would leave fewer than 10 points, nothing is left out.
-- More points than `max_points` are reduced to `max_points` equal-count bins (median time, median
-  RSS per bin) before fitting; the method says so.
-- The slope is Theil-Sen (the median of pairwise slopes), with its 95 % interval from
-  scipy.stats.theilslopes: a few outliers or a GC spike cannot move it, unlike least squares.
-- Sawtooth: two or more sharp drops (a cleanup freeing memory) split the series into cycles; the fit is then
-  on the envelope: each cycle's trough, and each complete cycle's peak lowered by the median tooth
-  height, so a rising series of teeth is growth and a flat one is not.
-- Step: one sharp rise and no drop (a cache filled once) is taken out before fitting, so a single
-  allocation does not read as a steady leak.
-- Plateau: growth in the first third that has all but stopped in the last third (late slope below
-  a quarter of the early one and below the CI of steady growth) is a plateau; the slope given is
+- More points than `max_points` are reduced to `max_points` equal-count bins (mean
+  time, median RSS per bin) before anything else; the method says so.
+- Levels: the fitted span is cut into up to 12 windows of equal time (`LEVEL_WINDOWS`, at least 4
+  points each); each window's level is its median RSS, so a GC spike or a page-in cannot move it.
+  The slope is least squares through these levels.
+- The interval: RSS curves are not independent points. Their noise is autocorrelated (which the
+  window levels absorb) and their steps are a random walk (a staircase climbs by steps of random
+  size at random times, and nine steps say little about the rate). The interval adds both:
+  the scatter of the levels around the line, and the random-walk variance of the steps, taken
+  from the variogram of the levels (lags of one and two windows) and, where sharp rises are seen,
+  from the sum of their squared sizes. Its critical value is Student's t with the levels' degrees
+  of freedom, or with as many as there were rises when there were fewer. Coverage on 200 seeded
+  curves per shape: docs/decisions.md and tests/analysis/test_coverage.py.
+- Sawtooth: two or more sharp drops (a cleanup freeing memory) split the series into cycles; the
+  fit is then on the envelope, one point per drop: the trough after it averaged with the peak
+  before it lowered by the median tooth height, so a rising series of teeth is growth and a flat
+  one is not. Least squares through these points, Student's t with as many points less two.
+- Stairs: two or more sharp rises and no drop are growth (shape "stairs"), never taken out.
+- Step: a single sharp rise against a flat history (the points before it and after it each show
+  no growth: their intervals hold zero) is a one-off (a cache filled once): it is taken out, and
+  the method always says so with its size.
+- Plateau: growth that is clear in the first third (its interval above zero) and gone in the last
+  third (its interval holds zero and lies below the early rate) is a plateau; the slope given is
   the late one, the rate at which it grows now.
 - Fewer than 10 points to fit: shape "too_few", and the verdict is INCONCLUSIVE.
 """
@@ -24,17 +36,35 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.ndimage import median_filter
-from scipy.stats import theilslopes
+from scipy.stats import t as student_t
 
 MIN_FIT_POINTS = 10
 MAX_WARMUP_S = 300.0
 WARMUP_FRACTION = 0.10
+LEVEL_WINDOWS = 12
+MIN_POINTS_PER_LEVEL = 4
+CONFIDENCE = 0.95
 # A jump counts as sharp when it stands this many robust sigmas off the typical step and is a
 # visible share of the whole range.
 JUMP_SIGMAS = 8.0
 JUMP_RANGE_SHARE = 0.15
 # Below a mebibyte a "drop" is allocator noise (a gc.collect returning a few pages), not a tooth.
 JUMP_MIN_BYTES = 2**20
+# A move is compared with the median of this many neighbouring moves (the local slope).
+JUMP_NEIGHBOURS = 9
+# A step's size is the difference of medians over this many points either side.
+STEP_SIDE = 10
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A slope in bytes per minute with its 95 % interval; `dof` is the t distribution's."""
+
+    slope: float
+    intercept: float
+    low: float
+    high: float
+    dof: int
 
 
 @dataclass(frozen=True)
@@ -48,10 +78,16 @@ class Growth:
     n_fit_points: int
     warmup_s: float
     method: str
+    early_slope_bytes_per_min: float
     late_slope_bytes_per_min: float
+    step_bytes: float = 0.0
+    step_at_min: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+UNKNOWN = Trend(0.0, 0.0, -np.inf, np.inf, 0)
 
 
 def least_squares_slope_bytes_per_min(t_s: ArrayLike, rss_bytes: ArrayLike) -> float:
@@ -74,52 +110,160 @@ def _bin(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.
     if len(t) <= max_points:
         return t, y
     edges = np.linspace(0, len(t), max_points + 1).astype(int)
-    # Equal-count bins: medians per bin, computed with reduceat-free sorting for speed.
     width = edges[1:] - edges[:-1]
     bt = np.add.reduceat(t, edges[:-1]) / width
     by = np.array([np.median(y[a:b]) for a, b in itertools.pairwise(edges)])
     return bt, by
 
 
-def _theil(t_min: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
-    """(slope, intercept, ci_low, ci_high) per minute; t_min already relative."""
-    if len(t_min) < 2 or np.ptp(t_min) == 0:
-        return 0.0, float(np.median(y)) if len(y) else 0.0, -np.inf, np.inf
-    slope, intercept, low, high = theilslopes(y, t_min, alpha=0.95)
-    return float(slope), float(intercept), float(low), float(high)
+def _levels(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median RSS over windows of equal time; windows without points are skipped."""
+    windows = min(LEVEL_WINDOWS, len(t) // MIN_POINTS_PER_LEVEL)
+    if windows < 3:
+        return t, y
+    edges = np.linspace(t[0], t[-1], windows + 1)
+    index = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, windows - 1)
+    chosen = [index == k for k in range(windows) if np.any(index == k)]
+    return np.array([t[m].mean() for m in chosen]), np.array([np.median(y[m]) for m in chosen])
+
+
+def trend(t_min: ArrayLike, y_bytes: ArrayLike, *, steps: "Steps | None" = None) -> Trend:
+    """Slope through window levels, with an interval for autocorrelated, step-shaped curves.
+
+    `steps` are the sharp rises seen over the whole fitted curve: their squared sizes per minute
+    are the random walk a staircase takes (a quiet stretch of a staircase is not a plateau), and
+    their number caps the degrees of freedom.
+    """
+    t = np.asarray(t_min, dtype=float)
+    y = np.asarray(y_bytes, dtype=float)
+    if len(t) < 3 or np.ptp(t) == 0:
+        return UNKNOWN
+    levels_t, levels_y = _levels(t, y)
+    n = len(levels_t)
+    centred = levels_t - levels_t.mean()
+    sxx = float(centred @ centred)
+    slope = float(centred @ (levels_y - levels_y.mean())) / sxx
+    intercept = float(levels_y.mean() - slope * levels_t.mean())
+    residuals = levels_y - intercept - slope * levels_t
+    scatter_var = float(residuals @ residuals) / (n - 2) / sxx
+    # Random-walk rate from the levels' variogram: var(two-window step) - var(one-window step)
+    # is zero for stationary noise and one window's worth of walk for steps.
+    walk_per_min = 0.0
+    if n >= 4:
+        moves = np.diff(levels_y) - slope * np.diff(levels_t)
+        gamma = float(np.mean(moves**2) + 2 * np.mean(moves[:-1] * moves[1:]))
+        walk_per_min = max(gamma, 0.0) / float(np.mean(np.diff(levels_t)))
+    dof = n - 2
+    if steps is not None and steps.count:
+        walk_per_min = max(walk_per_min, steps.walk_bytes2_per_min)
+        dof = min(dof, steps.count)
+    weights = centred / sxx
+    since_start = levels_t - levels_t[0]
+    walk_var = walk_per_min * float(weights @ np.minimum.outer(since_start, since_start) @ weights)
+    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, dof)) * np.sqrt(scatter_var + walk_var)
+    return Trend(slope, intercept, slope - half, slope + half, dof)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Sharp rises over a fitted stretch: how many, and their squared sizes per minute."""
+
+    count: int
+    walk_bytes2_per_min: float
+
+
+def _steps(t_min: np.ndarray, y: np.ndarray) -> Steps:
+    """Rises standing `JUMP_SIGMAS` robust sigmas off the typical move, however small."""
+    if len(y) < 4 or np.ptp(t_min) == 0:
+        return Steps(0, 0.0)
+    diffs = np.diff(median_filter(y, size=3, mode="nearest"))
+    centre = np.median(diffs)
+    sigma = 1.4826 * np.median(np.abs(diffs - centre))
+    sizes = diffs[diffs - centre > max(JUMP_SIGMAS * sigma, 0.0)] - centre
+    sizes = sizes[sizes > 0]
+    return Steps(len(sizes), float(sizes @ sizes) / float(np.ptp(t_min)))
+
+
+def _moves(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each move of the curve less the local typical move, and the noise's robust sigma.
+
+    A median of three first, so a lone spike (a GC pause, a page-in) is not a jump. Moves are
+    measured against the median of their neighbours, so a steep smooth stretch is not a jump;
+    sigma comes from the raw moves, which a median filter would flatten into runs of zeros.
+    """
+    diffs = np.diff(median_filter(y, size=3, mode="nearest"))
+    local = median_filter(diffs, size=JUMP_NEIGHBOURS, mode="nearest")
+    raw = np.diff(y)
+    sigma = 1.4826 * float(np.median(np.abs(raw - np.median(raw))))
+    return diffs - local, sigma
 
 
 def _jumps(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices i where y[i+1] - y[i] is a sharp rise, and where it is a sharp drop."""
     if len(y) < 4:
         return np.array([], int), np.array([], int)
-    # A median of three first, so a lone spike (a GC pause, a page-in) is not a jump.
-    smooth = median_filter(y, size=3, mode="nearest")
-    diffs = np.diff(smooth)
-    centre = np.median(diffs)
-    sigma = 1.4826 * np.median(np.abs(diffs - centre))
-    span = np.ptp(smooth)
-    threshold = max(JUMP_SIGMAS * sigma, JUMP_RANGE_SHARE * span, JUMP_MIN_BYTES)
-    rises = np.flatnonzero(diffs - centre > threshold)
-    drops = np.flatnonzero(centre - diffs > threshold)
-    return rises, drops
+    moves, sigma = _moves(y)
+    threshold = max(JUMP_SIGMAS * sigma, JUMP_RANGE_SHARE * float(np.ptp(y)), JUMP_MIN_BYTES)
+    return np.flatnonzero(moves > threshold), np.flatnonzero(-moves > threshold)
+
+
+def _steps(t_min: np.ndarray, y: np.ndarray) -> Steps:
+    """Rises standing `JUMP_SIGMAS` robust sigmas above the local move, however small."""
+    if len(y) < 4 or np.ptp(t_min) == 0:
+        return Steps(0, 0.0)
+    moves, sigma = _moves(y)
+    sizes = moves[moves > JUMP_SIGMAS * sigma]
+    return Steps(len(sizes), float(sizes @ sizes) / float(np.ptp(t_min)))
+
+
+def _step_size(y: np.ndarray, rise: int) -> float:
+    """Median after the rise less median before it, less the typical drift between the two."""
+    before, after = y[max(0, rise - STEP_SIDE + 1) : rise + 1], y[rise + 1 : rise + 1 + STEP_SIDE]
+    gap = (len(before) + len(after)) / 2
+    return float(np.median(after) - np.median(before) - np.median(np.diff(y)) * gap)
 
 
 def _envelope(t_min: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Troughs and peaks of the teeth, the peaks lowered by the median tooth height.
+    """One point per drop: the mean of the peak before it, lowered by the median tooth height,
+    and the trough after it.
 
-    The first cycle may start mid-tooth (warm-up cut it), so its trough is not one; the last has
-    not reached its peak yet, so its peak is not one.
+    The peak and trough either side of one drop move together (one tooth's height), so they are
+    one observation, not two: counting them twice would narrow the interval falsely.
     """
     bounds = [0, *(drops + 1).tolist(), len(y)]
     cycles = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
-    troughs = [(t_min[a + np.argmin(y[a:b])], float(np.min(y[a:b]))) for a, b in cycles[1:]]
     peaks = [(t_min[a + np.argmax(y[a:b])], float(np.max(y[a:b]))) for a, b in cycles[:-1]]
-    # Tooth i's height: its peak over the trough that follows the drop after it.
-    heights = [peak[1] - trough[1] for peak, trough in zip(peaks, troughs, strict=False)]
-    lift = float(np.median(heights)) if heights else 0.0
-    points = sorted(troughs + [(tp, yp - lift) for tp, yp in peaks])
-    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    troughs = [(t_min[a + np.argmin(y[a:b])], float(np.min(y[a:b]))) for a, b in cycles[1:]]
+    lift = float(np.median([peak[1] - trough[1] for peak, trough in zip(peaks, troughs, strict=True)]))
+    times = [(peak[0] + trough[0]) / 2 for peak, trough in zip(peaks, troughs, strict=True)]
+    values = [(peak[1] - lift + trough[1]) / 2 for peak, trough in zip(peaks, troughs, strict=True)]
+    return np.array(times), np.array(values)
+
+
+def _envelope_trend(t_min: np.ndarray, y: np.ndarray) -> Trend:
+    """Envelope points are a few, each from its own tooth: least squares with Student's t."""
+    n = len(t_min)
+    if n < 3 or np.ptp(t_min) == 0:
+        return UNKNOWN
+    slope, intercept = np.polyfit(t_min, y, 1)
+    residuals = y - intercept - slope * t_min
+    centred = t_min - t_min.mean()
+    se = np.sqrt(float(residuals @ residuals) / (n - 2) / float(centred @ centred))
+    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 2)) * se
+    return Trend(float(slope), float(intercept), float(slope - half), float(slope + half), n - 2)
+
+
+def _flat(t_min: np.ndarray, y: np.ndarray) -> bool:
+    """No growth shown: the interval holds zero (too few points to tell counts as flat)."""
+    if len(t_min) < MIN_POINTS_PER_LEVEL:
+        return True
+    stretch = trend(t_min, y)
+    return stretch.low <= 0 <= stretch.high
+
+
+def _one_off(t_min: np.ndarray, y: np.ndarray, rise: int) -> bool:
+    """A single jump with no growth before it nor after it."""
+    return _flat(t_min[: rise + 1], y[: rise + 1]) and _flat(t_min[rise + 1 :], y[rise + 1 :])
 
 
 def fit_growth(
@@ -129,7 +273,7 @@ def fit_growth(
     t, y = _clean(t_s, rss_bytes)
     n_samples = len(t)
     if n_samples == 0:
-        return Growth(0.0, -np.inf, np.inf, 0.0, "too_few", 0, 0, 0.0, "no samples", 0.0)
+        return Growth(0.0, -np.inf, np.inf, 0.0, "too_few", 0, 0, 0.0, "no samples", 0.0, 0.0)
     span_s = float(t[-1] - t[0])
     if warmup_s is None:
         warmup_s = min(WARMUP_FRACTION * span_s, MAX_WARMUP_S)
@@ -140,52 +284,53 @@ def fit_growth(
     binned = len(t_fit) < after.sum()
     t_min = (t_fit - t[0] - warmup_s) / 60.0
     method = (
-        f"Theil-Sen on {len(t_fit):,}"
-        + (f" median bins of {after.sum():,}" if binned else "")
+        f"least squares through window medians of {len(t_fit):,}"
+        + (f" bins of {after.sum():,}" if binned else "")
         + f" samples after {warmup_s:.0f} s warm-up"
     )
     if len(t_fit) < MIN_FIT_POINTS:
-        slope, intercept, low, high = _theil(t_min, y_fit)
+        rough = trend(t_min, y_fit)
         return Growth(
-            slope,
-            -np.inf,
-            np.inf,
-            intercept,
-            "too_few",
-            n_samples,
-            len(t_fit),
-            warmup_s,
-            method + f"; fewer than {MIN_FIT_POINTS} points, no verdict",
-            slope,
-        )
+            rough.slope, -np.inf, np.inf, rough.intercept, "too_few", n_samples, len(t_fit), warmup_s,
+            method + f"; fewer than {MIN_FIT_POINTS} points, no verdict", rough.slope, rough.slope,
+        )  # fmt: skip
     rises, drops = _jumps(y_fit)
-    shape = "linear"
+    shape, step_bytes, step_at_min = "linear", 0.0, None
     fit_t, fit_y = t_min, y_fit
-    # Two drops make three cycles, the fewest an envelope can be fitted on; a lone drop is left
-    # to the robust fit, which one jump cannot move far.
+    steps = _steps(t_min, y_fit)
     if len(drops) >= 2:
+        # Two drops make three cycles, the fewest an envelope can be fitted on; a lone drop is
+        # left to the levels, which one jump cannot move far.
         shape = "sawtooth"
         fit_t, fit_y = _envelope(t_min, y_fit, drops)
+        overall = _envelope_trend(fit_t, fit_y)
         method += f"; sawtooth of {len(drops) + 1} cycles judged on its envelope ({len(fit_t)} points)"
-    elif len(rises) == 1:
+    elif len(rises) == 1 and not len(drops) and _one_off(t_min, y_fit, rises[0]):
         shape = "step"
-        jump = y_fit[rises[0] + 1] - y_fit[rises[0]] - np.median(np.diff(y_fit))
+        step_bytes = _step_size(y_fit, rises[0])
+        step_at_min = float(t_min[rises[0] + 1])
         fit_y = y_fit.copy()
-        fit_y[rises[0] + 1 :] -= jump
-        method += f"; one step of {jump / 1e6:.3g} MB at {t_min[rises[0] + 1]:.1f} min taken out"
-    slope, intercept, low, high = _theil(fit_t, fit_y)
+        fit_y[rises[0] + 1 :] -= step_bytes
+        steps = _steps(fit_t, fit_y)
+        overall = trend(fit_t, fit_y, steps=steps)
+        method += (
+            f"; one step of {step_bytes / 1e6:.3g} MB at {step_at_min:.1f} min against a flat "
+            "history, taken out"
+        )
+    else:
+        if len(rises) >= 2 and not len(drops):
+            shape = "stairs"
+            method += f"; {len(rises)} steps up: a staircase is growth, each step counted in the interval"
+        overall = trend(fit_t, fit_y, steps=steps)
     third = max(len(t_min) // 3, 3)
-    early = _theil(t_min[:third], y_fit[:third])
-    late = _theil(t_min[-third:], y_fit[-third:])
-    late_slope = late[0]
-    # A plateau must have grown clearly early on and clearly slower late, not merely by noise.
-    clearly_grew = early[2] > 0
-    clearly_slowed = late[3] < early[2] and late_slope < 0.25 * early[0]
-    if shape == "linear" and clearly_grew and clearly_slowed:
+    early = trend(t_min[:third], y_fit[:third], steps=steps)
+    late = trend(t_min[-third:], y_fit[-third:], steps=steps)
+    growth_stopped = early.low > 0 and late.low <= 0 <= late.high and late.high < early.slope
+    if shape in ("linear", "stairs") and growth_stopped:
         shape = "plateau"
-        slope, low, high = late_slope, late[2], late[3]
-        intercept = late[1]
-        method += "; growth flattens: slope and interval from the last third"
-    elif shape != "linear" and len(fit_t) < 3:
-        low, high = -np.inf, np.inf
-    return Growth(slope, low, high, intercept, shape, n_samples, len(fit_t), warmup_s, method, late_slope)
+        overall = late
+        method += "; growth clear early and gone late: slope and interval from the last third"
+    return Growth(
+        overall.slope, overall.low, overall.high, overall.intercept, shape, n_samples, len(fit_t),
+        warmup_s, method, early.slope, late.slope, step_bytes, step_at_min,
+    )  # fmt: skip

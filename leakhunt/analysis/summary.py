@@ -10,11 +10,34 @@ import numpy as np
 import pandas as pd
 
 from leakhunt.analysis.attribution import attribute
-from leakhunt.analysis.criteria import evaluate, parse_expect
+from leakhunt.analysis.criteria import evaluate, gate_passes, parse_expect
 from leakhunt.analysis.growth import fit_growth
-from leakhunt.analysis.verdict import judge
+from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge, limit_text
 
 MB = 1e6
+# Why a run that stopped here did not cover what it was asked to: its criteria are not proven.
+_EARLY_ENDS = {
+    "target_exited": "the target exited before the end",
+    "connection_lost": "the connection was lost before the end",
+}
+
+
+def ended_early(meta: dict[str, Any], covered_s: float) -> str | None:
+    """Why the run did not cover its planned span, or None when it did (or had none planned)."""
+    reason = meta.get("exit_reason")
+    if reason in _EARLY_ENDS:
+        return f"{_EARLY_ENDS[reason]} ({covered_s / 60:.1f} min covered)"
+    if reason in ("interrupted", "running") and meta.get("duration_s"):
+        how = "interrupted" if reason == "interrupted" else "cut short"
+        return f"the run was {how} at {covered_s / 60:.1f} of {meta['duration_s'] / 60:g} min"
+    return None
+
+
+def _limit_hit_at_s(meta: dict[str, Any]) -> float | None:
+    hits = [e for e in meta.get("events", []) if e.get("kind") == "limit_hit"]
+    if not hits:
+        return None
+    return hits[0].get("t_sim_s", hits[0].get("t_wall_s"))
 
 
 def _explained(reference: dict[str, Any] | None, slope_bytes_per_min: float) -> dict[str, Any] | None:
@@ -70,11 +93,18 @@ def summarize_run(
     growth = fit_growth(t_s, rss_bytes)
     limit_bytes = meta.get("memory_limit_bytes")
     final_rss = float(rss_bytes[-1]) if len(rss_bytes) else None
-    judgement = judge(growth, limit_bytes=limit_bytes, last_rss_bytes=final_rss)
+    bound = meta.get("stable_bound_bytes_per_min") or STABLE_BOUND_BYTES_PER_MIN
+    judgement = judge(
+        growth, stable_bound_bytes_per_min=bound, limit_bytes=limit_bytes, last_rss_bytes=final_rss
+    )
     events = meta.get("events", [])
     restarts = sum(1 for e in events if e.get("kind") == "restart")
     criteria = [parse_expect(text) for text in meta.get("expect", [])]
-    results = evaluate(criteria, samples, growth, restarts=restarts, uptime_s=meta.get("uptime_s"))
+    span_s = float(t_s[-1] - t_s[0]) if len(t_s) else 0.0
+    early = ended_early(meta, span_s)
+    results = evaluate(
+        criteria, samples, growth, restarts=restarts, uptime_s=meta.get("uptime_s"), ended_early=early
+    )
     growth_dict = growth.to_dict()
     growth_dict["fit_start_s"] = growth.warmup_s
     summary: dict[str, Any] = {
@@ -83,24 +113,29 @@ def summarize_run(
         "exit_reason": meta.get("exit_reason"),
         "exit_detail": meta.get("exit_detail"),
         "n_samples": len(samples),
-        "span_s": float(t_s[-1] - t_s[0]) if len(t_s) else 0.0,
+        "span_s": span_s,
+        "ended_early": early,
         "growth": growth_dict,
         "verdict": str(judgement.verdict),
         "verdict_reason": judgement.reason,
         "thresholds": (
-            f"Verdict thresholds: STABLE when the whole 95 % CI is within "
-            f"±{judgement.stable_bound_bytes_per_min * 60 / MB:.3g} MB/h; LEAK when its low "
-            "end is above that; BOUNDED when growth flattens to a plateau; "
-            "INCONCLUSIVE when there are too few points or the CI is too wide to tell."
+            f"Verdict thresholds: STABLE when the whole 95 % CI is at or below "
+            f"{judgement.stable_bound_bytes_per_min * 60 / MB:,.3g} MB/h; LEAK when its low "
+            "end is above that; BOUNDED when growth is clear early (its interval above zero) and "
+            "gone late (its interval holds zero); INCONCLUSIVE when there are too few points or "
+            "the CI is too wide to tell."
         ),
         "method": growth.method,
         "time_to_limit_min": judgement.time_to_limit_min,
+        "time_to_limit_range_min": judgement.time_to_limit_range_min,
+        "to_limit": limit_text(judgement, limit_bytes=limit_bytes, limit_hit_at_s=_limit_hit_at_s(meta)),
+        "stable_bound_bytes_per_min": bound,
         "memory_limit_bytes": limit_bytes,
         "peak_rss_bytes": int(np.max(rss_bytes)) if len(rss_bytes) else None,
         "final_rss_bytes": int(final_rss) if final_rss is not None else None,
         "max_swap_bytes": int(samples["swap_bytes"].fillna(0).max()) if len(samples) else 0,
         "criteria": [r.to_dict() for r in results],
-        "criteria_passed": all(r.passed for r in results),
+        "criteria_passed": gate_passes(results, allow_unproven=bool(meta.get("allow_unproven"))),
         "reference": _explained((meta.get("scenario") or {}).get("reference"), growth.slope_bytes_per_min),
         "cost": meta.get("cost"),
         "events": len(events),

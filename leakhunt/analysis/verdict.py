@@ -2,11 +2,12 @@
 
 Rules, in order (shown in every report):
 1. Fewer than 10 points to fit: INCONCLUSIVE.
-2. The curve flattens to a plateau: BOUNDED.
+2. The curve flattens to a plateau (its late interval holds zero, its early one does not): BOUNDED.
 3. The whole 95 % interval at or below the stable bound (default the incident's 50 MB/h): STABLE.
 4. The low end of the interval above the stable bound: LEAK.
 5. Otherwise the interval straddles the bound: INCONCLUSIVE, "sample longer or more often".
-Time to limit is given for a growing series with a known limit: (limit - last RSS) / slope.
+Time to limit is given for a LEAK with a known limit only: (limit - last RSS) / slope, with the
+range the interval allows; a limit already reached is reported as reached, with its time.
 """
 
 from dataclasses import asdict, dataclass
@@ -34,6 +35,8 @@ class Judgement:
     reason: str
     stable_bound_bytes_per_min: float
     time_to_limit_min: float | None
+    # The time to limit at the interval's high and low slopes (soonest, latest; None: never).
+    time_to_limit_range_min: tuple[float, float | None] | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -41,8 +44,19 @@ class Judgement:
         return data
 
 
+def rate_text(bytes_per_min: float) -> str:
+    """`17.6 MB/min (1,056 MB/h)`: both units, plain numbers."""
+    if not np.isfinite(bytes_per_min):
+        return "unbounded"
+    return f"{format_mb(bytes_per_min)} MB/min ({format_mb(bytes_per_min * 60)} MB/h)"
+
+
 def _rate(value: float) -> str:
     return f"{format_mb(value)} MB/min" if np.isfinite(value) else "unbounded"
+
+
+def _minutes_to(limit_bytes: float, last_rss_bytes: float, slope: float) -> float | None:
+    return max(0.0, (limit_bytes - last_rss_bytes) / slope) if slope > 0 else None
 
 
 def judge(
@@ -55,13 +69,15 @@ def judge(
     slope, low, high = growth.slope_bytes_per_min, growth.ci_low_bytes_per_min, growth.ci_high_bytes_per_min
     bound = stable_bound_bytes_per_min
     interval = f"{_rate(slope)} (95 % CI {_rate(low)} to {_rate(high)})"
-    bound_text = f"the stable bound of {_rate(bound)} ({bound * 60 / MB:.3g} MB/h)"
+    bound_text = f"the stable bound of {rate_text(bound)}"
     if growth.shape == "too_few":
         verdict = Verdict.INCONCLUSIVE
         reason = f"only {growth.n_fit_points} points to fit after warm-up; need at least 10: sample longer"
     elif growth.shape == "plateau":
         verdict = Verdict.BOUNDED
-        reason = f"growth flattens to a plateau: now {interval}"
+        reason = (
+            f"growth flattens to a plateau: {_rate(growth.early_slope_bytes_per_min)} early, now {interval}"
+        )
     elif high <= bound:
         verdict = Verdict.STABLE
         reason = f"grows {interval}, within {bound_text}"
@@ -75,14 +91,37 @@ def judge(
         reason = f"grows {interval}, an interval that straddles {bound_text}: sample longer or more often"
     if growth.shape == "sawtooth" and verdict != Verdict.INCONCLUSIVE:
         reason += "; judged on the sawtooth's envelope"
-    time_to_limit_min = None
-    if limit_bytes and last_rss_bytes is not None and verdict == Verdict.LEAK and slope > 0:
-        time_to_limit_min = max(0.0, (limit_bytes - last_rss_bytes) / slope)
-    return Judgement(verdict, reason, bound, time_to_limit_min)
+    if growth.shape == "step":
+        reason += f"; a one-off step of {format_mb(growth.step_bytes)} MB was taken out"
+    time_to_limit_min, time_range = None, None
+    if limit_bytes and last_rss_bytes is not None and verdict == Verdict.LEAK:
+        time_to_limit_min = _minutes_to(limit_bytes, last_rss_bytes, slope)
+        soonest = _minutes_to(limit_bytes, last_rss_bytes, high)
+        time_range = (soonest, _minutes_to(limit_bytes, last_rss_bytes, low)) if soonest is not None else None
+    return Judgement(verdict, reason, bound, time_to_limit_min, time_range)
+
+
+def limit_text(
+    judgement: Judgement, *, limit_bytes: float | None, limit_hit_at_s: float | None = None
+) -> str:
+    """What the table's "to limit" column says: never a bare "never" or "0.0 min"."""
+    if not limit_bytes:
+        return "no limit set"
+    if limit_hit_at_s is not None:
+        return f"reached at {limit_hit_at_s / 60:.1f} min"
+    if judgement.verdict == Verdict.INCONCLUSIVE:
+        return "unknown"
+    if judgement.time_to_limit_min is None:
+        return "not approaching"
+    minutes = judgement.time_to_limit_min
+    return f"~{minutes:.1f} min" if minutes < 10 else f"~{minutes:,.0f} min"
 
 
 def reduction_percent(baseline_bytes_per_min: float, fixed_bytes_per_min: float) -> float | None:
-    """How much of the baseline's growth a fix removes; None when the baseline does not grow."""
+    """How much of the baseline's growth a fix removes; None when the baseline does not grow.
+
+    A fixed run that shrinks removes more than 100 %: the number is not clipped.
+    """
     if baseline_bytes_per_min <= 0:
         return None
-    return 100.0 * (baseline_bytes_per_min - max(fixed_bytes_per_min, 0.0)) / baseline_bytes_per_min
+    return 100.0 * (baseline_bytes_per_min - fixed_bytes_per_min) / baseline_bytes_per_min

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
-from leakhunt.units import format_bytes, format_mb, format_minutes
+from leakhunt.units import format_bytes, format_mb
 
 MB = 1e6
 _VERDICT_STYLE = {
@@ -14,6 +14,13 @@ _VERDICT_STYLE = {
     "STABLE": "bold green",
     "BOUNDED": "bold blue",
     "INCONCLUSIVE": "yellow",
+}
+
+
+_STATUS_MARK = {
+    "PASS": "[green]PASS[/]",
+    "FAIL": "[bold red]FAIL[/]",
+    "NOT PROVEN": "[bold yellow]NOT PROVEN[/]",
 }
 
 
@@ -30,14 +37,13 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
         table.add_column(column, justify="right", no_wrap=True)
     for label, summary in rows:
         growth = summary.get("growth") or {}
-        ttl = summary.get("time_to_limit_min")
         verdict = summary.get("verdict", "?")
         table.add_row(
             label,
             f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
             _mb(growth.get("slope_bytes_per_min")),
             f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
-            format_minutes(ttl),
+            summary.get("to_limit", ""),
             format_bytes(summary.get("peak_rss_bytes") or 0),
             *((str(summary.get("exit_reason", "")),) if show_ended else ()),
         )
@@ -48,7 +54,7 @@ def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -
     console.print(growth_table([(summary.get("label", "run"), summary)]))
     console.print(summary.get("headline", ""), highlight=False)
     for criterion in summary.get("criteria", []):
-        mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
+        mark = _STATUS_MARK.get(criterion.get("status", ""), "[bold red]FAIL[/]")
         console.print(f"  {mark} {criterion['text']}: {criterion['detail']}", highlight=False)
     cost = summary.get("cost") or {}
     if cost.get("sampler_cpu_s_per_read") is not None:
@@ -158,7 +164,7 @@ class WatchView:
             verdict = str(judgement.verdict)
             table.add_row("verdict so far", f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
             for result in self.status["criteria"]:
-                mark = "[green]pass[/]" if result.passed else "[red]fail[/]"
+                mark = _STATUS_MARK[str(result.status)]
                 table.add_row(result.criterion.text, f"{mark} {result.detail}")
         return table
 

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from leakhunt.units import format_bytes, format_mb, format_minutes
+from leakhunt.units import format_bytes, format_mb
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,sans-serif;margin:0 auto;max-width:980px;padding:12px;color:#222}
@@ -16,7 +16,7 @@ td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;white-space:nowrap}
 img{max-width:100%;height:auto}
 .headline{font-size:1.05em;background:#f6f6f6;padding:8px;border-left:4px solid #888}
 .LEAK{color:#b00;font-weight:bold}.STABLE{color:#080;font-weight:bold}.BOUNDED{color:#05a;font-weight:bold}
-.INCONCLUSIVE{color:#a60;font-weight:bold}.pass{color:#080}.fail{color:#b00;font-weight:bold}
+.INCONCLUSIVE{color:#a60;font-weight:bold}.pass{color:#080}.fail{color:#b00;font-weight:bold}.unproven{color:#a60;font-weight:bold}
 """
 
 
@@ -45,14 +45,13 @@ def _verdict(value: str) -> str:
 
 def growth_rows(label: str, summary: dict[str, Any]) -> list[Any]:
     growth = summary.get("growth") or {}
-    ttl = summary.get("time_to_limit_min")
     return [
         _e(label),
         _verdict(summary.get("verdict", "?")),
         _mb_per_min(growth.get("slope_bytes_per_min")),
         f"{_mb_per_min(growth.get('ci_low_bytes_per_min'))} … "
         f"{_mb_per_min(growth.get('ci_high_bytes_per_min'))}",
-        format_minutes(ttl),
+        _e(summary.get("to_limit", "")),
         format_bytes(summary.get("peak_rss_bytes") or 0),
         format_bytes(summary.get("final_rss_bytes") or 0),
         _e(summary.get("exit_reason", "")),
@@ -62,13 +61,18 @@ def growth_rows(label: str, summary: dict[str, Any]) -> list[Any]:
 GROWTH_HEADER = ["run", "verdict", "growth", "95 % CI", "time to limit", "peak RSS", "final RSS", "ended"]
 
 
+def _status(status: str) -> str:
+    css = {"PASS": "pass", "NOT PROVEN": "unproven"}.get(status, "fail")
+    return f'<span class="{css}">{_e(status)}</span>'
+
+
 def criteria_section(criteria: list[dict[str, Any]]) -> str:
     if not criteria:
         return ""
     rows = [
         [
             _e(c["text"]),
-            f'<span class="{"pass" if c["passed"] else "fail"}">{"PASS" if c["passed"] else "FAIL"}</span>',
+            _status(c.get("status") or ("PASS" if c["passed"] else "FAIL")),
             _e(c["detail"]),
         ]
         for c in criteria

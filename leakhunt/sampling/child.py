@@ -6,6 +6,7 @@ psutil; never from the target about itself.
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -71,6 +72,9 @@ class TargetProcess:
             bufsize=1,
             # Its own session: Ctrl-C reaches the parent only, which stops the child cleanly.
             start_new_session=True,
+            # The same seed must draw the same curve: string hashes order sets and dicts, and
+            # so the allocations the model makes.
+            env={**os.environ, "PYTHONHASHSEED": str(config["scenario"].get("seed", 0))},
         )
         self.pid = self.process.pid
 

@@ -1,24 +1,28 @@
-"""criteria.py: the incident's success criteria as `--expect` expressions."""
+"""criteria.py: the incident's success criteria as `--expect` expressions, PASS, FAIL or NOT PROVEN.
+
+A gate fails closed: what could not be judged (too few points, an interval reaching past the
+threshold, a run that ended early, a time never reached) is NOT PROVEN and does not pass.
+"""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from leakhunt.analysis.criteria import evaluate, parse_expect
-from leakhunt.analysis.growth import fit_growth
+from leakhunt.analysis.criteria import Status, evaluate, gate_passes, parse_expect
+from leakhunt.analysis.growth import Growth, fit_growth
 from leakhunt.errors import UsageError
 
 MB = 1e6
 
 
 def samples(
-    minutes: float, slope_bytes_per_min: float, swap_bytes: int = 0, cpu: float = 10.0
+    minutes: float, slope_bytes_per_min: float, swap_bytes=0, cpu=10.0, start_s: float = 0.0
 ) -> pd.DataFrame:
     t_s = np.arange(0, minutes * 60 + 1, 5.0)
     return pd.DataFrame(
         {
             "t_wall_s": t_s,
-            "t_sim_s": t_s,
+            "t_sim_s": start_s + t_s,
             "rss_bytes": 500 * MB + slope_bytes_per_min * t_s / 60,
             "uss_bytes": np.nan,
             "swap_bytes": swap_bytes,
@@ -28,36 +32,136 @@ def samples(
     )
 
 
-def check(texts: list[str], frame: pd.DataFrame, **kwargs) -> list:
-    growth = fit_growth(frame["t_sim_s"], frame["rss_bytes"])
+def check(texts: list[str], frame: pd.DataFrame, growth: Growth | None = None, **kwargs) -> list:
+    growth = growth or fit_growth(frame["t_sim_s"], frame["rss_bytes"])
     return evaluate([parse_expect(t) for t in texts], frame, growth, **kwargs)
+
+
+def statuses(results) -> list[str]:
+    return [str(r.status) for r in results]
+
+
+def fitted(slope: float, low: float, high: float, shape: str = "linear") -> Growth:
+    return Growth(slope, low, high, 0.0, shape, 100, 100, 0.0, "test", slope, slope)
 
 
 def test_the_incident_criteria_pass_on_a_fixed_service_and_show_the_measured_values():
     results = check(
         ["rss<2GB@30m", "growth<50MB/h", "swap==0", "cpu<40%", "peak<2.5GB"], samples(30, 0.1 * MB)
     )
-    assert all(r.passed for r in results)
-    assert results[0].detail.startswith("rss at 30.0 min = 503 MB < 2 GB")
+    assert statuses(results) == ["PASS"] * 5
+    assert results[0].detail == "rss at 30.0 min 503 MB < 2 GB"
+    assert results[1].detail.startswith("growth 0.1 MB/min (6 MB/h) < 50 MB/h, its whole 95 % CI too")
+    assert gate_passes(results)
 
 
-def test_the_incident_itself_fails_them():
+def test_the_incident_itself_fails_them_in_plain_words():
     results = check(
         ["rss<2GB@30m", "growth<50MB/h", "swap==0"], samples(30, 220 * MB, swap_bytes=3_500_000_000)
     )
-    assert [r.passed for r in results] == [False, False, False]
-    assert "220 MB/min" in results[1].detail
+    assert statuses(results) == ["FAIL"] * 3
+    assert results[1].detail == "growth 220 MB/min (13,200 MB/h) is not < 50 MB/h"
+    assert not gate_passes(results) and not gate_passes(results, allow_unproven=True)
 
 
-def test_a_time_the_run_never_reached_fails_as_not_reached():
+def test_spaces_inside_an_expression_are_allowed():
+    assert parse_expect("growth < 50 MB/h") == parse_expect("growth<50MB/h").__class__(
+        text="growth < 50 MB/h",
+        metric="growth",
+        op="<",
+        threshold=50 * MB / 60,
+        at_s=None,
+        value_text="50MB/h",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("peak<=600MB", "PASS"),  # the peak is exactly 600 MB
+        ("peak<600MB", "FAIL"),
+        ("peak>=600MB", "PASS"),
+        ("peak>600MB", "FAIL"),
+        ("peak==600MB", "PASS"),
+        ("peak!=600MB", "FAIL"),
+        ("peak!=1GB", "PASS"),
+    ],
+)
+def test_every_operator_at_its_edge(text, status):
+    (result,) = check([text], samples(10, 10 * MB))
+    assert str(result.status) == status
+
+
+def test_swap_is_the_most_seen_not_the_last():
+    frame = samples(10, 0.0, swap_bytes=0)
+    frame.loc[50, "swap_bytes"] = 4096
+    assert statuses(check(["swap==0"], frame)) == ["FAIL"]
+
+
+def test_cpu_is_the_mean_not_the_peak():
+    frame = samples(10, 0.0, cpu=10.0)
+    frame.loc[5, "cpu_percent"] = 100.0
+    (result,) = check(["cpu<20%"], frame)
+    assert result.status == Status.PASS and result.measured == pytest.approx(10.0 + 90.0 / len(frame))
+
+
+def test_peak_is_the_highest_rss_not_the_last():
+    frame = samples(10, 0.0)
+    frame.loc[60, "rss_bytes"] = 3e9
+    assert statuses(check(["peak<2.5GB", "rss<2.5GB"], frame)) == ["FAIL", "PASS"]
+
+
+def test_rss_at_a_time_is_measured_from_the_runs_start():
+    frame = samples(40, 10 * MB, start_s=600.0)  # a run whose clock started at 10 min
+    (result,) = check(["rss<1GB@30m"], frame)
+    assert result.measured == pytest.approx(800 * MB)
+
+
+def test_growth_passes_only_when_its_whole_interval_does():
+    frame = samples(30, 0.0)
+    bound = 50 * MB / 60
+    assert statuses(check(["growth<50MB/h"], frame, fitted(0.5 * bound, 0.1 * bound, 0.9 * bound))) == [
+        "PASS"
+    ]
+    unproven = check(["growth<50MB/h"], frame, fitted(0.5 * bound, 0.1 * bound, 1.5 * bound))
+    assert statuses(unproven) == ["NOT PROVEN"]
+    assert "its 95 % CI reaches 1.25 MB/min (75 MB/h)" in unproven[0].detail
+    assert statuses(check(["growth<50MB/h"], frame, fitted(1.1 * bound, 0.9 * bound, 1.5 * bound))) == [
+        "FAIL"
+    ]
+    assert statuses(check(["growth>50MB/h"], frame, fitted(2 * bound, 1.5 * bound, 3 * bound))) == ["PASS"]
+    assert statuses(check(["growth>50MB/h"], frame, fitted(2 * bound, 0.5 * bound, 3 * bound))) == [
+        "NOT PROVEN"
+    ]
+
+
+def test_growth_with_too_few_points_is_not_proven():
+    frame = samples(0.5, 0.0)  # 7 samples, like a watched process that died after 30 s
+    (result,) = check(["growth<50MB/h"], frame)
+    assert result.status == Status.NOT_PROVEN and "only 7 points" in result.detail
+    assert not gate_passes([result]) and gate_passes([result], allow_unproven=True)
+
+
+def test_a_time_the_run_never_reached_is_not_proven_and_says_what_would_prove_it():
     (result,) = check(["rss<2GB@30m"], samples(10, 0.0))
-    assert not result.passed and result.measured is None
-    assert "not reached" in result.detail
+    assert result.status == Status.NOT_PROVEN and result.measured is None
+    assert "not reached: the run covers 10 min; run for at least 30 min" in result.detail
+
+
+def test_a_run_that_ended_early_proves_no_pass_but_keeps_its_failures():
+    results = check(
+        ["peak<2.5GB", "swap==0", "rss<2GB@5m", "rss<510MB"],
+        samples(10, 1 * MB),
+        ended_early="the run was interrupted at 10.0 of 30 min",
+    )
+    assert statuses(results) == ["NOT PROVEN", "NOT PROVEN", "PASS", "FAIL"]
+    assert "interrupted at 10.0 of 30 min: rerun to the end" in results[0].detail
 
 
 def test_uptime_and_restarts_come_from_the_run():
     results = check(["uptime>8h", "restarts==0"], samples(5, 0.0), restarts=1, uptime_s=9 * 3600)
-    assert [r.passed for r in results] == [True, False]
+    assert statuses(results) == ["PASS", "FAIL"]
+    assert statuses(check(["uptime>8h"], samples(5, 0.0))) == ["NOT PROVEN"]
 
 
 @pytest.mark.parametrize(

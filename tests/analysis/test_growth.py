@@ -59,12 +59,29 @@ def test_a_sawtooth_is_judged_on_its_envelope_flat_though_every_tooth_rises_stee
     assert growth.ci_high_bytes_per_min < 50 * MB / 60
 
 
-def test_a_plateau_reports_its_late_slope():
+def test_a_cache_filling_to_its_cap_is_a_plateau_with_its_late_slope():
     t_s = np.arange(0, 3600, 5.0)
-    rss = 70 * MB + 300 * MB * (1 - np.exp(-t_s / 300)) + page_noise(len(t_s))
+    rss = 70 * MB + np.minimum(t_s, 1200) / 60 * 5 * MB + page_noise(len(t_s))
     growth = fit_growth(t_s, rss)
     assert growth.shape == "plateau"
-    assert abs(growth.slope_bytes_per_min) < 0.1 * MB
+    assert growth.early_slope_bytes_per_min == pytest.approx(5 * MB, rel=0.15)
+    assert growth.ci_low_bytes_per_min <= 0 <= growth.ci_high_bytes_per_min
+    assert abs(growth.slope_bytes_per_min) < 0.05 * MB
+
+
+def test_a_plateau_needs_clear_early_growth():
+    # Growth too small to be told from noise early on is not a plateau, however flat the end.
+    t_s = np.arange(0, 3600, 5.0)
+    rss = 70 * MB + np.minimum(t_s, 1200) / 60 * 0.002 * MB + page_noise(len(t_s))
+    assert fit_growth(t_s, rss).shape == "linear"
+
+
+def test_a_curve_still_growing_at_the_end_is_no_plateau():
+    t_s = np.arange(0, 3600, 5.0)
+    rss = 70 * MB + np.minimum(t_s, 1200) / 60 * 5 * MB + t_s / 60 * 0.5 * MB + page_noise(len(t_s))
+    growth = fit_growth(t_s, rss)
+    assert growth.shape == "linear"
+    assert growth.late_slope_bytes_per_min == pytest.approx(0.5 * MB, rel=0.1)
 
 
 def test_one_step_is_taken_out_rather_than_read_as_a_steady_leak():
@@ -95,7 +112,7 @@ def test_a_million_samples_are_binned_and_the_method_says_so():
     growth = fit_growth(t_s, rss)
     assert growth.n_samples == 1_000_000
     assert growth.n_fit_points == 1000
-    assert "median bins" in growth.method
+    assert "1,000 bins of 997,000 samples after 300 s warm-up" in growth.method
     assert growth.slope_bytes_per_min == pytest.approx(2 * MB, rel=0.01)
 
 

@@ -1,33 +1,71 @@
 """verdict.py: LEAK / BOUNDED / STABLE / INCONCLUSIVE, with the reason, never a guess."""
 
 import numpy as np
+import pytest
 
 from leakhunt.analysis.growth import Growth, fit_growth
-from leakhunt.analysis.verdict import Verdict, judge, reduction_percent
+from leakhunt.analysis.verdict import (
+    STABLE_BOUND_BYTES_PER_MIN,
+    Verdict,
+    judge,
+    limit_text,
+    rate_text,
+    reduction_percent,
+)
 
 MB = 1e6
+BOUND = STABLE_BOUND_BYTES_PER_MIN
 
 
-def growth(slope: float, low: float, high: float, shape: str = "linear") -> Growth:
-    return Growth(slope, low, high, 70 * MB, shape, 100, 100, 0.0, "test", slope)
+def growth(slope: float, low: float, high: float, shape: str = "linear", **extra) -> Growth:
+    return Growth(slope, low, high, 70 * MB, shape, 100, 100, 0.0, "test", slope, slope, **extra)
+
+
+def test_the_stable_bound_is_the_incidents_50_mb_per_hour():
+    assert BOUND * 60 == pytest.approx(50 * MB)
 
 
 def test_a_leak_has_its_whole_interval_above_the_stable_bound_and_a_time_to_limit():
     judgement = judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=5.5e9)
     assert judgement.verdict == Verdict.LEAK
     assert "220 MB/min" in judgement.reason
-    assert judgement.time_to_limit_min == 500e6 / 220e6
+    assert judgement.time_to_limit_min == pytest.approx(500e6 / 220e6)
+    soonest, latest = judgement.time_to_limit_range_min
+    assert soonest == pytest.approx(500e6 / 230e6) and latest == pytest.approx(500e6 / 210e6)
 
 
-def test_stable_means_the_whole_interval_is_within_50_mb_per_hour():
-    assert judge(growth(0.1 * MB, -0.2 * MB, 0.5 * MB)).verdict == Verdict.STABLE
-    assert judge(growth(0.1 * MB, -0.2 * MB, 0.5 * MB), limit_bytes=6e9).time_to_limit_min is None
+def test_leak_is_decided_on_the_intervals_low_end_not_on_the_slope():
+    assert judge(growth(10 * MB, 0.5 * BOUND, 20 * MB)).verdict == Verdict.INCONCLUSIVE
+    assert judge(growth(10 * MB, 1.01 * BOUND, 20 * MB)).verdict == Verdict.LEAK
 
 
-def test_an_interval_straddling_the_bound_is_inconclusive_with_advice():
-    judgement = judge(growth(0.8 * MB, 0.1 * MB, 2 * MB))
+def test_verdicts_change_exactly_at_the_stable_bound():
+    # STABLE includes the bound (the whole interval at or below it), LEAK starts above it.
+    assert judge(growth(0.5 * BOUND, 0.0, BOUND)).verdict == Verdict.STABLE
+    assert judge(growth(0.5 * BOUND, 0.0, np.nextafter(BOUND, np.inf))).verdict == Verdict.INCONCLUSIVE
+    assert judge(growth(2 * BOUND, BOUND, 3 * BOUND)).verdict == Verdict.INCONCLUSIVE
+    assert judge(growth(2 * BOUND, np.nextafter(BOUND, np.inf), 3 * BOUND)).verdict == Verdict.LEAK
+
+
+def test_a_custom_bound_moves_the_verdicts():
+    slow = growth(0.2 * MB, 0.1 * MB, 0.3 * MB)  # 12 MB/h, clearly growing
+    assert judge(slow).verdict == Verdict.STABLE
+    assert "a slow leak under the bound" in judge(slow).reason
+    assert judge(slow, stable_bound_bytes_per_min=5 * MB / 60).verdict == Verdict.LEAK
+
+
+def test_stable_means_the_whole_interval_is_within_50_mb_per_hour_and_gives_no_time_to_limit():
+    judgement = judge(growth(0.1 * MB, -0.2 * MB, 0.5 * MB), limit_bytes=6e9, last_rss_bytes=1e9)
+    assert judgement.verdict == Verdict.STABLE
+    assert judgement.time_to_limit_min is None
+    assert "a slow leak" not in judgement.reason
+
+
+def test_an_interval_straddling_the_bound_is_inconclusive_with_advice_and_no_time_to_limit():
+    judgement = judge(growth(0.8 * MB, 0.1 * MB, 2 * MB), limit_bytes=6e9, last_rss_bytes=1e9)
     assert judgement.verdict == Verdict.INCONCLUSIVE
     assert "sample longer" in judgement.reason
+    assert judgement.time_to_limit_min is None
 
 
 def test_a_plateau_is_bounded_and_too_few_points_inconclusive():
@@ -38,7 +76,38 @@ def test_a_plateau_is_bounded_and_too_few_points_inconclusive():
     assert "need at least 10" in judgement.reason
 
 
-def test_reduction_is_the_share_of_baseline_growth_removed():
+def test_a_taken_out_step_is_always_said():
+    judgement = judge(growth(0.0, -0.01 * MB, 0.01 * MB, "step", step_bytes=100 * MB, step_at_min=15.0))
+    assert "one-off step of 100 MB was taken out" in judgement.reason
+
+
+def test_a_limit_already_passed_gives_zero_minutes_never_a_negative_time():
+    judgement = judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=6.2e9)
+    assert judgement.time_to_limit_min == 0.0
+
+
+@pytest.mark.parametrize(
+    ("judgement", "limit_bytes", "hit_at_s", "text"),
+    [
+        (judge(growth(220 * MB, 210 * MB, 230 * MB)), None, None, "no limit set"),
+        (judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=0.5e9), 6e9, None, "~25 min"),
+        (judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=5e9), 6e9, None, "~4.5 min"),
+        (judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=6e9), 6e9, 1572.0, "reached at 26.2 min"),
+        (judge(growth(0.0, -0.1 * MB, 0.1 * MB), limit_bytes=6e9, last_rss_bytes=1e9), 6e9, None, "not approaching"),
+        (judge(growth(0.8 * MB, 0.1 * MB, 2 * MB), limit_bytes=6e9, last_rss_bytes=1e9), 6e9, None, "unknown"),
+    ],
+)  # fmt: skip
+def test_to_limit_reads_in_plain_words(judgement, limit_bytes, hit_at_s, text):
+    assert limit_text(judgement, limit_bytes=limit_bytes, limit_hit_at_s=hit_at_s) == text
+
+
+def test_rates_read_as_plain_numbers_in_both_units():
+    assert rate_text(17.6 * MB) == "17.6 MB/min (1,056 MB/h)"
+    assert rate_text(50 * MB / 60) == "0.833 MB/min (50 MB/h)"
+
+
+def test_reduction_is_the_share_of_baseline_growth_removed_and_is_not_clipped():
     assert reduction_percent(200 * MB, 2 * MB) == 99.0
-    assert reduction_percent(200 * MB, -5 * MB) == 100.0
+    assert reduction_percent(200 * MB, -10 * MB) == 105.0
+    assert reduction_percent(200 * MB, 300 * MB) == -50.0
     assert reduction_percent(0.0, 1.0) is None
