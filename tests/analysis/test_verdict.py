@@ -22,7 +22,7 @@ def growth(slope: float, low: float, high: float, shape: str = "linear", **extra
 
 
 def test_the_stable_bound_is_the_incidents_50_mb_per_hour():
-    assert BOUND * 60 == pytest.approx(50 * MB)
+    assert pytest.approx(50 * MB) == BOUND * 60
 
 
 def test_a_leak_has_its_whole_interval_above_the_stable_bound_and_a_time_to_limit():
@@ -86,17 +86,34 @@ def test_a_limit_already_passed_gives_zero_minutes_never_a_negative_time():
     assert judgement.time_to_limit_min == 0.0
 
 
+LIMIT = 6e9
+
+
+def leaking(last_rss_bytes: float):
+    return judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=LIMIT, last_rss_bytes=last_rss_bytes)
+
+
 @pytest.mark.parametrize(
     ("judgement", "limit_bytes", "hit_at_s", "text"),
     [
         (judge(growth(220 * MB, 210 * MB, 230 * MB)), None, None, "no limit set"),
-        (judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=0.5e9), 6e9, None, "~25 min"),
-        (judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=5e9), 6e9, None, "~4.5 min"),
-        (judge(growth(220 * MB, 210 * MB, 230 * MB), limit_bytes=6e9, last_rss_bytes=6e9), 6e9, 1572.0, "reached at 26.2 min"),
-        (judge(growth(0.0, -0.1 * MB, 0.1 * MB), limit_bytes=6e9, last_rss_bytes=1e9), 6e9, None, "not approaching"),
-        (judge(growth(0.8 * MB, 0.1 * MB, 2 * MB), limit_bytes=6e9, last_rss_bytes=1e9), 6e9, None, "unknown"),
+        (leaking(0.5e9), LIMIT, None, "~25 min"),
+        (leaking(5e9), LIMIT, None, "~4.5 min"),
+        (leaking(6e9), LIMIT, 1572.0, "reached at 26.2 min"),
+        (
+            judge(growth(0.0, -0.1 * MB, 0.1 * MB), limit_bytes=LIMIT, last_rss_bytes=1e9),
+            LIMIT,
+            None,
+            "not approaching",
+        ),
+        (
+            judge(growth(0.8 * MB, 0.1 * MB, 2 * MB), limit_bytes=LIMIT, last_rss_bytes=1e9),
+            LIMIT,
+            None,
+            "unknown",
+        ),
     ],
-)  # fmt: skip
+)
 def test_to_limit_reads_in_plain_words(judgement, limit_bytes, hit_at_s, text):
     assert limit_text(judgement, limit_bytes=limit_bytes, limit_hit_at_s=hit_at_s) == text
 
