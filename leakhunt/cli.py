@@ -10,6 +10,11 @@ from rich.console import Console
 
 from leakhunt.errors import FAILED, LeakhuntError
 
+INTERRUPTED = 130
+# Three replicates per variant: measured, the same verdicts and conclusion on every rerun
+# (docs/decisions.md).
+DEFAULT_REPEAT = 3
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -30,7 +35,14 @@ ExpectOption = Annotated[
     typer.Option(
         "--expect",
         help="A success criterion, e.g. 'rss<2GB@30m', 'growth<50MB/h', 'swap==0', 'cpu<40%'. "
-        "Repeatable; a failure exits 1.",
+        "Repeatable; a failure, or a criterion that could not be proven, exits 1.",
+    ),
+]
+AllowUnprovenOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unproven",
+        help="Let a criterion that could not be judged (NOT PROVEN) pass the gate; failures still exit 1.",
     ),
 ]
 ScenarioOption = Annotated[
@@ -71,12 +83,17 @@ def _emit(summary: dict, as_json: bool) -> None:
 
 
 def _exit_on_criteria(summary: dict) -> None:
-    """After the full report: exit 1 for a failed criterion, or a soak target that died."""
+    """After the full report: exit 1 for a failed or unproven criterion, or a soak target that
+    died; 130 for an interrupted run without criteria, as shells expect of Ctrl-C."""
     if summary.get("exit_reason") == "target_exited" and summary.get("command") == "soak":
         sys.stderr.write(f"error: the target died: {summary.get('exit_detail', {}).get('text', '')}\n")
         raise typer.Exit(FAILED)
     if not summary.get("criteria_passed", True):
         raise typer.Exit(FAILED)
+    reasons = {summary.get("exit_reason")} | {run.get("exit_reason") for run in summary.get("runs", [])}
+    criteria_given = summary.get("criteria") or any(run.get("criteria") for run in summary.get("runs", []))
+    if "interrupted" in reasons and not criteria_given:
+        raise typer.Exit(INTERRUPTED)
 
 
 @app.command()
@@ -112,6 +129,7 @@ def soak(
         typer.Option("--memory-limit", help="Stop the target when RSS crosses this: 6GB, 512MB ..."),
     ] = None,
     expect: ExpectOption = None,
+    allow_unproven: AllowUnprovenOption = False,
     output: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -133,6 +151,7 @@ def soak(
         expect=expect or [],
         out=output,
         console=err,
+        allow_unproven=allow_unproven,
     )
     _emit(summary, as_json)
     _exit_on_criteria(summary)
@@ -151,11 +170,19 @@ def compare(
     minutes: MinutesOption = 30.0,
     scale: ScaleOption = None,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Runs in parallel (default: cores).")] = None,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat",
+            help="With --baseline: run each variant this many times; their spread joins the intervals.",
+        ),
+    ] = DEFAULT_REPEAT,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
     probe_interval: ProbeIntervalOption = "5m",
     seed: SeedOption = None,
     expect: ExpectOption = None,
+    allow_unproven: AllowUnprovenOption = False,
     output: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -177,6 +204,8 @@ def compare(
         expect=expect or [],
         out=output,
         console=err,
+        repeat=repeat,
+        allow_unproven=allow_unproven,
     )
     _emit(comparison, as_json)
     _exit_on_criteria(comparison)
@@ -225,6 +254,7 @@ def watch(
         str | None, typer.Option("--event-match", help="Regex of the log lines to mark on the curve.")
     ] = None,
     expect: ExpectOption = None,
+    allow_unproven: AllowUnprovenOption = False,
     output: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -250,6 +280,7 @@ def watch(
         console=err,
         events=events,
         event_match=event_match,
+        allow_unproven=allow_unproven,
     )
     _emit(summary, as_json)
     _exit_on_criteria(summary)

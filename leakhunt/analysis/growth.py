@@ -50,6 +50,9 @@ JUMP_SIGMAS = 8.0
 JUMP_RANGE_SHARE = 0.15
 # Below a mebibyte a "drop" is allocator noise (a gc.collect returning a few pages), not a tooth.
 JUMP_MIN_BYTES = 2**20
+# Smaller moves are the pages a steady leak maps one by one, not steps of a staircase: RSS is
+# quantised, so between samples most moves are zero and a robust sigma alone can fall to nothing.
+STEP_MIN_BYTES = 2**18
 # A move is compared with the median of this many neighbouring moves (the local slope).
 JUMP_NEIGHBOURS = 9
 # A step's size is the difference of medians over this many points either side.
@@ -208,11 +211,12 @@ def _jumps(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _steps(t_min: np.ndarray, y: np.ndarray) -> Steps:
-    """Rises standing `JUMP_SIGMAS` robust sigmas above the local move, however small."""
+    """Rises standing `JUMP_SIGMAS` robust sigmas above the local move and at least
+    `STEP_MIN_BYTES`."""
     if len(y) < 4 or np.ptp(t_min) == 0:
         return Steps(0, 0.0)
     moves, sigma = _moves(y)
-    sizes = moves[moves > JUMP_SIGMAS * sigma]
+    sizes = moves[moves > max(JUMP_SIGMAS * sigma, STEP_MIN_BYTES)]
     return Steps(len(sizes), float(sizes @ sizes) / float(np.ptp(t_min)))
 
 
@@ -241,10 +245,14 @@ def _envelope(t_min: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.n
 
 
 def _envelope_trend(t_min: np.ndarray, y: np.ndarray) -> Trend:
-    """Envelope points are a few, each from its own tooth: least squares with Student's t."""
+    """Envelope points are a few, each from its own tooth: least squares with Student's t.
+    Two points give a slope and no interval."""
     n = len(t_min)
-    if n < 3 or np.ptp(t_min) == 0:
+    if n < 2 or np.ptp(t_min) == 0:
         return UNKNOWN
+    if n == 2:
+        slope = float((y[1] - y[0]) / (t_min[1] - t_min[0]))
+        return Trend(slope, float(y[0] - slope * t_min[0]), -np.inf, np.inf, 0)
     slope, intercept = np.polyfit(t_min, y, 1)
     residuals = y - intercept - slope * t_min
     centred = t_min - t_min.mean()

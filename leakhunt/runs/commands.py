@@ -4,6 +4,7 @@ Each takes the user's raw option values, validates them (UsageError on bad input
 library, renders the report and returns the summary.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from leakhunt.analysis.criteria import parse_expect
 from leakhunt.errors import RunError, UsageError
 from leakhunt.report.console import LiveLine, WatchView, print_comparison, print_run_summary
 from leakhunt.runs.compare import (
+    COMPARISON,
     collect_runs,
     comparison_runs,
     default_jobs,
@@ -71,6 +73,7 @@ def soak_options(
     malloc_trim: bool = False,
     expect: list[str],
     out: Path | None,
+    allow_unproven: bool = False,
 ) -> SoakOptions:
     if not minutes > 0:
         raise UsageError(f"--minutes must be positive, got {minutes:g}")
@@ -94,6 +97,7 @@ def soak_options(
         malloc_trim=malloc_trim,
         out=out,
         expect=tuple(expect),
+        allow_unproven=allow_unproven,
     )
 
 
@@ -143,6 +147,7 @@ def soak_command(
     expect: list[str],
     out: Path | None,
     console: Console,
+    allow_unproven: bool = False,
 ) -> dict[str, Any]:
     resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
     options = soak_options(
@@ -155,6 +160,7 @@ def soak_command(
         malloc_trim=malloc_trim,
         expect=expect,
         out=out,
+        allow_unproven=allow_unproven,
     )
     run_dir = RunDir.create("soak", run_label(resolved), out)
     live = LiveLine(options.duration_s)
@@ -186,6 +192,8 @@ def compare_command(
     expect: list[str],
     out: Path | None,
     console: Console,
+    repeat: int = 1,
+    allow_unproven: bool = False,
 ) -> dict[str, Any]:
     if baseline and runs:
         raise UsageError("give either --baseline or saved run directories, not both")
@@ -203,30 +211,42 @@ def compare_command(
             probe_interval=probe_interval,
             expect=expect,
             out=None,
+            allow_unproven=allow_unproven,
         )
+        if repeat < 1:
+            raise UsageError(f"--repeat must be at least 1, got {repeat}")
         comparison_dir = RunDir.create("compare", resolved.name, out)
-        n_runs = len(variants(ablation))
+        n_runs = len(variants(ablation)) * repeat
         with console.status(f"running {n_runs} runs of {resolved.name} ({minutes:g} simulated min)"):
             results = run_baseline_comparison(
-                options, ablation=ablation, jobs=jobs or default_jobs(), comparison_dir=comparison_dir
+                options,
+                ablation=ablation,
+                jobs=jobs or default_jobs(),
+                comparison_dir=comparison_dir,
+                repeat=repeat,
             )
-        run_dirs = [result.run_dir for result in results]
+        comparison = render_comparison(comparison_dir, [result.run_dir for result in results])
     else:
         for text in expect:
             parse_expect(text)
         run_dirs = collect_runs(runs)
         comparison_dir = RunDir.create("compare", "saved", out)
-        if expect:
-            for run_dir in run_dirs:
-                run_dir.update_meta(expect=list(expect))
-    comparison = render_comparison(comparison_dir, run_dirs)
+        # Saved runs are judged under these settings here, never rewritten.
+        overrides = {"allow_unproven": allow_unproven, **({"expect": list(expect)} if expect else {})}
+        comparison = render_comparison(comparison_dir, run_dirs, finish_runs=False, meta_overrides=overrides)
     print_comparison(console, comparison)
     return comparison
 
 
 def report_command(path: Path, *, console: Console) -> dict[str, Any]:
     if is_comparison(path):
-        comparison = render_comparison(RunDir(path), comparison_runs(path))
+        saved = json.loads((Path(path) / COMPARISON).read_text())
+        comparison = render_comparison(
+            RunDir(path),
+            comparison_runs(path),
+            finish_runs=False,
+            meta_overrides=saved.get("meta_overrides"),
+        )
         print_comparison(console, comparison)
         return comparison
     run_dir = open_run(path)
@@ -307,6 +327,7 @@ def watch_command(
     console: Console,
     events: str | None = None,
     event_match: str | None = None,
+    allow_unproven: bool = False,
 ) -> dict[str, Any]:
     criteria = [parse_expect(text) for text in expect]
     if (events is None) != (event_match is None):
@@ -352,6 +373,7 @@ def watch_command(
         probe_interval_s=parse_duration_s(probe_interval, "--probe-interval") or None,
         ask_summary=ask_summary,
         log_follower=log_follower,
+        allow_unproven=allow_unproven,
     )
     console.print(
         f"watching {source.description}"

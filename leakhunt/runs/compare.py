@@ -6,6 +6,7 @@ simulated time by the barrier, so CPU contention between runs slows them down bu
 a sample: parallel runs measure the same curve as serial ones (benchmarks/ checks this).
 """
 
+import dataclasses
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -14,13 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leakhunt.analysis.verdict import reduction_percent
+import numpy as np
+from scipy.stats import t as student_t
+
+from leakhunt.analysis.growth import Growth
+from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_comparison_html
 from leakhunt.report.plots import plot_comparison
-from leakhunt.runs.finish import finish_run, open_run
+from leakhunt.runs.finish import analyse_run, finish_run, open_run
 from leakhunt.runs.soak import SoakOptions, SoakResult, interrupts_stop_runs, run_soak
 from leakhunt.sampling.store import RunDir
+from leakhunt.units import format_mb
 from leakhunt.workload.market import FIXES
 
 COMPARISON = "comparison.json"
@@ -50,17 +56,22 @@ def default_jobs() -> int:
 
 
 def run_baseline_comparison(
-    options: SoakOptions, *, ablation: bool, jobs: int, comparison_dir: RunDir
+    options: SoakOptions, *, ablation: bool, jobs: int, comparison_dir: RunDir, repeat: int = 1
 ) -> list[SoakResult]:
-    """Run every variant of `options.scenario` into a subdirectory of `comparison_dir`."""
+    """Run every variant of `options.scenario` `repeat` times, each into a subdirectory of
+    `comparison_dir` (`baseline`, or `baseline-r1`, `baseline-r2` ... when repeated)."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    chosen = variants(ablation)
+    if repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {repeat}")
     plans = []
-    for variant in chosen:
+    for variant in variants(ablation):
         scenario = replace(options.scenario, fixes=variant.fixes)
-        run_dir = RunDir.create("soak", variant.directory, comparison_dir.path / variant.directory)
-        plans.append((replace(options, scenario=scenario, out=run_dir.path, variant=variant.label), run_dir))
+        for replicate in range(1, repeat + 1):
+            name = variant.directory if repeat == 1 else f"{variant.directory}-r{replicate}"
+            run_dir = RunDir.create("soak", name, comparison_dir.path / name)
+            planned = replace(options, scenario=scenario, out=run_dir.path, variant=variant.label)
+            plans.append((replace(planned, replicate=replicate if repeat > 1 else None), run_dir))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(run_soak, plan, run_dir=run_dir) for plan, run_dir in plans]
         try:
@@ -102,61 +113,218 @@ def collect_runs(paths: list[Path]) -> list[RunDir]:
     return found
 
 
-def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """comparison.json from each run's label, meta and summary; the first run is the baseline."""
-    baseline = runs[0]["summary"]
-    base_rate = baseline["growth"]["slope_bytes_per_min"]
-    entries = []
+def _replicate_groups(runs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Replicates of one variant (same label, each with a replicate number) form one group;
+    every other run is a group of its own, in the order given."""
+    groups: list[list[dict[str, Any]]] = []
+    by_label: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
-        summary = run["summary"]
-        rate = summary["growth"]["slope_bytes_per_min"]
+        if run["meta"].get("replicate") and run["label"] in by_label:
+            by_label[run["label"]].append(run)
+            continue
+        groups.append([run])
+        if run["meta"].get("replicate"):
+            by_label[run["label"]] = groups[-1]
+    return groups
+
+
+def _pooled_growth(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """Replicates' mean slope; the interval adds their spread to their own mean half-width.
+
+    Replicates share the seeded feed, so their own intervals are not independent draws and are
+    averaged, not pooled; what differs between them (allocator, timing) is the spread, whose
+    t-interval over N runs is added in quadrature.
+    """
+    growths = [run["summary"]["growth"] for run in group]
+    if len(group) == 1:
+        return dict(growths[0])
+    slopes = np.array([g["slope_bytes_per_min"] for g in growths])
+    halves = np.array([(g["ci_high_bytes_per_min"] - g["ci_low_bytes_per_min"]) / 2 for g in growths])
+    spread = float(student_t.ppf(0.975, len(slopes) - 1) * slopes.std(ddof=1) / np.sqrt(len(slopes)))
+    half = float(np.sqrt(np.mean(halves) ** 2 + spread**2))
+    shapes = {g["shape"] for g in growths}
+    pooled = dict(growths[0])
+    pooled.update(
+        slope_bytes_per_min=float(slopes.mean()),
+        ci_low_bytes_per_min=float(slopes.mean()) - half,
+        ci_high_bytes_per_min=float(slopes.mean()) + half,
+        shape=shapes.pop() if len(shapes) == 1 else "mixed",
+        replicate_slopes_bytes_per_min=slopes.tolist(),
+        replicate_spread_bytes_per_min=spread,
+        method=f"mean of {len(slopes)} replicates; interval: their mean half-width and their spread "
+        f"(t over {len(slopes)} runs) in quadrature; each: {growths[0]['method']}",
+    )
+    return pooled
+
+
+def _judged(growth: dict[str, Any], summary: dict[str, Any]) -> tuple[str, str]:
+    fields = {f.name for f in dataclasses.fields(Growth)}
+    shape = growth["shape"] if growth["shape"] != "mixed" else "linear"
+    judgement = judge(
+        Growth(**{**{k: v for k, v in growth.items() if k in fields}, "shape": shape}),
+        stable_bound_bytes_per_min=summary.get("stable_bound_bytes_per_min") or STABLE_BOUND_BYTES_PER_MIN,
+    )
+    return str(judgement.verdict), judgement.reason
+
+
+def effect(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """What a variant removes from the baseline's growth, with the difference's 95 % interval.
+
+    The two runs are measured apart, so the interval's half-widths add in quadrature. The
+    percentage is the difference over the baseline's own rate, whose uncertainty its row shows.
+    """
+    diff = base["slope_bytes_per_min"] - other["slope_bytes_per_min"]
+    half = float(
+        np.hypot(
+            (base["ci_high_bytes_per_min"] - base["ci_low_bytes_per_min"]) / 2,
+            (other["ci_high_bytes_per_min"] - other["ci_low_bytes_per_min"]) / 2,
+        )
+    )
+    result: dict[str, Any] = {
+        "removed_bytes_per_min": diff,
+        "removed_ci_low_bytes_per_min": diff - half,
+        "removed_ci_high_bytes_per_min": diff + half,
+        "measurable": bool(diff - half > 0 or diff + half < 0),
+        "percent": None,
+        "percent_ci": None,
+    }
+    rate = base["slope_bytes_per_min"]
+    if rate > 0 and np.isfinite(half):
+        result["percent"] = 100.0 * diff / rate
+        result["percent_ci"] = (100.0 * (diff - half) / rate, 100.0 * (diff + half) / rate)
+    return result
+
+
+def effect_text(entry: dict[str, Any]) -> str:
+    found = entry["effect"]
+    if not found["measurable"]:
+        return "no measurable effect in this run"
+    if found["percent"] is None:
+        return f"changes growth by {-found['removed_bytes_per_min'] / MB:+.3g} MB/min"
+    low, high = found["percent_ci"]
+    return f"removes {found['percent']:.0f} % (95 % CI {low:.0f} to {high:.0f} %)"
+
+
+_COMPARED_SETTINGS = (
+    ("scenario", lambda meta: (meta.get("scenario") or {}).get("name")),
+    ("scale", lambda meta: (meta.get("scenario") or {}).get("scale")),
+    ("seed", lambda meta: meta.get("seed")),
+    ("duration", lambda meta: meta.get("duration_s")),
+)
+
+
+def mismatch_warnings(runs: list[dict[str, Any]]) -> list[str]:
+    """Runs that differ in scenario, scale, seed or duration do not measure the same thing."""
+    warnings = []
+    for name, read in _COMPARED_SETTINGS:
+        values = {run["label"]: read(run["meta"]) for run in runs}
+        if len({json.dumps(v, default=str) for v in values.values()}) > 1:
+            listed = ", ".join(f"{label}: {value}" for label, value in values.items())
+            warnings.append(
+                f"the runs differ in {name} ({listed}): differences between them are not the fixes' alone"
+            )
+    return warnings
+
+
+def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """comparison.json from each run's label, meta and summary; the first group is the baseline."""
+    groups = _replicate_groups(runs)
+    entries = []
+    for group in groups:
+        first = group[0]
+        summary = first["summary"]
+        growth = _pooled_growth(group)
+        verdict, reason = (summary["verdict"], summary.get("verdict_reason"))
+        if len(group) > 1:
+            verdict, reason = _judged(growth, summary)
         entries.append(
             {
-                "label": run["label"],
-                "run_dir": str(run["run_dir"].path),
-                "fixes": run["meta"].get("fixes", []),
-                "verdict": summary["verdict"],
-                "growth": summary["growth"],
+                "label": first["label"],
+                "run_dir": str(first["run_dir"].path),
+                "run_dirs": [str(run["run_dir"].path) for run in group],
+                "replicates": len(group),
+                "fixes": first["meta"].get("fixes", []),
+                "verdict": verdict,
+                "verdict_reason": reason,
+                "replicate_verdicts": [run["summary"]["verdict"] for run in group],
+                "growth": growth,
                 "time_to_limit_min": summary.get("time_to_limit_min"),
-                "peak_rss_bytes": summary.get("peak_rss_bytes"),
+                "to_limit": summary.get("to_limit"),
+                "peak_rss_bytes": max(run["summary"].get("peak_rss_bytes") or 0 for run in group),
                 "final_rss_bytes": summary.get("final_rss_bytes"),
                 "exit_reason": summary.get("exit_reason"),
-                "reduction_percent": None if run is runs[0] else reduction_percent(base_rate, rate),
                 "explained_fraction": summary.get("explained_fraction"),
                 "criteria": summary.get("criteria", []),
-                "criteria_passed": summary.get("criteria_passed", True),
-                "verdict_reason": summary.get("verdict_reason"),
+                "criteria_passed": all(run["summary"].get("criteria_passed", True) for run in group),
                 "cost": summary.get("cost"),
             }
         )
+    base = entries[0]
+    for entry in entries[1:]:
+        entry["effect"] = effect(base["growth"], entry["growth"])
+        entry["reduction_percent"] = entry["effect"]["percent"]
+    base["effect"], base["reduction_percent"] = None, None
     comparison = {
-        "baseline": runs[0]["label"],
+        "baseline": base["label"],
         "runs": entries,
+        "replicates": max(entry["replicates"] for entry in entries),
         "criteria_passed": all(e["criteria_passed"] for e in entries),
-        "reference": baseline.get("reference"),
-        "thresholds": baseline.get("thresholds"),
+        "reference": runs[0]["summary"].get("reference"),
+        "thresholds": runs[0]["summary"].get("thresholds"),
+        "warnings": mismatch_warnings(runs),
     }
     comparison["headline"] = comparison_headline(comparison)
+    comparison["conclusion"] = conclusion(comparison)
     return comparison
+
+
+def conclusion(comparison: dict[str, Any]) -> str:
+    """The headline's claims without its figures: what must not change when a comparison is rerun."""
+    entries = comparison["runs"]
+    parts = [f"{entries[0]['label']} {entries[0]['verdict']}"]
+    for entry in entries[1:]:
+        effect_claim = "removes growth" if entry["effect"]["measurable"] else "no measurable effect"
+        if entry["effect"]["measurable"] and entry["effect"]["removed_bytes_per_min"] < 0:
+            effect_claim = "adds growth"
+        parts.append(f"{entry['label']} {entry['verdict']}, {effect_claim}")
+    return "; ".join(parts) + "." + weightiest_fix(entries)
+
+
+def weightiest_fix(entries: list[dict[str, Any]]) -> str:
+    """The single fix whose effect stands apart from every other single fix's, or why none does."""
+    singles = [e for e in entries if e["label"].endswith(" only") and e.get("effect")]
+    if len(singles) < 2:
+        return ""
+    best = max(singles, key=lambda e: e["effect"]["removed_bytes_per_min"])
+    others = [e for e in singles if e is not best]
+    low = best["effect"]["removed_ci_low_bytes_per_min"]
+    if best["effect"]["measurable"] and all(
+        low > e["effect"]["removed_ci_high_bytes_per_min"] for e in others
+    ):
+        return f" Alone, {best['label'].removesuffix(' only')} carries the most weight."
+    return (
+        " No single fix stands apart from the others in this run: their effects' intervals overlap "
+        "(run longer with --minutes or repeat with --repeat to separate them)."
+    )
 
 
 def comparison_headline(comparison: dict[str, Any]) -> str:
     entries = comparison["runs"]
     base = entries[0]
     base_rate = base["growth"]["slope_bytes_per_min"]
-    parts = [f"{base['label']}: {base_rate / MB:.3g} MB/min ({base['verdict']})"]
+    parts = [f"{base['label']}: {format_mb(base_rate)} MB/min ({base['verdict']})"]
     for entry in entries[1:]:
-        reduction = entry["reduction_percent"]
-        removed = "" if reduction is None else f", removes {reduction:.0f} %"
         parts.append(
-            f"{entry['label']}: {entry['growth']['slope_bytes_per_min'] / MB:.3g} MB/min "
-            f"({entry['verdict']}{removed})"
+            f"{entry['label']}: {format_mb(entry['growth']['slope_bytes_per_min'])} MB/min "
+            f"({entry['verdict']}, {effect_text(entry)})"
         )
     text = "; ".join(parts) + "."
-    singles = [e for e in entries if e["label"].endswith(" only") and e["reduction_percent"] is not None]
-    if singles:
-        best = max(singles, key=lambda e: e["reduction_percent"])
-        text += f" Alone, {best['label'].removesuffix(' only')} carries the most weight."
+    if any(not entry["effect"]["measurable"] for entry in entries[1:]):
+        text += (
+            " Where there is no measurable effect, a longer run (--minutes) or more replicates"
+            " (--repeat) would resolve it."
+        )
+    text += weightiest_fix(entries)
     reference = comparison.get("reference")
     if reference and reference.get("growth_bytes_per_min"):
         fraction = base_rate / reference["growth_bytes_per_min"]
@@ -164,16 +332,25 @@ def comparison_headline(comparison: dict[str, Any]) -> str:
             f" The incident observed {reference['growth_bytes_per_min'] / MB:.0f} MB/min; "
             f"the baseline model explains {fraction:.1%} of it."
         )
-    if abs(base_rate) < 50 * MB / 60 and base["verdict"] != "LEAK":
+    if base["verdict"] == "STABLE":
         text += " With every fix off the model already meets the report's own criterion growth < 50 MB/h."
+    for warning in comparison.get("warnings", []):
+        text += f" Warning: {warning}."
     return text
 
 
-def render_comparison(comparison_dir: RunDir, run_dirs: list[RunDir]) -> dict[str, Any]:
-    """Finish every run, then write comparison.json, comparison.png and report.html."""
+def render_comparison(
+    comparison_dir: RunDir,
+    run_dirs: list[RunDir],
+    *,
+    finish_runs: bool = True,
+    meta_overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write comparison.json, comparison.png and report.html; with `finish_runs`, each run's own
+    report too (runs made for this comparison). Saved runs are read, never rewritten."""
     runs = []
     for run_dir in run_dirs:
-        summary = finish_run(run_dir)
+        summary = finish_run(run_dir) if finish_runs else analyse_run(run_dir, meta_overrides=meta_overrides)
         meta = run_dir.read_meta()
         runs.append(
             {
@@ -185,6 +362,7 @@ def render_comparison(comparison_dir: RunDir, run_dirs: list[RunDir]) -> dict[st
             }
         )
     comparison = summarize_comparison(runs)
+    comparison["meta_overrides"] = meta_overrides
     comparison["comparison_dir"] = str(comparison_dir.path)
     comparison["rendered_at"] = datetime.now(UTC).isoformat()
     figure = plot_comparison(runs, comparison_dir.file("comparison.png"))
@@ -198,10 +376,11 @@ def comparison_runs(comparison_dir: Path) -> list[RunDir]:
     data = json.loads((Path(comparison_dir) / COMPARISON).read_text())
     runs = []
     for entry in data["runs"]:
-        # Runs made by --baseline live inside the comparison (which may have been copied
-        # elsewhere); saved runs compared later stay where they were.
-        inside = Path(comparison_dir) / Path(entry["run_dir"]).name
-        runs.append(open_run(inside if inside.is_dir() else Path(entry["run_dir"])))
+        for recorded in entry.get("run_dirs") or [entry["run_dir"]]:
+            # Runs made by --baseline live inside the comparison (which may have been copied
+            # elsewhere); saved runs compared later stay where they were.
+            inside = Path(comparison_dir) / Path(recorded).name
+            runs.append(open_run(inside if inside.is_dir() else Path(recorded)))
     return runs
 
 

@@ -6,6 +6,8 @@ Used at the end of every command and by `leakhunt report RUN_DIR`.
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_run_html
@@ -13,15 +15,29 @@ from leakhunt.report.plots import plot_run, plot_types
 from leakhunt.sampling.store import RunDir
 
 
-def finish_run(run_dir: RunDir) -> dict[str, Any]:
-    """Write summary.json, memory.png and report.html; return the summary."""
+def _analyse(run_dir: RunDir, meta_overrides: dict[str, Any] | None) -> tuple[dict, pd.DataFrame, dict, list]:
     samples = run_dir.read_samples()
-    meta = run_dir.read_meta()
+    meta = {**run_dir.read_meta(), **(meta_overrides or {})}
     if samples.empty:
         raise UsageError(f"{run_dir.path} holds no samples yet: nothing to analyse")
     summaries = run_dir.read_summaries()
     summary = summarize_run(samples, meta, summaries)
     summary["run_dir"] = str(run_dir.path)
+    return summary, samples, meta, summaries
+
+
+def analyse_run(run_dir: RunDir, *, meta_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run's summary, computed from its files and written nowhere.
+
+    `meta_overrides` judge a saved run under other settings (a comparison's --expect) without
+    touching what the run recorded.
+    """
+    return _analyse(run_dir, meta_overrides)[0]
+
+
+def finish_run(run_dir: RunDir) -> dict[str, Any]:
+    """Write summary.json, memory.png and report.html; return the summary."""
+    summary, samples, meta, summaries = _analyse(run_dir, None)
     run_dir.write_summary(summary)
     figures = [plot_run(samples, meta, summary, run_dir.file("memory.png"))]
     attribution = summary.get("attribution")

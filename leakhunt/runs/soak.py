@@ -40,6 +40,8 @@ class SoakOptions:
     expect: tuple[str, ...] = field(default_factory=tuple)
     variant: str = ""
     malloc_trim: bool = False
+    replicate: int | None = None
+    allow_unproven: bool = False
 
 
 @dataclass
@@ -87,6 +89,8 @@ def _initial_meta(options: SoakOptions, label: str) -> dict[str, Any]:
         "command": "soak",
         "label": label,
         "variant": options.variant,
+        "replicate": options.replicate,
+        "allow_unproven": options.allow_unproven,
         "command_line": options.command_line or " ".join(sys.argv),
         "scenario": scenario.to_dict(),
         "host": platform.node(),

@@ -40,6 +40,7 @@ class WatchOptions:
     probe_interval_s: float | None = None
     ask_summary: Callable[[], dict[str, Any]] | None = None
     log_follower: LogFollower | None = None
+    allow_unproven: bool = False
 
 
 @dataclass
@@ -71,6 +72,7 @@ def _initial_meta(options: WatchOptions, source: Source) -> dict[str, Any]:
         "time_axis": "t_wall_s",
         "memory_limit_bytes": options.target.get("memory_limit_bytes"),
         "expect": list(options.expect),
+        "allow_unproven": options.allow_unproven,
         "start_time": datetime.now(UTC).isoformat(),
         "exit_reason": "running",
         "events": [],
