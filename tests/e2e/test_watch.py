@@ -1,5 +1,6 @@
 """`leakhunt watch` on this host: real processes that leak, stay flat, exit or look alike."""
 
+import os
 import subprocess
 import sys
 import uuid
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HELPERS, start
-from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
 
 MB = 1e6
@@ -285,3 +286,48 @@ def test_events_without_a_pattern_is_a_usage_error(idle):
         leakhunt("watch", "--pid", str(idle.pid), "--events", "tail -f /dev/null"),
         "--events and --event-match go together",
     )
+
+
+def test_a_log_line_in_the_last_interval_is_kept_when_the_target_exits(tmp_path):
+    """The relay prints the line, then acknowledges; only then the target exits (no sample between).
+
+    A follower drained only after samples loses it: the exit, not a sample, ends the run.
+    """
+    line_fifo, ack_fifo = tmp_path / "line", tmp_path / "ack"
+    os.mkfifo(line_fifo)
+    os.mkfifo(ack_fifo)
+    target = start(
+        "-c",
+        "import sys; print('ready', flush=True); sys.stdin.readline();"
+        f" open({str(line_fifo)!r}, 'w').write('INFO Memory cleanup complete: freed 9.9MB\\n');"
+        f" open({str(ack_fifo)!r}).read()",
+    )
+    out = tmp_path / "run"
+    watch = start_leakhunt(
+        "watch",
+        "--pid",
+        str(target.pid),
+        "--duration",
+        "10m",
+        "--interval",
+        "1s",
+        "--events",
+        f"sh -c 'cat {line_fifo}; echo relayed > {ack_fifo}; exec sleep 600'",
+        "--event-match",
+        "Memory cleanup complete",
+        "--out",
+        str(out),
+    )
+    # Off a terminal the first sample prints a line `t ... RSS ...`: sampling has begun.
+    while not watch.stderr.readline().lstrip().startswith("t "):
+        assert watch.poll() is None, "watch ended before its first sample"
+    target.stdin.write("go\n")
+    target.stdin.flush()
+    target.wait()
+    _, stderr = watch.communicate(timeout=120)
+    assert watch.returncode == 0, stderr
+    meta = load_json(out / "meta.json")
+    assert meta["exit_reason"] == "target_exited"
+    assert [e["line"] for e in meta["events"] if e["kind"] == "log"] == [
+        "INFO Memory cleanup complete: freed 9.9MB"
+    ]
