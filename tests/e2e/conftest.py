@@ -1,6 +1,7 @@
 """Whole-command tests run the real `leakhunt` in a subprocess, as a user would."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,18 @@ from matplotlib import image
 REPO = Path(__file__).resolve().parents[2]
 
 
-def leakhunt(*args: str, cwd: Path | None = None, check_rc: int | None = None) -> subprocess.CompletedProcess:
+def leakhunt(
+    *args: str, cwd: Path | None = None, check_rc: int | None = None, path: str | None = None
+) -> subprocess.CompletedProcess:
+    """`path`: leakhunt's PATH, e.g. with a directory of stand-in commands first."""
+    env = None if path is None else {**os.environ, "PATH": path}
     result = subprocess.run(
         [sys.executable, "-m", "leakhunt", *args],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,
         timeout=600,
+        env=env,
     )
     if check_rc is not None:
         assert result.returncode == check_rc, f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"

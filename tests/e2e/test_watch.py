@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import HELPERS, start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
+from tests.helpers.systemctl import install_systemctl
 
 MB = 1e6
 
@@ -331,3 +332,54 @@ def test_a_log_line_in_the_last_interval_is_kept_when_the_target_exits(tmp_path)
     assert [e["line"] for e in meta["events"] if e["kind"] == "log"] == [
         "INFO Memory cleanup complete: freed 9.9MB"
     ]
+
+
+UNIT = "virtuoso-trading.service"
+
+
+def first_on_path(bin_dir: Path) -> str:
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_watch_unit_on_this_host_follows_the_main_pid_across_a_restart(tmp_path, idle):
+    successor = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
+    stand_in = install_systemctl(tmp_path, UNIT, (idle.pid, successor.pid), restart_after_calls=4)
+    out = tmp_path / "run"
+    try:
+        leakhunt(
+            "watch",
+            "--unit",
+            UNIT,
+            "--duration",
+            "2s",
+            "--interval",
+            "100ms",
+            "--expect",
+            "restarts==1",
+            "--out",
+            str(out),
+            path=first_on_path(tmp_path),
+            check_rc=0,
+        )
+    finally:
+        successor.kill()
+        successor.wait()
+    meta = load_json(out / "meta.json")
+    assert meta["source"] == f"unit {UNIT} (pid {idle.pid})"
+    restarts = [e for e in meta["events"] if e["kind"] == "restart"]
+    assert [(e["old_pid"], e["new_pid"]) for e in restarts] == [(idle.pid, successor.pid)]
+    summary = load_json(out / "summary.json")
+    assert summary["criteria"][0]["passed"] is True
+    calls = stand_in.calls()
+    assert len(calls) >= summary["n_samples"] and set(calls) == {stand_in.expected_call()}
+
+
+def test_a_unit_without_a_main_process_is_one_line(tmp_path, idle):
+    install_systemctl(tmp_path, UNIT, (idle.pid, idle.pid), restart_after_calls=1)
+    result = leakhunt("watch", "--unit", "other.service", "--duration", "1s", path=first_on_path(tmp_path))
+    assert_one_line_usage_error(result, "unit other.service has no running main process", "MainPID=0")
+
+
+def test_a_host_without_systemctl_says_to_use_pid_or_match(tmp_path):
+    result = leakhunt("watch", "--unit", UNIT, "--duration", "1s", path=str(tmp_path))
+    assert_one_line_usage_error(result, "--unit needs systemctl", "use --pid or --match")

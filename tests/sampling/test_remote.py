@@ -1,7 +1,7 @@
 """remote.py and ssh.py against a real OpenSSH server on 127.0.0.1 (tests/sampling/sshd.py).
 
-The only stand-in is `systemctl` for --unit (systemd cannot run here): a script first on the
-remote PATH that prints `systemctl show` lines for a real child process the test controls.
+The only stand-in is `systemctl` for --unit (systemd cannot run here): tests/helpers/systemctl.py,
+first on the remote PATH, answers `systemctl show` for a real child process the test controls.
 """
 
 import subprocess
@@ -18,6 +18,7 @@ from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
+from tests.helpers.systemctl import install_systemctl
 from tests.sampling.sshd import free_port, keygen
 
 
@@ -105,33 +106,24 @@ def test_a_unit_name_that_is_a_shell_command_is_rejected_before_connecting(trust
     assert not Path("/tmp/owned").exists()
 
 
-def test_a_unit_is_followed_across_a_restart_to_its_new_main_pid(trusted_sshd, idle, tmp_path):
-    main_pid, restarts = tmp_path / "main_pid", tmp_path / "restarts"
-    main_pid.write_text(str(idle.pid))
-    restarts.write_text("0")
-    stand_in = trusted_sshd.bin_dir / "systemctl"
-    stand_in.write_text(
-        f"#!/bin/sh\necho MainPID=$(cat {main_pid})\necho MemoryCurrent=[not set]\n"
-        f"echo MemoryMax=infinity\necho NRestarts=$(cat {restarts})\n"
-    )
-    stand_in.chmod(0o755)
+def test_a_unit_is_followed_across_a_restart_to_its_new_main_pid(trusted_sshd, idle):
     successor = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
-
-    def restart(k: int) -> None:
-        if k == 3:
-            main_pid.write_text(str(successor.pid))
-            restarts.write_text("1")
-
+    stand_in = install_systemctl(
+        trusted_sshd.bin_dir, "virtuoso-trading.service", (idle.pid, successor.pid), restart_after_calls=3
+    )
     try:
-        items = collect(remote(trusted_sshd, unit="virtuoso-trading.service"), 8, on_sample=restart)
+        items = collect(remote(trusted_sshd, unit="virtuoso-trading.service"), 8)
     finally:
         successor.kill()
         successor.wait()
-        stand_in.unlink()
+        stand_in.remove()
     restarts_seen = [i for i in items if isinstance(i, Event) and i.kind == "restart"]
     assert len(restarts_seen) == 1
     assert restarts_seen[0].detail["new_pid"] == successor.pid
     assert restarts_seen[0].detail["restarts"] == 1
+    assert [i for i in items if isinstance(i, Sample)][-1].rss_bytes > 0
+    calls = stand_in.calls()
+    assert len(calls) >= 8 and set(calls) == {stand_in.expected_call()}
 
 
 def test_match_on_the_remote_host_needs_exactly_one_process(trusted_sshd, idle):
