@@ -4,8 +4,8 @@ The only stand-in is `systemctl` for --unit (systemd cannot run here): tests/hel
 first on the remote PATH, answers `systemctl show` for a real child process the test controls.
 """
 
+import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
 from tests.helpers.systemctl import install_systemctl
+from tests.sampling.conftest import collect
 from tests.sampling.sshd import free_port, keygen
 
 
@@ -26,21 +27,6 @@ def remote(server, **target) -> RemoteSource:
     return RemoteSource(
         "vps", ssh_config_path=server.ssh_config, known_hosts_path=server.known_hosts, **target
     )
-
-
-def collect(source, n_samples: int, interval_s: float = 0.1, on_sample=None) -> list:
-    """Items until `n_samples` samples were seen; `on_sample(k)` may act after the k-th."""
-    stop, items, seen = threading.Event(), [], 0
-    for item in source.stream(interval_s, stop):
-        items.append(item)
-        if isinstance(item, Sample):
-            seen += 1
-            if on_sample is not None:
-                on_sample(seen)
-            if seen >= n_samples:
-                stop.set()
-    source.close()
-    return items
 
 
 def slope_bytes_per_s(items: list) -> float:
@@ -55,12 +41,39 @@ def test_a_real_leak_has_the_same_slope_over_ssh_as_locally(trusted_sshd, leaker
     assert over_ssh == pytest.approx(local, rel=0.05)
 
 
-def test_the_remote_loop_reports_its_own_cpu(trusted_sshd, idle):
+def sampling_loop_cpu_s(server) -> float:
+    """What the kernel says the remote loop has spent: its own CPU and that of its reaped children."""
+    import psutil
+
+    for pid in server.session_processes():
+        for process in psutil.Process(pid).children(recursive=True):
+            if "@E" in " ".join(process.cmdline()):
+                times = process.cpu_times()
+                return times.user + times.system + times.children_user + times.children_system
+    raise AssertionError("no remote sampling loop found under sshd")
+
+
+def test_the_remote_loop_reports_its_own_cpu_as_the_kernel_counts_it(trusted_sshd, idle):
+    # A `sleep` first on the remote PATH that burns ~60 ms of CPU before sleeping: the loop's cost
+    # becomes large enough to compare with the kernel's figure, not lost in clock-tick rounding.
+    burner = trusted_sshd.bin_dir / "sleep"
+    burner.write_text(
+        f'#!/bin/sh\ni=0; while [ $i -lt 80000 ]; do i=$((i+1)); done\nexec {shutil.which("sleep")} "$@"\n'
+    )
+    burner.chmod(0o755)
+    kernel_cpu_s: list[float] = []
     source = remote(trusted_sshd, pid=idle.pid)
-    collect(source, 10)
+    try:
+        # Read while the loop sleeps after its 10th block, before it reaps another child.
+        collect(
+            source, 10, on_sample=lambda k: k == 10 and kernel_cpu_s.append(sampling_loop_cpu_s(trusted_sshd))
+        )
+    finally:
+        burner.unlink()
     cost = source.cost()
     assert cost["samples"] == 10
-    assert cost["remote_cpu_s"] is not None and cost["remote_cpu_s"] >= 0
+    assert kernel_cpu_s[0] > 0.3
+    assert cost["remote_cpu_s"] == pytest.approx(kernel_cpu_s[0], abs=0.05)
 
 
 def test_an_unknown_host_key_is_refused_with_what_to_do(sshd, idle):
