@@ -14,17 +14,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def leakhunt(
-    *args: str, cwd: Path | None = None, check_rc: int | None = None, path: str | None = None
+    *args: str, cwd: Path | None = None, check_rc: int | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """`path`: leakhunt's PATH, e.g. with a directory of stand-in commands first."""
-    env = None if path is None else {**os.environ, "PATH": path}
+    """`env`: variables to set on top of ours, e.g. a PATH with stand-in commands first."""
     result = subprocess.run(
         [sys.executable, "-m", "leakhunt", *args],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,
         timeout=600,
-        env=env,
+        env=None if env is None else {**os.environ, **env},
     )
     if check_rc is not None:
         assert result.returncode == check_rc, f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"

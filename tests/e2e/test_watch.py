@@ -358,7 +358,7 @@ def test_watch_unit_on_this_host_follows_the_main_pid_across_a_restart(tmp_path,
             "restarts==1",
             "--out",
             str(out),
-            path=first_on_path(tmp_path),
+            env={"PATH": first_on_path(tmp_path)},
             check_rc=0,
         )
     finally:
@@ -376,10 +376,12 @@ def test_watch_unit_on_this_host_follows_the_main_pid_across_a_restart(tmp_path,
 
 def test_a_unit_without_a_main_process_is_one_line(tmp_path, idle):
     install_systemctl(tmp_path, UNIT, (idle.pid, idle.pid), restart_after_calls=1)
-    result = leakhunt("watch", "--unit", "other.service", "--duration", "1s", path=first_on_path(tmp_path))
+    result = leakhunt(
+        "watch", "--unit", "other.service", "--duration", "1s", env={"PATH": first_on_path(tmp_path)}
+    )
     assert_one_line_usage_error(result, "unit other.service has no running main process", "MainPID=0")
 
 
 def test_a_host_without_systemctl_says_to_use_pid_or_match(tmp_path):
-    result = leakhunt("watch", "--unit", UNIT, "--duration", "1s", path=str(tmp_path))
+    result = leakhunt("watch", "--unit", UNIT, "--duration", "1s", env={"PATH": str(tmp_path)})
     assert_one_line_usage_error(result, "--unit needs systemctl", "use --pid or --match")
