@@ -1,6 +1,7 @@
 """`leakhunt watch` on this host: real processes that leak, stay flat, exit or look alike."""
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -135,6 +136,12 @@ def test_match_finds_the_one_process(tmp_path, idle):
         (["--match", "("], ["not a regular expression"]),
         (["--pid", "1", "--interval", "0"], ["--interval must be positive"]),
         (["--pid", "1", "--expect", "rss<"], ["METRIC OP VALUE"]),
+        (["--pid", "1", "--host", "vps", "--agent"], ["--agent works on this host only"]),
+        (
+            ["--pid", "1", "--host", "vps", "--agent-socket", "/tmp/x.sock"],
+            ["--agent works on this host only"],
+        ),
+        (["--pid", "1", "--accept-new-host-key"], ["go with --host"]),
     ],
 )
 def test_bad_watch_input_is_one_line_and_exit_2(args, words):
@@ -201,6 +208,51 @@ def test_an_unknown_host_key_over_the_cli_is_one_line(tmp_path, vps, idle):
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--accept-new-host-key" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_accept_new_host_key_over_the_cli_records_the_key_and_the_next_watch_needs_no_flag(
+    tmp_path, vps, idle
+):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    remote = ["--host", "vps", "--ssh-config", str(vps.ssh_config), "--known-hosts", str(known_hosts)]
+    watch = ["--pid", str(idle.pid), "--duration", "1s", "--interval", "250ms"]
+    leakhunt("watch", *remote, "--accept-new-host-key", *watch, "--out", str(tmp_path / "first"), check_rc=0)
+    assert known_hosts.read_text() == vps.known_hosts_line()
+    leakhunt("watch", *remote, *watch, "--out", str(tmp_path / "second"), check_rc=0)
+    assert load_json(tmp_path / "second" / "summary.json")["n_samples"] >= 4
+
+
+def test_a_probe_that_fails_is_an_event_and_the_watch_goes_on(tmp_path, idle):
+    # A socket left behind by a service that died: private, but nobody listens on it.
+    socket_dir = tmp_path / "agent"
+    socket_dir.mkdir(mode=0o700)
+    stale = socket_dir / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(stale))
+    stale.chmod(0o600)
+    out = tmp_path / "run"
+    leakhunt(
+        "watch",
+        "--pid",
+        str(idle.pid),
+        "--agent-socket",
+        str(stale),
+        "--probe-interval",
+        "1s",
+        "--duration",
+        "2s",
+        "--interval",
+        "250ms",
+        "--out",
+        str(out),
+        check_rc=0,
+    )
+    failed = [e for e in load_json(out / "meta.json")["events"] if e["kind"] == "probe_failed"]
+    assert failed and all("did not answer" in e["text"] for e in failed)
+    assert not (out / "summaries.jsonl").exists()
+    summary = load_json(out / "summary.json")
+    assert summary["n_samples"] >= 8 and "attribution" not in summary
 
 
 def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):

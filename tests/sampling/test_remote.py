@@ -20,7 +20,7 @@ from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
 from tests.helpers.systemctl import install_systemctl
 from tests.sampling.conftest import collect
-from tests.sampling.sshd import free_port, keygen
+from tests.sampling.sshd import free_port, keygen, start_sshd
 
 
 def remote(server, **target) -> RemoteSource:
@@ -111,6 +111,35 @@ def test_a_killed_connection_is_resumed_with_a_gap_and_nothing_lost(trusted_sshd
     samples = [i for i in items if isinstance(i, Sample)]
     assert len(samples) == 12
     assert [s.t_wall_s for s in samples] == sorted(s.t_wall_s for s in samples)
+
+
+def test_a_host_that_stays_unreachable_is_given_up_on_after_the_set_time(idle):
+    server = start_sshd()  # its own: this test takes it down for good
+    server.trust()
+
+    def take_the_host_down(k: int) -> None:
+        if k == 3:
+            sessions = server.session_processes()
+            server.process.kill()  # nothing listens any more; its files stay for the retries
+            server.process.wait()
+            for pid in sessions:
+                subprocess.run(["kill", "-9", str(pid)], check=False)
+
+    try:
+        source = RemoteSource(
+            "vps",
+            pid=idle.pid,
+            ssh_config_path=server.ssh_config,
+            known_hosts_path=server.known_hosts,
+            give_up_after_s=1.0,
+        )
+        items = collect(source, 10, on_sample=take_the_host_down)
+    finally:
+        server.stop()
+    assert [i.kind for i in items if isinstance(i, Event)] == ["connection_lost", "connection_failed"]
+    assert "gave up reconnecting to vps after 1 s" in items[-1].detail["text"]
+    # Blocks already on their way when the host went down are still read; then nothing more.
+    assert 3 <= len([i for i in items if isinstance(i, Sample)]) < 10
 
 
 def test_a_unit_name_that_is_a_shell_command_is_rejected_before_connecting(trusted_sshd):
