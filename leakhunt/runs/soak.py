@@ -210,7 +210,7 @@ def run_soak(
                     run_dir.append_summary({k: v for k, v in message.items() if k != "op"})
                 elif op == "done":
                     exit_reason = "completed"
-                    detail = {k: message[k] for k in ("fetches", "candles", "oi_entries")}
+                    detail = {k: message[k] for k in ("fetches", "candles", "oi_entries", "feed_crc32")}
         except KeyboardInterrupt:
             exit_reason = "interrupted"
         finally:

@@ -126,7 +126,10 @@ def run_watch(
             cost=_cost(source.cost(), samples, wall_s, options.interval_s, probe_s),
         )
         if options.log_follower is not None:
+            # Lines of the last interval: no sample follows them to drain them.
             options.log_follower.close()
+            for event in options.log_follower.drain():
+                run_dir.add_event(_event_record(event))
         source.close()
     return WatchResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples)
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from leakhunt.errors import UsageError
 from leakhunt.sampling.source import Event
 
+CLOSE_READ_S = 2.0
+
 
 class LogFollower:
     def __init__(self, pattern: str, lines: Iterable[str], close: Callable[[], None]) -> None:
@@ -27,7 +29,8 @@ class LogFollower:
         self._events: queue.Queue[Event] = queue.Queue()
         self._close = close
         self._started_s = time.monotonic()
-        threading.Thread(target=self._follow, args=(lines,), daemon=True).start()
+        self._reader = threading.Thread(target=self._follow, args=(lines,), daemon=True)
+        self._reader.start()
 
     def _follow(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -44,7 +47,10 @@ class LogFollower:
         return events
 
     def close(self) -> None:
+        """Stop the command, then read what it had already written, so `drain` still gets it."""
         self._close()
+        # Bounded: a command whose own children keep the pipe open never sends end-of-file.
+        self._reader.join(timeout=CLOSE_READ_S)
 
 
 def follow_local(command: str, pattern: str) -> LogFollower:

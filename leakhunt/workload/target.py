@@ -129,6 +129,7 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
             "fetches": manager.fetches,
             "candles": manager.candle_counts(),
             "oi_entries": manager.oi_counts(),
+            "feed_crc32": feed.served_crc32,
         }
     )
     return manager

@@ -1,6 +1,7 @@
 """Whole-command tests run the real `leakhunt` in a subprocess, as a user would."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,17 @@ from matplotlib import image
 REPO = Path(__file__).resolve().parents[2]
 
 
-def leakhunt(*args: str, cwd: Path | None = None, check_rc: int | None = None) -> subprocess.CompletedProcess:
+def leakhunt(
+    *args: str, cwd: Path | None = None, check_rc: int | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`env`: variables to set on top of ours, e.g. a PATH with stand-in commands first."""
     result = subprocess.run(
         [sys.executable, "-m", "leakhunt", *args],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,
         timeout=600,
+        env=None if env is None else {**os.environ, **env},
     )
     if check_rc is not None:
         assert result.returncode == check_rc, f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"

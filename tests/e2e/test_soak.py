@@ -174,7 +174,9 @@ def test_a_low_memory_limit_stops_the_target_and_records_when(run_dir):
     samples = pd.read_csv(run_dir / "samples.csv")
     assert samples["rss_bytes"].iloc[-1] >= 150e6
     assert samples["t_sim_s"].iloc[-1] < 1800
-    assert "limit hit at t" in load_json(run_dir / "summary.json")["headline"].lower()
+    summary = load_json(run_dir / "summary.json")
+    assert "limit hit at t" in summary["headline"].lower()
+    assert summary["time_to_limit_min"] == 0.0
 
 
 def test_cleanup_runs_are_recorded_with_rss_before_and_after_from_outside(run_dir):
@@ -211,3 +213,84 @@ def test_a_target_that_dies_is_reported_with_its_exit_code_and_last_rss_not_a_tr
     assert meta["exit_reason"] == "target_exited"
     assert meta["exit_detail"]["returncode"] == -9 and meta["exit_detail"]["last_rss_bytes"] > 0
     assert (run_dir / "report.html").exists()
+
+
+def test_seed_chooses_the_feed_the_same_seed_serves_the_same_data_and_curve(tmp_path):
+    runs = {}
+    for name, seed in (("a", "11"), ("b", "11"), ("c", "12")):
+        leakhunt(
+            "soak",
+            "--scenario",
+            "smoke",
+            "--minutes",
+            "3",
+            "--probe-interval",
+            "0",
+            "--seed",
+            seed,
+            "--out",
+            str(tmp_path / name),
+            check_rc=0,
+        )
+        runs[name] = load_json(tmp_path / name / "meta.json")
+    assert [runs[n]["seed"] for n in "abc"] == [11, 11, 12]
+    served = {n: runs[n]["exit_detail"]["feed_crc32"] for n in "abc"}
+    assert served["a"] == served["b"] != served["c"]
+    # The seed picks the values, not the sizes: the same schedule of fetches and cache contents.
+    assert runs["a"]["exit_detail"]["candles"] == runs["c"]["exit_detail"]["candles"]
+    t_sim_s = [pd.read_csv(tmp_path / n / "samples.csv")["t_sim_s"].tolist() for n in "abc"]
+    assert t_sim_s[0] == t_sim_s[1] == t_sim_s[2]
+
+
+def test_a_failed_expect_exits_1_after_the_whole_report_is_written(run_dir):
+    result = leakhunt(
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "3",
+        "--probe-interval",
+        "0",
+        "--expect",
+        "peak<1MB",
+        "--out",
+        str(run_dir),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "FAIL peak<1MB" in result.stderr
+    assert load_json(run_dir / "meta.json")["exit_reason"] == "completed"
+    summary = load_json(run_dir / "summary.json")
+    assert [(c["text"], c["passed"]) for c in summary["criteria"]] == [("peak<1MB", False)]
+    assert summary["criteria_passed"] is False
+    assert "FAIL" in (run_dir / "report.html").read_text()
+    assert_real_figure(run_dir / "memory.png")
+
+
+def test_time_to_limit_is_the_memory_left_over_the_growth_and_is_shown_everywhere(run_dir):
+    result = leakhunt(
+        "soak",
+        "--scenario",
+        "incident-replay",
+        "--scale",
+        "0.02",
+        "--minutes",
+        "10",
+        "--memory-limit",
+        "1GB",
+        "--probe-interval",
+        "0",
+        "--out",
+        str(run_dir),
+        check_rc=0,
+    )
+    summary = load_json(run_dir / "summary.json")
+    assert summary["memory_limit_bytes"] == 1e9
+    # An independent straight line through the second half of the samples, as a reader would draw.
+    samples = pd.read_csv(run_dir / "samples.csv")
+    late = samples[samples["t_sim_s"] >= 300]
+    slope_bytes_per_min = np.polyfit(late["t_sim_s"] / 60, late["rss_bytes"], 1)[0]
+    expected_min = (1e9 - samples["rss_bytes"].iloc[-1]) / slope_bytes_per_min
+    assert summary["time_to_limit_min"] == pytest.approx(expected_min, rel=0.05)
+    shown = f"{summary['time_to_limit_min']:,.0f} min"
+    assert shown in result.stderr
+    assert shown in (run_dir / "report.html").read_text()

@@ -1,5 +1,7 @@
 """`leakhunt watch` on this host: real processes that leak, stay flat, exit or look alike."""
 
+import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -8,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HELPERS, start
-from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
+from tests.helpers.systemctl import install_systemctl
 
 MB = 1e6
 
@@ -133,6 +136,12 @@ def test_match_finds_the_one_process(tmp_path, idle):
         (["--match", "("], ["not a regular expression"]),
         (["--pid", "1", "--interval", "0"], ["--interval must be positive"]),
         (["--pid", "1", "--expect", "rss<"], ["METRIC OP VALUE"]),
+        (["--pid", "1", "--host", "vps", "--agent"], ["--agent works on this host only"]),
+        (
+            ["--pid", "1", "--host", "vps", "--agent-socket", "/tmp/x.sock"],
+            ["--agent works on this host only"],
+        ),
+        (["--pid", "1", "--accept-new-host-key"], ["go with --host"]),
     ],
 )
 def test_bad_watch_input_is_one_line_and_exit_2(args, words):
@@ -199,6 +208,51 @@ def test_an_unknown_host_key_over_the_cli_is_one_line(tmp_path, vps, idle):
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--accept-new-host-key" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_accept_new_host_key_over_the_cli_records_the_key_and_the_next_watch_needs_no_flag(
+    tmp_path, vps, idle
+):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    remote = ["--host", "vps", "--ssh-config", str(vps.ssh_config), "--known-hosts", str(known_hosts)]
+    watch = ["--pid", str(idle.pid), "--duration", "1s", "--interval", "250ms"]
+    leakhunt("watch", *remote, "--accept-new-host-key", *watch, "--out", str(tmp_path / "first"), check_rc=0)
+    assert known_hosts.read_text() == vps.known_hosts_line()
+    leakhunt("watch", *remote, *watch, "--out", str(tmp_path / "second"), check_rc=0)
+    assert load_json(tmp_path / "second" / "summary.json")["n_samples"] >= 4
+
+
+def test_a_probe_that_fails_is_an_event_and_the_watch_goes_on(tmp_path, idle):
+    # A socket left behind by a service that died: private, but nobody listens on it.
+    socket_dir = tmp_path / "agent"
+    socket_dir.mkdir(mode=0o700)
+    stale = socket_dir / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(stale))
+    stale.chmod(0o600)
+    out = tmp_path / "run"
+    leakhunt(
+        "watch",
+        "--pid",
+        str(idle.pid),
+        "--agent-socket",
+        str(stale),
+        "--probe-interval",
+        "1s",
+        "--duration",
+        "2s",
+        "--interval",
+        "250ms",
+        "--out",
+        str(out),
+        check_rc=0,
+    )
+    failed = [e for e in load_json(out / "meta.json")["events"] if e["kind"] == "probe_failed"]
+    assert failed and all("did not answer" in e["text"] for e in failed)
+    assert not (out / "summaries.jsonl").exists()
+    summary = load_json(out / "summary.json")
+    assert summary["n_samples"] >= 8 and "attribution" not in summary
 
 
 def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):
@@ -285,3 +339,101 @@ def test_events_without_a_pattern_is_a_usage_error(idle):
         leakhunt("watch", "--pid", str(idle.pid), "--events", "tail -f /dev/null"),
         "--events and --event-match go together",
     )
+
+
+def test_a_log_line_in_the_last_interval_is_kept_when_the_target_exits(tmp_path):
+    """The relay prints the line, then acknowledges; only then the target exits (no sample between).
+
+    A follower drained only after samples loses it: the exit, not a sample, ends the run.
+    """
+    line_fifo, ack_fifo = tmp_path / "line", tmp_path / "ack"
+    os.mkfifo(line_fifo)
+    os.mkfifo(ack_fifo)
+    target = start(
+        "-c",
+        "import sys; print('ready', flush=True); sys.stdin.readline();"
+        f" open({str(line_fifo)!r}, 'w').write('INFO Memory cleanup complete: freed 9.9MB\\n');"
+        f" open({str(ack_fifo)!r}).read()",
+    )
+    out = tmp_path / "run"
+    watch = start_leakhunt(
+        "watch",
+        "--pid",
+        str(target.pid),
+        "--duration",
+        "10m",
+        "--interval",
+        "1s",
+        "--events",
+        f"sh -c 'cat {line_fifo}; echo relayed > {ack_fifo}; exec sleep 600'",
+        "--event-match",
+        "Memory cleanup complete",
+        "--out",
+        str(out),
+    )
+    # Off a terminal the first sample prints a line `t ... RSS ...`: sampling has begun.
+    while not watch.stderr.readline().lstrip().startswith("t "):
+        assert watch.poll() is None, "watch ended before its first sample"
+    target.stdin.write("go\n")
+    target.stdin.flush()
+    target.wait()
+    _, stderr = watch.communicate(timeout=120)
+    assert watch.returncode == 0, stderr
+    meta = load_json(out / "meta.json")
+    assert meta["exit_reason"] == "target_exited"
+    assert [e["line"] for e in meta["events"] if e["kind"] == "log"] == [
+        "INFO Memory cleanup complete: freed 9.9MB"
+    ]
+
+
+UNIT = "virtuoso-trading.service"
+
+
+def first_on_path(bin_dir: Path) -> str:
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_watch_unit_on_this_host_follows_the_main_pid_across_a_restart(tmp_path, idle):
+    successor = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
+    stand_in = install_systemctl(tmp_path, UNIT, (idle.pid, successor.pid), restart_after_calls=4)
+    out = tmp_path / "run"
+    try:
+        leakhunt(
+            "watch",
+            "--unit",
+            UNIT,
+            "--duration",
+            "2s",
+            "--interval",
+            "100ms",
+            "--expect",
+            "restarts==1",
+            "--out",
+            str(out),
+            env={"PATH": first_on_path(tmp_path)},
+            check_rc=0,
+        )
+    finally:
+        successor.kill()
+        successor.wait()
+    meta = load_json(out / "meta.json")
+    assert meta["source"] == f"unit {UNIT} (pid {idle.pid})"
+    restarts = [e for e in meta["events"] if e["kind"] == "restart"]
+    assert [(e["old_pid"], e["new_pid"]) for e in restarts] == [(idle.pid, successor.pid)]
+    summary = load_json(out / "summary.json")
+    assert summary["criteria"][0]["passed"] is True
+    calls = stand_in.calls()
+    assert len(calls) >= summary["n_samples"] and set(calls) == {stand_in.expected_call()}
+
+
+def test_a_unit_without_a_main_process_is_one_line(tmp_path, idle):
+    install_systemctl(tmp_path, UNIT, (idle.pid, idle.pid), restart_after_calls=1)
+    result = leakhunt(
+        "watch", "--unit", "other.service", "--duration", "1s", env={"PATH": first_on_path(tmp_path)}
+    )
+    assert_one_line_usage_error(result, "unit other.service has no running main process", "MainPID=0")
+
+
+def test_a_host_without_systemctl_says_to_use_pid_or_match(tmp_path):
+    result = leakhunt("watch", "--unit", UNIT, "--duration", "1s", env={"PATH": str(tmp_path)})
+    assert_one_line_usage_error(result, "--unit needs systemctl", "use --pid or --match")

@@ -1,5 +1,8 @@
+import threading
+
 import pytest
 
+from leakhunt.sampling.sample import Sample
 from tests.sampling.sshd import start_sshd
 
 
@@ -14,3 +17,18 @@ def sshd():
 def trusted_sshd(sshd):
     sshd.trust()
     return sshd
+
+
+def collect(source, n_samples: int, interval_s: float = 0.1, on_sample=None) -> list:
+    """Items until `n_samples` samples were seen; `on_sample(k)` may act after the k-th."""
+    stop, items, seen = threading.Event(), [], 0
+    for item in source.stream(interval_s, stop):
+        items.append(item)
+        if isinstance(item, Sample):
+            seen += 1
+            if on_sample is not None:
+                on_sample(seen)
+            if seen >= n_samples:
+                stop.set()
+    source.close()
+    return items

@@ -5,21 +5,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-from leakhunt.sampling.procfs import parse_stat, parse_status, parse_systemctl_show
+import psutil
+import pytest
+
+from leakhunt.sampling.procfs import CLOCK_TICKS_PER_S, parse_stat, parse_status, parse_systemctl_show
 
 
-def test_two_real_processes_have_different_start_times_which_is_how_pid_reuse_is_seen():
+def test_start_ticks_are_the_start_time_since_boot_the_kernel_gives_every_process():
+    """With the PID they name one process: a PID reused by a later process has a later start."""
     first = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    first_stat = parse_stat(Path(f"/proc/{first.pid}/stat").read_text())
-    first.stdin.close()
-    first.wait()
-    second = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    second_stat = parse_stat(Path(f"/proc/{second.pid}/stat").read_text())
-    second.stdin.close()
-    second.wait()
+    try:
+        first_stat = parse_stat(Path(f"/proc/{first.pid}/stat").read_text())
+        started_s = psutil.boot_time() + first_stat.start_ticks / CLOCK_TICKS_PER_S
+        assert started_s == pytest.approx(psutil.Process(first.pid).create_time(), abs=0.02)
+    finally:
+        first.stdin.close()
+        first.wait()
     own = parse_stat(Path(f"/proc/{os.getpid()}/stat").read_text())
-    assert second_stat.start_ticks >= first_stat.start_ticks > own.start_ticks
-    assert (first.pid, first_stat.start_ticks) != (second.pid, second_stat.start_ticks)
+    assert first_stat.start_ticks > own.start_ticks
 
 
 def test_a_command_name_with_spaces_and_parentheses_does_not_shift_the_fields():

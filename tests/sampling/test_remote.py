@@ -1,11 +1,11 @@
 """remote.py and ssh.py against a real OpenSSH server on 127.0.0.1 (tests/sampling/sshd.py).
 
-The only stand-in is `systemctl` for --unit (systemd cannot run here): a script first on the
-remote PATH that prints `systemctl show` lines for a real child process the test controls.
+The only stand-in is `systemctl` for --unit (systemd cannot run here): tests/helpers/systemctl.py,
+first on the remote PATH, answers `systemctl show` for a real child process the test controls.
 """
 
+import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,28 +18,15 @@ from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
-from tests.sampling.sshd import free_port, keygen
+from tests.helpers.systemctl import install_systemctl
+from tests.sampling.conftest import collect
+from tests.sampling.sshd import free_port, keygen, start_sshd
 
 
 def remote(server, **target) -> RemoteSource:
     return RemoteSource(
         "vps", ssh_config_path=server.ssh_config, known_hosts_path=server.known_hosts, **target
     )
-
-
-def collect(source, n_samples: int, interval_s: float = 0.1, on_sample=None) -> list:
-    """Items until `n_samples` samples were seen; `on_sample(k)` may act after the k-th."""
-    stop, items, seen = threading.Event(), [], 0
-    for item in source.stream(interval_s, stop):
-        items.append(item)
-        if isinstance(item, Sample):
-            seen += 1
-            if on_sample is not None:
-                on_sample(seen)
-            if seen >= n_samples:
-                stop.set()
-    source.close()
-    return items
 
 
 def slope_bytes_per_s(items: list) -> float:
@@ -54,12 +41,39 @@ def test_a_real_leak_has_the_same_slope_over_ssh_as_locally(trusted_sshd, leaker
     assert over_ssh == pytest.approx(local, rel=0.05)
 
 
-def test_the_remote_loop_reports_its_own_cpu(trusted_sshd, idle):
+def sampling_loop_cpu_s(server) -> float:
+    """What the kernel says the remote loop has spent: its own CPU and that of its reaped children."""
+    import psutil
+
+    for pid in server.session_processes():
+        for process in psutil.Process(pid).children(recursive=True):
+            if "@E" in " ".join(process.cmdline()):
+                times = process.cpu_times()
+                return times.user + times.system + times.children_user + times.children_system
+    raise AssertionError("no remote sampling loop found under sshd")
+
+
+def test_the_remote_loop_reports_its_own_cpu_as_the_kernel_counts_it(trusted_sshd, idle):
+    # A `sleep` first on the remote PATH that burns ~60 ms of CPU before sleeping: the loop's cost
+    # becomes large enough to compare with the kernel's figure, not lost in clock-tick rounding.
+    burner = trusted_sshd.bin_dir / "sleep"
+    burner.write_text(
+        f'#!/bin/sh\ni=0; while [ $i -lt 80000 ]; do i=$((i+1)); done\nexec {shutil.which("sleep")} "$@"\n'
+    )
+    burner.chmod(0o755)
+    kernel_cpu_s: list[float] = []
     source = remote(trusted_sshd, pid=idle.pid)
-    collect(source, 10)
+    try:
+        # Read while the loop sleeps after its 10th block, before it reaps another child.
+        collect(
+            source, 10, on_sample=lambda k: k == 10 and kernel_cpu_s.append(sampling_loop_cpu_s(trusted_sshd))
+        )
+    finally:
+        burner.unlink()
     cost = source.cost()
     assert cost["samples"] == 10
-    assert cost["remote_cpu_s"] is not None and cost["remote_cpu_s"] >= 0
+    assert kernel_cpu_s[0] > 0.3
+    assert cost["remote_cpu_s"] == pytest.approx(kernel_cpu_s[0], abs=0.05)
 
 
 def test_an_unknown_host_key_is_refused_with_what_to_do(sshd, idle):
@@ -99,39 +113,59 @@ def test_a_killed_connection_is_resumed_with_a_gap_and_nothing_lost(trusted_sshd
     assert [s.t_wall_s for s in samples] == sorted(s.t_wall_s for s in samples)
 
 
+def test_a_host_that_stays_unreachable_is_given_up_on_after_the_set_time(idle):
+    server = start_sshd()  # its own: this test takes it down for good
+    server.trust()
+
+    def take_the_host_down(k: int) -> None:
+        if k == 3:
+            sessions = server.session_processes()
+            server.process.kill()  # nothing listens any more; its files stay for the retries
+            server.process.wait()
+            for pid in sessions:
+                subprocess.run(["kill", "-9", str(pid)], check=False)
+
+    try:
+        source = RemoteSource(
+            "vps",
+            pid=idle.pid,
+            ssh_config_path=server.ssh_config,
+            known_hosts_path=server.known_hosts,
+            give_up_after_s=1.0,
+        )
+        items = collect(source, 10, on_sample=take_the_host_down)
+    finally:
+        server.stop()
+    assert [i.kind for i in items if isinstance(i, Event)] == ["connection_lost", "connection_failed"]
+    assert "gave up reconnecting to vps after 1 s" in items[-1].detail["text"]
+    # Blocks already on their way when the host went down are still read; then nothing more.
+    assert 3 <= len([i for i in items if isinstance(i, Sample)]) < 10
+
+
 def test_a_unit_name_that_is_a_shell_command_is_rejected_before_connecting(trusted_sshd):
     with pytest.raises(UsageError, match="not a systemd unit name"):
         remote(trusted_sshd, unit="x; touch /tmp/owned")
     assert not Path("/tmp/owned").exists()
 
 
-def test_a_unit_is_followed_across_a_restart_to_its_new_main_pid(trusted_sshd, idle, tmp_path):
-    main_pid, restarts = tmp_path / "main_pid", tmp_path / "restarts"
-    main_pid.write_text(str(idle.pid))
-    restarts.write_text("0")
-    stand_in = trusted_sshd.bin_dir / "systemctl"
-    stand_in.write_text(
-        f"#!/bin/sh\necho MainPID=$(cat {main_pid})\necho MemoryCurrent=[not set]\n"
-        f"echo MemoryMax=infinity\necho NRestarts=$(cat {restarts})\n"
-    )
-    stand_in.chmod(0o755)
+def test_a_unit_is_followed_across_a_restart_to_its_new_main_pid(trusted_sshd, idle):
     successor = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
-
-    def restart(k: int) -> None:
-        if k == 3:
-            main_pid.write_text(str(successor.pid))
-            restarts.write_text("1")
-
+    stand_in = install_systemctl(
+        trusted_sshd.bin_dir, "virtuoso-trading.service", (idle.pid, successor.pid), restart_after_calls=3
+    )
     try:
-        items = collect(remote(trusted_sshd, unit="virtuoso-trading.service"), 8, on_sample=restart)
+        items = collect(remote(trusted_sshd, unit="virtuoso-trading.service"), 8)
     finally:
         successor.kill()
         successor.wait()
-        stand_in.unlink()
+        stand_in.remove()
     restarts_seen = [i for i in items if isinstance(i, Event) and i.kind == "restart"]
     assert len(restarts_seen) == 1
     assert restarts_seen[0].detail["new_pid"] == successor.pid
     assert restarts_seen[0].detail["restarts"] == 1
+    assert [i for i in items if isinstance(i, Sample)][-1].rss_bytes > 0
+    calls = stand_in.calls()
+    assert len(calls) >= 8 and set(calls) == {stand_in.expected_call()}
 
 
 def test_match_on_the_remote_host_needs_exactly_one_process(trusted_sshd, idle):

@@ -42,3 +42,16 @@ def test_open_interest_entries_are_plain_dicts_of_the_symbol():
     assert len(entries) == 200
     assert set(entries[0]) == {"timestamp", "open_interest", "symbol"}
     assert entries[-1]["symbol"] == "ETH/USDT"
+
+
+def _served(seed: int) -> int:
+    feed = SyntheticFeed(seed=seed, overlap=0.0)
+    for k in range(3):
+        feed.fetch_ohlcv("BTC/USDT", "1m", 50, now_s=60.0 * k)
+        feed.fetch_open_interest("BTC/USDT", 20, now_s=60.0 * k)
+    return feed.served_crc32
+
+
+def test_what_a_feed_served_is_the_same_for_the_same_seed_and_differs_for_another():
+    assert _served(7) == _served(7) != 0
+    assert _served(8) != _served(7)

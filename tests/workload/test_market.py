@@ -1,5 +1,7 @@
 """The market-data manager model: the leaking merge path and the report's three fixes."""
 
+import gc
+
 import pandas as pd
 import pytest
 
@@ -64,7 +66,20 @@ def test_cleanup_enforces_every_cap_even_when_the_cap_switches_are_off():
     assert result.ohlcv_trimmed >= 1 and result.oi_trimmed == 1
     assert model.candle_counts()["BTC/USDT"]["1m"] == CANDLE_CAPS["1m"]
     assert model.oi_counts()["BTC/USDT"] == OI_CAP
-    assert result.gc_collected >= 0
+
+
+def test_cleanup_reports_the_garbage_its_full_collection_found():
+    model = manager(fixes=("cleanup",))
+    gc.disable()  # so the 500 cycles below are still there when the cleanup collects
+    try:
+        for _ in range(500):
+            pair: list = [[]]
+            pair[0].append(pair)
+        del pair
+        result = model.cleanup()
+    finally:
+        gc.enable()
+    assert result.gc_collected >= 1000
 
 
 def _cache_hash(model: MarketDataManager) -> list[int]:

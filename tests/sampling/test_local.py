@@ -1,0 +1,71 @@
+"""local.py: a process on this host, and how its end is told apart from a PID's reuse."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from leakhunt.sampling.local import LocalSource
+from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.source import Event
+from tests.conftest import start
+from tests.sampling.conftest import collect
+
+NS_LAST_PID = Path("/proc/sys/kernel/ns_last_pid")
+
+
+def start_with_pid(pid: int):
+    """A new process given `pid` by the kernel: the next PID handed out follows ns_last_pid.
+
+    Other processes on the host fork too and may take it first, so try again until it lands.
+    """
+    for _ in range(200):
+        try:
+            NS_LAST_PID.write_text(str(pid - 1))
+        except PermissionError:
+            pytest.skip("writing ns_last_pid needs CAP_SYS_ADMIN (root): PID reuse cannot be made here")
+        process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
+        if process.pid == pid:
+            return process
+        process.kill()
+        process.wait()
+    raise AssertionError(f"the kernel never handed out PID {pid} again")
+
+
+def test_a_pid_taken_by_a_new_process_ends_the_watch_as_pid_reused_not_a_jump_in_rss(idle):
+    watched_pid, successor = idle.pid, []
+
+    def replace_the_process(k: int) -> None:
+        # The stream is paused while this runs: the next read is of whatever holds the PID then.
+        if k == 2:
+            idle.kill()
+            idle.wait()
+            successor.append(start_with_pid(watched_pid))
+
+    try:
+        items = collect(LocalSource(pid=watched_pid), 5, on_sample=replace_the_process)
+    finally:
+        for process in successor:
+            process.kill()
+            process.wait()
+    assert successor and successor[0].pid == watched_pid
+    assert [type(i) for i in items] == [Sample, Sample, Event]
+    assert items[-1].kind == "pid_reused" and items[-1].detail["pid"] == watched_pid
+
+
+def test_a_process_that_exits_is_an_exited_event_even_before_its_parent_reaps_it():
+    process = start("-c", "import sys; print('ready', flush=True); sys.stdin.readline()")
+
+    def let_it_exit(k: int) -> None:
+        if k == 2:
+            process.stdin.write("\n")
+            process.stdin.flush()
+            # Waits until it has exited but leaves it a zombie: its /proc entry is still there.
+            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+
+    try:
+        items = collect(LocalSource(pid=process.pid), 5, on_sample=let_it_exit)
+    finally:
+        process.wait()
+    assert [type(i) for i in items] == [Sample, Sample, Event]
+    assert items[-1].kind == "exited"
