@@ -166,7 +166,7 @@ class Probe:
         summary = dict(header)
         # tracemalloc first: the walk's own allocations would otherwise be traced too.
         summary["tracemalloc"] = tracemalloc_lines(self.top_lines, self.tracemalloc_frames, self._library)
-        summary.update(count_objects(self.top_types))
+        summary.update(count_objects(frames, self.top_types))
         if self.holders:
             search = find_holders(frames, max_visited=self.max_visited)
             summary["holders"] = search.pop("holders")

@@ -94,29 +94,46 @@ def _object_size(obj: Any) -> int:
         return 16
 
 
-def _all_objects(sizer: _Sizer) -> list[Any]:
-    """Tracked objects, plus everything untracked reachable from them, each once."""
+def _frame_chain(frames: list[tuple[str, types.FrameType]]) -> list[types.FrameType]:
+    chain = []
+    for _, frame in frames:
+        current: types.FrameType | None = frame
+        while current is not None:
+            chain.append(current)
+            current = current.f_back
+    return chain
+
+
+def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> list[Any]:
+    """Tracked objects, plus everything untracked reachable from them or from the frames (a
+    running function's locals are on the interpreter's stack, where gc.get_objects does not
+    look), each once."""
     tracked = gc.get_objects()
     seen = set(map(id, tracked))
     seen.add(id(tracked))
     found = [obj for obj in tracked if obj is not tracked]
+    for frame in _frame_chain(frames):
+        # A running frame does not show its locals to gc.get_referents; f_locals does.
+        for obj in [frame, *frame.f_locals.values()]:
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                found.append(obj)
     frontier = found
     ndarray = sizer.ndarray
     while frontier:
         new = []
+        if ndarray is not None:
+            # Arrays do not report their referents: follow a view to the array that owns the buffer.
+            for obj in frontier:
+                if type(obj) is ndarray and obj.base is not None and id(obj.base) not in seen:
+                    seen.add(id(obj.base))
+                    new.append(obj.base)
         for start in range(0, len(frontier), _CHUNK):
             for ref in gc.get_referents(*frontier[start : start + _CHUNK]):
                 key = id(ref)
                 if key not in seen:
                     seen.add(key)
                     new.append(ref)
-        if ndarray is not None:
-            # Arrays do not report their referents: follow a view to the array that owns the buffer.
-            bases = [obj.base for obj in new if type(obj) is ndarray and obj.base is not None]
-            for base in bases:
-                if id(base) not in seen:
-                    seen.add(id(base))
-                    new.append(base)
         found.extend(new)
         frontier = new
     return found
@@ -145,11 +162,13 @@ def _covered_by_pandas(objects: list[Any], sizer: _Sizer) -> set[int]:
     return covered
 
 
-def count_objects(top_types: int = TOP_TYPES) -> dict[str, Any]:
+def count_objects(
+    frames: list[tuple[str, types.FrameType]] | None = None, top_types: int = TOP_TYPES
+) -> dict[str, Any]:
     """Every live object by type: objects, py_heap_bytes and the largest types first."""
     started = time.perf_counter()
     sizer = _Sizer()
-    objects = _all_objects(sizer)
+    objects = _all_objects(sizer, frames or [])
     covered = _covered_by_pandas(objects, sizer)
     sizes: dict[type, int] = {}
     counts: dict[type, int] = {}
@@ -383,7 +402,8 @@ def find_holders(
     sizer = _Sizer()
     search = _Search(sizer, max_visited)
     roots = [(name, module, _ROOT_MODULE) for name, module in sorted(sys.modules.items())]
-    search.run(roots + _frame_roots(frames))
+    roots += _frame_roots(frames)
+    search.run(roots)
     held = search.held_bytes()
     candidates = [
         i
@@ -412,6 +432,7 @@ def find_holders(
     return {
         "holders": holders,
         "visited": search.visited(),
+        "roots": len(roots),
         "max_visited": max_visited,
         "bound_hit": search.bound_hit,
         "search_s": time.perf_counter() - started,
