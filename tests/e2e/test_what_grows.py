@@ -1,6 +1,28 @@
-"""Every soak report says what grows; on the incident model it names the right culprits."""
+"""Every soak report says what grows; on the incident model it names the right culprits, and
+probing it leaves the measured curve where it was."""
+
+import json
+
+import pytest
 
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+
+MB = 1e6
+
+
+def test_probes_every_simulated_minute_leave_the_default_soak_on_its_unprobed_curve(tmp_path):
+    def soak(probe_interval: str) -> dict:
+        out = tmp_path / f"probe-{probe_interval}"
+        result = leakhunt("soak", "--minutes", "30", "--probe-interval", probe_interval, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout) if result.stdout.strip() else load_json(out / "summary.json")
+
+    probed, unprobed = soak("1m"), soak("0")
+    assert probed["attribution"]["probes"] >= 20  # the fitted part of 31 probes
+    assert abs(probed["final_rss_bytes"] - unprobed["final_rss_bytes"]) <= 1 * MB
+    assert probed["growth"]["slope_bytes_per_min"] == pytest.approx(
+        unprobed["growth"]["slope_bytes_per_min"], rel=0.05
+    )
 
 
 def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_nothing_does(tmp_path):

@@ -7,6 +7,7 @@ services build them, and read the paths and sizes it gives.
 import functools
 import logging
 import sys
+from typing import ClassVar
 
 from leakhunt.sampling.walk import count_objects, find_holders
 
@@ -14,7 +15,7 @@ REQUEST_LOG: list[dict] = []
 
 
 class Session:
-    registry: list["Session"] = []
+    registry: ClassVar[list["Session"]] = []
 
     def __init__(self, user: str) -> None:
         self.user = user
