@@ -401,7 +401,10 @@ def find_holders(
     started = time.perf_counter()
     sizer = _Sizer()
     search = _Search(sizer, max_visited)
-    roots = [(name, module, _ROOT_MODULE) for name, module in sorted(sys.modules.items())]
+    # Shallow module names first: at equal depth `logging.Logger.manager` is found before the
+    # same manager through `concurrent.futures._base.LOGGER.manager`.
+    modules = sorted(sys.modules.items(), key=lambda item: (item[0].count("."), item[0]))
+    roots = [(name, module, _ROOT_MODULE) for name, module in modules]
     roots += _frame_roots(frames)
     search.run(roots)
     held = search.held_bytes()
