@@ -68,14 +68,23 @@ class _Sizer:
         numpy = sys.modules.get("numpy")
         self.ndarray = getattr(numpy, "ndarray", None)
 
+        self._pandas: dict[type, bool] = {}
+
     def is_pandas(self, kind: type) -> bool:
-        return self.pandas_base is not None and issubclass(kind, self.pandas_base)
+        answer = self._pandas.get(kind)
+        if answer is None:
+            answer = self._pandas[kind] = self.pandas_base is not None and issubclass(kind, self.pandas_base)
+        return answer
 
     def of(self, kind: type) -> Any:
         sizer = self._by_type.get(kind)
         if sizer is None:
             python_level = isinstance(getattr(kind, "__sizeof__", None), types.FunctionType)
-            sizer = _object_size if python_level and not self.is_pandas(kind) else _getsizeof
+            # A C-level __sizeof__ cannot run user code or fail; a Python-level one is called only
+            # for pandas (deep sizes), behind a guard.
+            sizer = _object_size if python_level else sys.getsizeof
+            if self.is_pandas(kind):
+                sizer = _getsizeof
             self._by_type[kind] = sizer
         return sizer
 
@@ -104,10 +113,10 @@ def _frame_chain(frames: list[tuple[str, types.FrameType]]) -> list[types.FrameT
     return chain
 
 
-def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> list[Any]:
+def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> tuple[list[Any], int]:
     """Tracked objects, plus everything untracked reachable from them or from the frames (a
     running function's locals are on the interpreter's stack, where gc.get_objects does not
-    look), each once."""
+    look), each once; and how many of them gc.get_objects() did not list."""
     tracked = gc.get_objects()
     seen = set(map(id, tracked))
     seen.add(id(tracked))
@@ -136,7 +145,7 @@ def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> li
                     new.append(ref)
         found.extend(new)
         frontier = new
-    return found
+    return found, len(found) - len(tracked) + 1
 
 
 def _covered_by_pandas(objects: list[Any], sizer: _Sizer) -> set[int]:
@@ -144,7 +153,8 @@ def _covered_by_pandas(objects: list[Any], sizer: _Sizer) -> set[int]:
     covered: set[int] = set()
     if sizer.pandas_base is None:
         return covered
-    for top in [obj for obj in objects if sizer.is_pandas(type(obj))]:
+    is_pandas = sizer.is_pandas
+    for top in [obj for obj in objects if is_pandas(type(obj))]:
         if id(top) in covered:
             continue  # inside a frame already walked
         stack = [top]
@@ -168,18 +178,21 @@ def count_objects(
     """Every live object by type: objects, py_heap_bytes and the largest types first."""
     started = time.perf_counter()
     sizer = _Sizer()
-    objects = _all_objects(sizer, frames or [])
+    objects, untracked = _all_objects(sizer, frames or [])
     covered = _covered_by_pandas(objects, sizer)
     sizes: dict[type, int] = {}
     counts: dict[type, int] = {}
+    sizers: dict[type, Any] = {}
     for obj in objects:
         kind = type(obj)
-        if id(obj) in covered:
+        size_of = sizers.get(kind)
+        if size_of is None:
+            size_of = sizers[kind] = sizer.of(kind)
+        if covered and id(obj) in covered:
             continue
         counts[kind] = counts.get(kind, 0) + 1
-        sizes[kind] = sizes.get(kind, 0) + sizer.of(kind)(obj)
+        sizes[kind] = sizes.get(kind, 0) + size_of(obj)
     ranked = sorted(sizes.items(), key=lambda item: item[1], reverse=True)
-    untracked = sum(1 for obj in objects if not gc.is_tracked(obj))
     return {
         "objects": sum(counts.values()),
         "untracked_objects": untracked,
@@ -383,6 +396,9 @@ def _frame_roots(frames: list[tuple[str, types.FrameType]]) -> list[tuple[str, A
             code = current.f_code
             if not code.co_filename.startswith(this_file.rsplit("/", 1)[0]):
                 module = current.f_globals.get("__name__", "?")
+                spec = current.f_globals.get("__spec__")
+                if module == "__main__" and getattr(spec, "name", None):
+                    module = spec.name  # run with -m: its real name reads better than __main__
                 label = f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
                 label = label if thread == "MainThread" else f"<{thread}> {label}"
                 roots.append((label, current, _ROOT_FRAME))
