@@ -52,7 +52,8 @@ ProbeIntervalOption = Annotated[
     str,
     typer.Option(
         "--probe-interval",
-        help="pympler summaries (soak: in the target; watch: from the agent) every ...; 0 turns them off.",
+        help="Heap snapshots (soak: in the target; watch: from the agent) every ...; 0 turns them off; "
+        "auto: at least 6 per run, at most every 5 min.",
     ),
 ]
 SeedOption = Annotated[
@@ -91,7 +92,7 @@ def soak(
     ] = None,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
-    probe_interval: ProbeIntervalOption = "5m",
+    probe_interval: ProbeIntervalOption = "auto",
     tracemalloc: Annotated[
         int,
         typer.Option(
@@ -153,7 +154,7 @@ def compare(
     jobs: Annotated[int | None, typer.Option("--jobs", help="Runs in parallel (default: cores).")] = None,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
-    probe_interval: ProbeIntervalOption = "5m",
+    probe_interval: ProbeIntervalOption = "auto",
     seed: SeedOption = None,
     expect: ExpectOption = None,
     output: OutOption = None,
@@ -217,7 +218,7 @@ def watch(
     agent_socket: Annotated[
         Path | None, typer.Option("--agent-socket", help="The agent's socket, if not the default.")
     ] = None,
-    probe_interval: ProbeIntervalOption = "5m",
+    probe_interval: ProbeIntervalOption = "auto",
     events: Annotated[
         str | None, typer.Option("--events", help="A log command to follow, e.g. 'journalctl -u UNIT -f'.")
     ] = None,
