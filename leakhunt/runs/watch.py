@@ -119,7 +119,9 @@ def run_watch(
                     prober.drain()
                     if item.t_wall_s >= next_probe_s and cadence.interval_s is not None:
                         prober.ask(time.time() - item.t_wall_s, item.t_wall_s)
-                        next_probe_s = cadence.next_after(item.t_wall_s, prober.asked)
+                        # On a grid of due times: a sample a microsecond early must not skip one.
+                        while next_probe_s <= item.t_wall_s:
+                            next_probe_s = cadence.next_after(next_probe_s, prober.asked)
                 if options.duration_s is not None and item.t_wall_s >= options.duration_s - 1e-9:
                     break
     except KeyboardInterrupt:

@@ -2,10 +2,13 @@
 probing it leaves the measured curve where it was."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 
 MB = 1e6
 
@@ -90,3 +93,62 @@ def test_with_tracemalloc_the_growing_line_is_the_merge_of_the_ohlcv_cache(tmp_p
     assert top["name"].endswith("leakhunt/workload/market.py:89")
     assert top["share_of_rss_growth"] > 0.5
     assert summary["cost"]["probe_s"] > 0
+
+
+PATTERNS = Path(__file__).resolve().parents[1] / "helpers" / "patterns"
+LEAKS = ("memo", "request_log", "logger_per_connection", "registry", "pandas_concat")
+NOT_LEAKS = ("bounded_lru", "sawtooth")
+
+
+def test_a_panel_of_real_leak_patterns_each_named_by_path_at_its_true_rate_in_a_60_s_watch(tmp_path):
+    # Seven services written the way services are written, each under the agent, watched at once
+    # with default options: what a user would run.
+    services, truths, watches = {}, {}, {}
+    try:
+        for name in LEAKS + NOT_LEAKS:
+            services[name] = subprocess.Popen(
+                [sys.executable, "-m", "leakhunt.agent", "--", str(PATTERNS / f"{name}.py")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        for name, service in services.items():
+            truths[name] = json.loads(service.stdout.readline())  # served from here on
+        for name, service in services.items():
+            args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s"]
+            watches[name] = start_leakhunt(*args, "--out", str(tmp_path / name), "--json")
+        results = {}
+        for name, watch in watches.items():
+            stdout, stderr = watch.communicate(timeout=300)
+            assert watch.returncode == 0, stderr
+            results[name] = (json.loads(stdout), stderr)
+    finally:
+        for process in (*services.values(), *watches.values()):
+            process.kill()
+            process.wait()
+    for name in LEAKS:
+        summary, terminal = results[name]
+        what = summary["attribution"]
+        assert len((tmp_path / name / "summaries.jsonl").read_text().splitlines()) >= 6, name
+        points = what["accumulation_points"]
+        assert points, f"{name}: {what['statement']}"
+        assert points[0]["pattern"] == truths[name]["path"], f"{name}: {points}"
+        # The rate is that of every container the program accumulates in (a logger per
+        # connection also grows logging._handlerList, a weakref per handler).
+        truth = truths[name]["truth_bytes_per_min"]
+        held = sum(point["bytes_per_min"] for point in points)
+        assert held == pytest.approx(truth, rel=0.10), f"{name}: {points}"
+        assert points[0]["bytes_per_min"] > 0.8 * truth
+        assert "What grows:" in terminal and truths[name]["path"] in terminal.replace("\n", "")
+    for name in NOT_LEAKS:
+        what = results[name][0]["attribution"]
+        assert what["accumulation_points"] == [], f"{name}: {what['accumulation_points']}"
+
+
+def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tmp_path, idle):
+    off = leakhunt("soak", "--minutes", "5", "--probe-interval", "0", "--out", str(tmp_path / "off"))
+    statement = load_json(tmp_path / "off" / "summary.json")["attribution"]["statement"]
+    assert "probes were off (--probe-interval 0)" in statement and "--probe-interval" in statement
+    assert "What grows: No inside view" in off.stderr
+    watch = leakhunt("watch", "--pid", str(idle.pid), "--duration", "2s", "--interval", "1s")
+    assert "this watch had no agent" in watch.stderr and "--agent" in watch.stderr
