@@ -22,6 +22,9 @@ def test_probes_every_simulated_minute_leave_the_default_soak_on_its_unprobed_cu
 
     probed, unprobed = soak("1m"), soak("0")
     assert probed["attribution"]["probes"] >= 20  # the fitted part of 31 probes
+    # The literal model: within 30 minutes only the open-interest lists accumulate (design notes 3).
+    points = probed["attribution"]["accumulation_points"]
+    assert points[0]["pattern"] == "leakhunt.workload.target.run:manager.data_cache[*]['oi_history']"
     assert abs(probed["final_rss_bytes"] - unprobed["final_rss_bytes"]) <= 1 * MB
     assert probed["growth"]["slope_bytes_per_min"] == pytest.approx(
         unprobed["growth"]["slope_bytes_per_min"], rel=0.05
@@ -44,6 +47,16 @@ def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_
     assert_real_figure(tmp_path / "off" / "types.png")
     html = (tmp_path / "off" / "report.html").read_text()
     assert "What grows" in html and "pandas.DataFrame" in html
+    # Who holds it: the OHLCV cache per symbol and timeframe, then the open-interest lists.
+    manager = "leakhunt.workload.target.run:manager.data_cache"
+    points = {point["pattern"]: point for point in off["accumulation_points"]}
+    assert list(points)[:2] == [f"{manager}[*]['ohlcv'][*]", f"{manager}[*]['oi_history']"]
+    ohlcv, oi = points[f"{manager}[*]['ohlcv'][*]"], points[f"{manager}[*]['oi_history']"]
+    assert (ohlcv["members"], ohlcv["type"]) == (40, "pandas.DataFrame")  # 10 symbols x 4 timeframes
+    assert (oi["members"], oi["type"], oi["item_type"]) == (10, "list", "dict")
+    assert ohlcv["share_of_rss_growth"] > 0.5
+    assert "Where it is held" in html and "data_cache[*][&#x27;ohlcv&#x27;][*]" in html
+    assert on["accumulation_points"] == []
 
 
 def test_malloc_trim_in_the_cleanup_shows_rss_the_allocator_only_retained(tmp_path):
