@@ -210,6 +210,7 @@ def plot_comparison(runs: list[dict[str, Any]], path: Path) -> Path:
 
 def plot_types(summaries: list[dict[str, Any]], names: list[str], path: Path) -> Path:
     """types.png: the size of the fastest-growing types over time, stacked."""
+    summaries = sorted((s for s in summaries if "types" in s), key=lambda s: s["t_sim_s"])
     t_min = np.array([s["t_sim_s"] for s in summaries], dtype=float) / 60.0
     t_min -= t_min[0] if len(t_min) else 0.0
     stacks = []

@@ -249,7 +249,9 @@ class Probe:
             self._child(write_fd, header, frames)
         pause_s = time.perf_counter() - started
         os.close(write_fd)
-        return _Child(pid, read_fd, pause_s, waited_s, time.monotonic() + self.timeout_s)
+        child = _Child(pid, read_fd, pause_s, waited_s, time.monotonic() + self.timeout_s)
+        child.header = header
+        return child
 
     def _child(self, write_fd: int, header: dict, frames: list) -> None:
         code = 1
@@ -318,7 +320,8 @@ class Probe:
             return data[:-1] + b', "probe_s": %.6f, "waited_s": %.6f}\n' % (child.pause_s, child.waited_s)
 
     def _failed(self, child: _Child, reason: str) -> bytes:
-        return json.dumps({"error": reason, "probe_s": child.pause_s}).encode() + b"\n"
+        failure = {**child.header, "kind": "error", "error": reason, "probe_s": child.pause_s}
+        return json.dumps(failure).encode() + b"\n"
 
 
 def _private_dirty_of(data: bytes) -> int | None:
@@ -352,6 +355,7 @@ class _Child:
         self.waited_s = waited_s  # for the previous child, when probes come faster than walks
         self.chunks: list[bytes] = []
         self.status: int | None = None
+        self.header: dict = {}
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
