@@ -37,6 +37,7 @@ TOP_TYPES = 40
 TOP_HOLDERS = 200
 MIN_HOLDER_BYTES = 16_384
 _CHUNK = 4096
+_MISSING = object()
 
 _ATOMIC = (str, bytes, int, float, complex, bool, type(None), range, types.CodeType)
 _SEQUENCES = (list, tuple, deque)
@@ -303,7 +304,11 @@ class _Search:
             return None
         if type(attributes) is dict:
             self.absorb(attributes, i)
+            mro = type(obj).__mro__ if not isinstance(obj, type | types.FunctionType) else ()
             for name, value in attributes.items():
+                # `logger.manager is Logger.manager`: the class holds it, so it is named there.
+                if mro and any(klass.__dict__.get(name, _MISSING) is value for klass in mro):
+                    continue
                 self.add(value, i, _ATTR, name)
         return attributes
 
