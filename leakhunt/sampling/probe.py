@@ -20,11 +20,13 @@ counts in-process and says why (`mode`, `mode_reason`). The in-process count the
 it allocated to the OS with malloc_trim(0), so it does not stay in RSS. A child that does not
 answer within `timeout_s` is killed and the probe reports the failure.
 
-Imports: this module uses os, select, json and time only; sampling/walk.py is imported in the
-child, where nothing else is importing (the fork reinitialises the import lock, and no other
-thread survives to hold a module's lock). The service never loads it, nor pympler, nor numpy.
-The child never logs or takes a lock: only the thread that forked exists in it, and any
-lock another thread held at the fork would never be released there.
+Imports: this module uses os, select, json and time only; sampling/walk.py is imported where
+the count runs, in the child. The fork reinitialises the global import lock; a module's own lock
+stays held in the child only if another thread was importing that very module at the fork, and
+no service imports sampling/walk.py. The service never loads it, nor pympler, nor numpy. The
+child never logs or takes a lock: only the thread that forked exists in it, and a lock another
+thread held at the fork would never be released there. Should a pandas `__sizeof__` still block
+(a lazy import that another thread had begun), the timeout kills the child and says so.
 """
 
 from __future__ import annotations
