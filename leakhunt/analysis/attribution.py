@@ -175,6 +175,9 @@ def attribute(
             f"The reference search stopped at {bound:,} objects in {len(bound_hits)} of {len(usable)} "
             "probes: containers beyond that bound are not named."
         )
+    failed = [s for s in summaries if s.get("error")]
+    if failed:
+        notes.append(f"{len(failed)} probe(s) gave no count: {failed[0]['error']}.")
     statement = gap.statement
     if points:
         top = points[0]

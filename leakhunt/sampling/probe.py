@@ -16,9 +16,11 @@ Private_Dirty bytes at the end (pages it copied on write plus the tally), and it
 
 When not to fork: the host's MemAvailable must cover what a child may dirty (the last child's
 Private_Dirty x 1.5, or the whole RSS before the first one) plus a reserve; otherwise the probe
-counts in-process and says why (`mode`, `mode_reason`). The in-process count then returns what
-it allocated to the OS with malloc_trim(0), so it does not stay in RSS. A child that does not
-answer within `timeout_s` is killed and the probe reports the failure.
+is skipped and says why (`mode` "skipped", `error`): counting in-process would need the tally's
+memory as well. Where fork is unavailable (or turned off) the count runs in-process, says so in
+`mode_reason`, and returns what it freed to the OS with malloc_trim(0); what still stays is
+measured in benchmarks/results.md. A child that does not answer within `timeout_s` is killed
+and the probe reports the failure.
 
 Imports: this module uses os, select, json and time only; sampling/walk.py is imported where
 the count runs, in the child. The fork reinitialises the global import lock; a module's own lock
@@ -74,8 +76,6 @@ def _minor_faults() -> int | None:
 
 def fork_refusal(last_child_bytes: int | None) -> str | None:
     """Why forking a snapshot child could hurt this host now; None when it cannot."""
-    if not hasattr(os, "fork"):
-        return "this platform has no fork()"
     available = _read_proc_kb("/proc/meminfo", b"MemAvailable:")
     if available is None:
         return None  # no /proc: nothing says memory is short
@@ -84,7 +84,7 @@ def fork_refusal(last_child_bytes: int | None) -> str | None:
     if available < need + RESERVE_BYTES:
         return (
             f"the host has {available / 1e6:.0f} MB available and a snapshot child may need "
-            f"{need / 1e6:.0f} MB: counted in-process instead"
+            f"{need / 1e6:.0f} MB: probe skipped"
         )
     return None
 
@@ -240,9 +240,14 @@ class Probe:
     def _start(
         self, t_sim_s: float, t_wall_s: float, frames: list, waited_s: float = 0.0
     ) -> _Child | bytes:
-        reason = "fork turned off" if not self.fork else fork_refusal(self.last_child_bytes)
-        if reason is not None:
+        if not self.fork or not hasattr(os, "fork"):
+            reason = "fork turned off" if not self.fork else "this platform has no fork()"
             return self._in_process(t_sim_s, t_wall_s, frames, reason)
+        refusal = fork_refusal(self.last_child_bytes)
+        if refusal is not None:
+            # Counting here would need the tally's memory too, and leave some of it in RSS.
+            skipped = {**self._header(t_sim_s, t_wall_s, "skipped", refusal), "kind": "error"}
+            return json.dumps({**skipped, "error": refusal, "probe_s": 0.0}).encode() + b"\n"
         header = self._header(t_sim_s, t_wall_s, "fork", None)
         read_fd, write_fd = os.pipe()
         started = time.perf_counter()
@@ -338,12 +343,17 @@ def _private_dirty_of(data: bytes) -> int | None:
     return None
 
 
+_LIBC: list = []  # one handle: every ctypes.CDLL(None) makes new function-pointer classes
+
+
 def _malloc_trim() -> bool | None:
     """Give freed heap back to the OS (glibc); None where there is no malloc_trim."""
     try:
-        import ctypes
+        if not _LIBC:
+            import ctypes
 
-        return bool(ctypes.CDLL(None).malloc_trim(0))
+            _LIBC.append(ctypes.CDLL(None))
+        return bool(_LIBC[0].malloc_trim(0))
     except (OSError, AttributeError):
         return None
 

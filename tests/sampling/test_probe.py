@@ -156,15 +156,20 @@ def test_a_summary_is_stamped_when_its_objects_were_counted_not_when_it_arrived(
     assert before <= summary["counted_unix_s"] <= after - summary["child"]["walk_s"]
 
 
-def test_a_host_short_of_memory_gets_an_in_process_count_and_the_reason():
+def test_a_host_short_of_memory_skips_the_probe_and_says_why():
     reason = fork_refusal(last_child_bytes=10**15)  # a child that would need a petabyte
-    assert reason is not None and "MB available" in reason and "in-process" in reason
+    assert reason is not None and "MB available" in reason and "skipped" in reason
     assert fork_refusal(last_child_bytes=1) is None
     probe = Probe()
     probe.last_child_bytes = 10**15
     summary = take(probe)
-    assert summary["mode"] == "in-process"
-    assert "MB available" in summary["mode_reason"] and "in-process" in summary["mode_reason"]
+    assert (summary["kind"], summary["mode"]) == ("error", "skipped")
+    assert "MB available" in summary["error"] and summary["t_sim_s"] == 60.0
+
+
+def test_without_fork_the_count_runs_in_process_and_says_so():
+    summary = take(Probe(fork=False, holders=False))
+    assert (summary["mode"], summary["mode_reason"]) == ("in-process", "fork turned off")
     assert summary["child"] is None
     assert by_type(summary)["dict"]["count"] > 1000
 
