@@ -336,10 +336,22 @@ def accumulation_points(
                 "count_per_min": sum(precise[path][2] for path in paths),
                 "share_of_rss_growth": share,
                 "probes": len(example_points),
+                "series": _summed_series([precise[path][0] for path in paths]),
             }
         )
     result.sort(key=lambda point: point["bytes_per_min"], reverse=True)
     return result
+
+
+def _summed_series(members: list[list[tuple[float, dict[str, Any]]]]) -> list[dict[str, float]]:
+    """Count and bytes of a pattern at each probe (its members summed): the point over time."""
+    by_t: dict[float, dict[str, float]] = {}
+    for points in members:
+        for t_min, row in points:
+            entry = by_t.setdefault(t_min, {"t_s": t_min * 60.0, "count": 0, "bytes": 0})
+            entry["count"] += row["count"]
+            entry["bytes"] += row["bytes"]
+    return [by_t[t] for t in sorted(by_t)]
 
 
 def unavailable(meta: dict[str, Any], summaries: list[dict[str, Any]], span_s: float) -> dict[str, Any]:

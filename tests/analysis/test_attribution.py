@@ -117,6 +117,8 @@ def test_a_container_whose_count_and_bytes_grow_is_the_accumulation_point_and_a_
     assert [p["pattern"] for p in points] == ["app.REQUEST_LOG"]
     assert points[0]["bytes_per_min"] == pytest.approx(200_000)
     assert (points[0]["first_count"], points[0]["last_count"]) == (1000, 6000)
+    assert [row["count"] for row in points[0]["series"]] == [1000, 2000, 3000, 4000, 5000, 6000]
+    assert points[0]["series"][-1] == {"t_s": 300.0, "count": 6000, "bytes": 1_200_000}
     assert points[0]["share_of_rss_growth"] == pytest.approx(200_000 / 210_000)
 
 

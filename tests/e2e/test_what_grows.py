@@ -57,6 +57,9 @@ def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_
     assert ohlcv["share_of_rss_growth"] > 0.5
     assert "Where it is held" in html and "data_cache[*][&#x27;ohlcv&#x27;][*]" in html
     assert on["accumulation_points"] == []
+    assert_real_figure(tmp_path / "off" / "holders.png")
+    assert [row["t_s"] for row in ohlcv["series"]] == sorted(row["t_s"] for row in ohlcv["series"])
+    assert ohlcv["series"][-1]["count"] == ohlcv["last_count"]
 
 
 def test_malloc_trim_in_the_cleanup_shows_rss_the_allocator_only_retained(tmp_path):
