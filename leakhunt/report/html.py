@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from leakhunt.report.console import describe_probe_cost
 from leakhunt.units import format_bytes, format_mb, format_minutes
 
 _STYLE = """
@@ -128,6 +129,9 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
         )
     for note in attribution.get("notes") or []:
         parts.append(f"<p><small>{_e(note)}</small></p>")
+    probe_cost = attribution.get("cost") or {}
+    if probe_cost.get("child_walk_s_mean") is not None:
+        parts.append(f"<p><small>Probes: {_e(describe_probe_cost(probe_cost))}.</small></p>")
     types = attribution.get("types") or []
     if types:
         rows = [
