@@ -1,28 +1,35 @@
 """A live agent so `watch` can attribute a real service: summaries on a Unix socket.
 
     python -m leakhunt.agent [--socket PATH] -- service.py args...
+    python -m leakhunt.agent [--socket PATH] -- -m http.server 8000
     import leakhunt.agent; leakhunt.agent.start()
 
-The agent is a daemon thread blocked in accept(): it costs nothing between requests. It serves
-one JSON request per line ({"op": "summary", "tracemalloc": false} or {"op": "ping"}) and answers
-one JSON line. Only the process's own user may talk to it: the socket lives in a 0700 directory
-with mode 0600, and every peer's uid is checked with SO_PEERCRED. Nothing a request does can
-take the host down: any error becomes an {"error": ...} reply and the connection is closed.
+The service runs as Python would run it: `-m module` or a script path, from any directory, with
+the script's folder first on sys.path, its own argv, and its exit code (SystemExit, or 1 after an
+uncaught exception) passed through.
+
+The agent is a daemon thread blocked in accept(): it costs nothing between requests, and it
+imports only small modules into the service (measured: see benchmarks/results.md). A summary is
+a heap snapshot taken in a forked child (sampling/probe.py): the service pauses for the fork
+only, and the child's JSON line is forwarded unparsed, stamped with the moment of the fork. It
+serves one JSON request per line ({"op": "summary"} or {"op": "ping"}) and answers one line.
+Only the process's own user may talk to it: the socket lives in a 0700 directory with mode
+0600, and every peer's uid is checked with SO_PEERCRED. Nothing a request does can take the host
+down: any error becomes an {"error": ...} reply and the connection is closed.
 """
+
+from __future__ import annotations
 
 import contextlib
 import json
 import os
-import runpy
 import socket
 import stat
 import struct
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling.probe import Probe
@@ -30,8 +37,16 @@ from leakhunt.sampling.probe import Probe
 MAX_REQUEST_BYTES = 4096
 
 
+def _temp_dir() -> str:
+    """tempfile.gettempdir()'s choice, without importing tempfile (and random) into the service."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return "/tmp"
+
+
 def default_socket_path(pid: int | None = None) -> Path:
-    directory = Path(tempfile.gettempdir()) / f"leakhunt-{os.getuid()}"
+    directory = Path(_temp_dir()) / f"leakhunt-{os.getuid()}"
     return directory / f"agent-{pid or os.getpid()}.sock"
 
 
@@ -44,6 +59,7 @@ class Agent:
     def __init__(self, socket_path: Path) -> None:
         self.socket_path = Path(socket_path)
         self.probe = Probe()
+        self.thread_ident: int | None = None
         self.started_s = time.monotonic()
         directory = self.socket_path.parent
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -59,6 +75,7 @@ class Agent:
         self.server.listen(4)
 
     def serve_forever(self) -> None:
+        self.thread_ident = threading.get_ident()
         while True:
             try:
                 connection, _ = self.server.accept()
@@ -76,24 +93,41 @@ class Agent:
             if _peer_uid(connection) != os.getuid():
                 self._reply(connection, {"error": "refused: the agent answers only its own user"})
                 return
-            self._reply(connection, self.handle(json.loads(line)))
+            reply = self.handle(json.loads(line))
+            if isinstance(reply, bytes):
+                connection.sendall(reply)
+            else:
+                self._reply(connection, reply)
         except Exception as exc:  # no request, however malformed, may take the host process down
             with contextlib.suppress(OSError):
                 self._reply(connection, {"error": f"{type(exc).__name__}: {exc}"})
 
-    def handle(self, request: Any) -> dict[str, Any]:
+    def handle(self, request: object) -> dict | bytes:
         if not isinstance(request, dict):
             return {"error": 'a request is a JSON object such as {"op": "summary"}'}
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
         if op == "summary":
+            frames = self._service_frames()
             t_s = time.monotonic() - self.started_s
-            return self.probe.take(t_sim_s=t_s, t_wall_s=t_s)
+            try:
+                return self.probe.take_line(t_sim_s=t_s, t_wall_s=t_s, frames=frames)
+            finally:
+                del frames
         return {"error": f"unknown op {op!r}: use summary or ping"}
 
+    def _service_frames(self) -> list:
+        """The frames of the service's threads (not the agent's): roots of the holders' paths."""
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        return [
+            (names.get(ident, str(ident)), frame)
+            for ident, frame in sys._current_frames().items()
+            if ident != self.thread_ident
+        ]
+
     @staticmethod
-    def _reply(connection: socket.socket, payload: dict[str, Any]) -> None:
+    def _reply(connection: socket.socket, payload: dict) -> None:
         connection.sendall(json.dumps(payload, default=str).encode() + b"\n")
 
     def close(self) -> None:
@@ -127,7 +161,7 @@ def check_socket_is_private(socket_path: Path) -> None:
         )
 
 
-def request(socket_path: Path, payload: dict[str, Any], timeout_s: float = 30.0) -> dict[str, Any]:
+def request(socket_path: Path, payload: dict, timeout_s: float = 300.0) -> dict:
     """One request to an agent; its reply."""
     check_socket_is_private(Path(socket_path))
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
@@ -144,8 +178,25 @@ def request(socket_path: Path, payload: dict[str, Any], timeout_s: float = 30.0)
     return reply
 
 
-def request_summary(socket_path: Path, timeout_s: float = 30.0) -> dict[str, Any]:
+def request_summary(socket_path: Path, timeout_s: float = 300.0) -> dict:
     return request(socket_path, {"op": "summary"}, timeout_s)
+
+
+USAGE_LINE = "usage: python -m leakhunt.agent [--socket PATH] -- (script.py | -m module) [args...]\n"
+
+
+def _run_service(args: list[str]) -> None:
+    """Run a script or `-m module` as `python ...` would, in this process."""
+    import runpy
+
+    if args[0] == "-m":
+        sys.argv = ["-m", *args[2:]]  # runpy sets argv[0] to the module's file, as python -m does
+        runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+        return
+    script = os.path.abspath(args[0])
+    sys.argv = list(args)
+    sys.path[0] = os.path.dirname(script)  # python puts the script's folder first, not the cwd
+    runpy.run_path(script, run_name="__main__")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,18 +206,23 @@ def main(argv: list[str] | None = None) -> None:
         socket_path, args = args[1], args[2:]
     if args[:1] == ["--"]:
         args = args[1:]
-    if not args:
-        sys.stderr.write("usage: python -m leakhunt.agent [--socket PATH] -- script.py [args...]\n")
+    if not args or (args[0] == "-m" and len(args) < 2):
+        sys.stderr.write(USAGE_LINE)
+        sys.exit(2)
+    if args[0] != "-m" and not os.path.isfile(args[0]):
+        sys.stderr.write(f"error: no such script {args[0]!r}: give a path to a .py file, or -m module\n")
         sys.exit(2)
     agent = start(socket_path)
     sys.stderr.write(f"leakhunt agent listening on {agent.socket_path}\n")
     sys.stderr.flush()
-    sys.argv = args
     try:
-        runpy.run_path(args[0], run_name="__main__")
+        _run_service(args)
     finally:
         agent.close()
 
 
 if __name__ == "__main__":
-    main()
+    # One copy of this module: the service may `import leakhunt.agent` too.
+    from leakhunt.agent import main as _main
+
+    _main()

@@ -64,7 +64,8 @@ ProbeIntervalOption = Annotated[
     str,
     typer.Option(
         "--probe-interval",
-        help="pympler summaries (soak: in the target; watch: from the agent) every ...; 0 turns them off.",
+        help="Heap snapshots (soak: in the target; watch: from the agent) every ...; 0 turns them off; "
+        "auto: at least 6 per run, at most every 5 min.",
     ),
 ]
 SeedOption = Annotated[
@@ -108,7 +109,7 @@ def soak(
     ] = None,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
-    probe_interval: ProbeIntervalOption = "5m",
+    probe_interval: ProbeIntervalOption = "auto",
     tracemalloc: Annotated[
         int,
         typer.Option(
@@ -179,7 +180,7 @@ def compare(
     ] = DEFAULT_REPEAT,
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
-    probe_interval: ProbeIntervalOption = "5m",
+    probe_interval: ProbeIntervalOption = "auto",
     seed: SeedOption = None,
     expect: ExpectOption = None,
     allow_unproven: AllowUnprovenOption = False,
@@ -246,7 +247,7 @@ def watch(
     agent_socket: Annotated[
         Path | None, typer.Option("--agent-socket", help="The agent's socket, if not the default.")
     ] = None,
-    probe_interval: ProbeIntervalOption = "5m",
+    probe_interval: ProbeIntervalOption = "auto",
     events: Annotated[
         str | None, typer.Option("--events", help="A log command to follow, e.g. 'journalctl -u UNIT -f'.")
     ] = None,

@@ -1,4 +1,8 @@
-"""The agent: summaries of a real service over a private Unix socket, at no risk to the host."""
+"""The agent: summaries of a real service over a private Unix socket, at no risk to the host.
+
+It runs a service the way python does, adds almost nothing to it, and its probes leave the
+service's memory curve where it was (each summary is counted in a forked child).
+"""
 
 import os
 import shutil
@@ -8,19 +12,32 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from leakhunt.agent import check_socket_is_private, request, request_summary
 from leakhunt.analysis.attribution import rank_growing_types
 from leakhunt.errors import RunError, UsageError
+from leakhunt.sampling.child import read_status_bytes
 
-CHILD = Path(__file__).resolve().parent / "helpers" / "agent_child.py"
+HELPERS = Path(__file__).resolve().parent / "helpers"
+CHILD = HELPERS / "agent_child.py"
+MB = 1e6
 
 
-def start_service(socket_path: Path) -> subprocess.Popen:
+def start_service(socket_path: Path, per_step: int = 20000) -> subprocess.Popen:
     """A real child process started under `python -m leakhunt.agent -- agent_child.py`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "leakhunt.agent", "--socket", str(socket_path), "--", str(CHILD), "20000"],
+        [
+            sys.executable,
+            "-m",
+            "leakhunt.agent",
+            "--socket",
+            str(socket_path),
+            "--",
+            str(CHILD),
+            str(per_step),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,3 +133,124 @@ def test_a_peer_of_another_user_is_refused_even_through_an_open_socket():
         process.stdin.close()
         process.wait(timeout=30)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def under_agent(tmp_path: Path, *service: str) -> list[str]:
+    return [sys.executable, "-m", "leakhunt.agent", "--socket", str(tmp_path / "a.sock"), "--", *service]
+
+
+def test_a_script_runs_as_python_runs_it_from_any_directory_with_its_argv_and_exit_code(tmp_path):
+    script = HELPERS / "service_dir" / "service.py"
+    result = subprocess.run(
+        under_agent(tmp_path, str(script), "3", "--flag", "value"),
+        cwd=tmp_path,  # not the script's folder: its sibling module is found through sys.path[0]
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.strip() == "sibling imported 3 --flag value"
+
+
+def test_a_module_runs_with_dash_m_and_a_missing_script_is_one_clear_line(tmp_path):
+    result = subprocess.run(
+        under_agent(tmp_path, "-m", "json.tool", "--sort-keys"),
+        input='{"b": 1, "a": 2}',
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.index('"a"') < result.stdout.index('"b"')  # json.tool got its own argv
+    missing = subprocess.run(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(tmp_path / "nope.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1 and "no such script" in missing.stderr
+
+
+def test_a_service_that_starts_the_agent_itself_is_attributed_by_path(tmp_path):
+    socket_path = tmp_path / "embedded.sock"
+    process = subprocess.Popen(
+        [sys.executable, str(HELPERS / "embedded_agent.py"), str(socket_path), "5000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        grow(process)
+        summary = request_summary(socket_path)
+        held = {row["path"]: row for row in summary["holders"]}
+        assert held["__main__.SEEN_REQUESTS"]["count"] == 5000
+        assert summary["mode"] == "fork" and summary["probe_s"] < summary["child"]["walk_s"]
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def wait_for_port(process: subprocess.Popen) -> None:
+    """http.server prints its "Serving HTTP" line once it listens."""
+    assert "Serving HTTP" in process.stdout.readline()
+
+
+def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
+    def serve(*prefix: str, port: int) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, *prefix, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        wait_for_port(process)
+        return process
+
+    socket_path = tmp_path / "idle.sock"
+    plain = serve(port=free_port())
+    agent_args = ("-m", "leakhunt.agent", "--socket", str(socket_path), "--")
+    served = serve(*agent_args, port=free_port())
+    try:
+        before_probes_bytes = read_status_bytes(served.pid)[0]
+        summaries = [request_summary(socket_path) for _ in range(6)]
+        after_probes_bytes = read_status_bytes(served.pid)[0]
+        added_bytes = after_probes_bytes - read_status_bytes(plain.pid)[0]
+        assert added_bytes <= 2 * MB, f"the agent added {added_bytes / MB:.2f} MB"
+        # The count ran in children: six probes leave the service where it was (a page or two).
+        assert after_probes_bytes - before_probes_bytes <= 0.25 * MB
+        assert all(s["mode"] == "fork" and s["objects"] > 10_000 for s in summaries)
+    finally:
+        for process in (plain, served):
+            process.kill()
+            process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_probes_every_5_s_leave_a_leaking_service_on_the_curve_of_an_unprobed_one(tmp_path):
+    # Both services grow by 2,000 dicts a step; a step stands for a second of a real service.
+    probed = start_service(tmp_path / "probed.sock", per_step=2000)
+    quiet = start_service(tmp_path / "quiet.sock", per_step=2000)
+    rss = {"probed": [], "quiet": []}
+    try:
+        for step in range(60):
+            if step % 5 == 0:
+                request_summary(tmp_path / "probed.sock")
+            for name, process in (("probed", probed), ("quiet", quiet)):
+                grow(process)
+                rss[name].append(read_status_bytes(process.pid)[0])
+    finally:
+        for process in (probed, quiet):
+            process.stdin.close()
+            process.wait(timeout=30)
+    steps = np.arange(60)
+    slope = {name: np.polyfit(steps, values, 1)[0] for name, values in rss.items()}
+    assert abs(rss["probed"][-1] - rss["quiet"][-1]) <= 1 * MB
+    assert slope["probed"] == pytest.approx(slope["quiet"], rel=0.05)

@@ -1,12 +1,29 @@
-"""What grows: type and line rankings from probe summaries, and RSS growth not in Python objects.
+"""What grows: types, lines and the containers that hold the growth, and RSS growth not in
+Python objects.
 
-Input is summaries.jsonl (one pympler summary per probe, see sampling/probe.py). Rates are
-Theil-Sen slopes over the probes (a plain difference with only two), so one noisy probe does not
-decide the ranking. A type absent from a probe's top list counts as zero there: its rate is then
-a lower bound, which is the safe side for a ranking of what grows.
+Input is summaries.jsonl (one heap snapshot per probe, see sampling/probe.py), each stamped with
+the moment its objects were counted (the fork), and rates use that time. Rates are Theil-Sen
+slopes over the probes (a plain difference with only two), so one noisy probe does not decide the
+ranking. A type absent from a probe's top list counts as zero there: its rate is then a lower
+bound, which is the safe side for a ranking of what grows.
+
+Accumulation points (who holds it): every probe lists the containers holding the most, by path
+(sampling/walk.py). A container is an accumulation point when, over the fitted probes, it is
+present in the last probe and in at least ACCUMULATION_MIN_PROBES, its element count rises from
+first to last and never falls by more than ACCUMULATION_MAX_DROP between probes (a sawtooth
+buffer that is emptied is not one), and its held bytes grow at a positive Theil-Sen rate. Points
+whose paths differ only in dict keys or indexes (one cache per symbol and timeframe) are grouped
+under one pattern with `[*]`, their rates summed, and one example path kept.
+
+A share of RSS growth above 100 % is possible (objects reuse memory RSS already counted, or the
+objects' rate is fitted over other moments than RSS's); it is never shown without that reason.
+When nothing can be attributed (no probes, too few, probes off, no agent), the section says why
+and which option fixes it.
 """
 
+import re
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -16,6 +33,16 @@ MB = 1e6
 # Below this share of the RSS growth, Python objects are said not to explain it.
 PYTHON_EXPLAINS_SHARE = 0.5
 NEGLIGIBLE_SHARE_OF_BOUND = 0.1
+ACCUMULATION_MIN_PROBES = 3
+ACCUMULATION_MAX_DROP = 0.05
+# An accumulation point must grow at least this share of the Python objects' own growth rate.
+ACCUMULATION_MIN_SHARE = 0.01
+ADVISED_PROBES = 6
+SHARE_ABOVE_ONE_REASON = (
+    "Shares above 100 % mean the objects grew faster than RSS between the probes: they reuse memory "
+    "RSS already counted (freed objects, allocator free lists), or RSS is fitted over other moments "
+    "than the probes. The objects' rate is measured at the moments they were counted."
+)
 
 
 @dataclass(frozen=True)
@@ -125,20 +152,243 @@ def attribute(
     `since_s` limits the rates to the part of the run the RSS slope was fitted on (after warm-up,
     or the last third of a plateau), so a cache filling up to its cap is not called growth.
     """
-    usable = sorted((s for s in summaries if "t_sim_s" in s), key=lambda s: s["t_sim_s"])
+    usable = sorted((s for s in summaries if "t_sim_s" in s and "types" in s), key=lambda s: s["t_sim_s"])
     if since_s is not None and sum(s["t_sim_s"] >= since_s for s in usable) >= 2:
         usable = [s for s in usable if s["t_sim_s"] >= since_s]
     if len(usable) < 2:
         return None
     gap = native_gap(usable, rss_slope_bytes_per_min, stable_bound_bytes_per_min)
-    probe_s = [s.get("probe_s", 0.0) for s in usable]
+    types = rank_growing_types(usable, rss_slope_bytes_per_min)
+    lines = rank_growing_lines(usable, rss_slope_bytes_per_min)
+    points = []
+    if gap.rss_bytes_per_min > NEGLIGIBLE_SHARE_OF_BOUND * stable_bound_bytes_per_min:
+        points = accumulation_points(usable, gap.python_bytes_per_min, rss_slope_bytes_per_min)
+    notes = []
+    shares = [g.share_of_rss_growth for g in (*types, *lines) if g.share_of_rss_growth is not None]
+    shares += [p["share_of_rss_growth"] for p in points if p["share_of_rss_growth"] is not None]
+    if any(share > 1.0 for share in shares):
+        notes.append(SHARE_ABOVE_ONE_REASON)
+    bound_hits = [s for s in usable if (s.get("holder_search") or {}).get("bound_hit")]
+    if bound_hits:
+        bound = bound_hits[0]["holder_search"]["max_visited"]
+        notes.append(
+            f"The reference search stopped at {bound:,} objects in {len(bound_hits)} of {len(usable)} "
+            "probes: containers beyond that bound are not named."
+        )
+    failed = [s for s in summaries if s.get("error")]
+    if failed:
+        notes.append(f"{len(failed)} probe(s) gave no count: {failed[0]['error']}.")
+    statement = gap.statement
+    if points:
+        top = points[0]
+        statement += f" Held by {top['pattern']} (+{top['bytes_per_min'] / MB:.3g} MB/min)."
     return {
-        "statement": gap.statement,
+        "statement": statement,
         "gap": gap.to_dict(),
-        "types": [g.to_dict() for g in rank_growing_types(usable, rss_slope_bytes_per_min)],
-        "lines": [g.to_dict() for g in rank_growing_lines(usable, rss_slope_bytes_per_min)],
+        "types": [g.to_dict() for g in types],
+        "lines": [g.to_dict() for g in lines],
+        "accumulation_points": points,
+        "notes": notes,
         "probes": len(usable),
         "since_s": usable[0]["t_sim_s"] if usable else None,
-        "probe_s_mean": float(np.mean(probe_s)),
+        "cost": probe_cost(usable),
+        "probe_s_mean": float(np.mean([s.get("probe_s", 0.0) for s in usable])),
         "objects_last": usable[-1].get("objects"),
     }
+
+
+def probe_cost(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the probes cost the service (the fork) and the host (the children)."""
+    children = [s["child"] for s in summaries if s.get("child")]
+    fallbacks = [s.get("mode_reason") for s in summaries if s.get("mode") == "in-process"]
+
+    def mean(values: list[float]) -> float | None:
+        return float(np.mean(values)) if values else None
+
+    return {
+        "pause_s_mean": mean([s.get("probe_s", 0.0) for s in summaries]),
+        "pause_s_max": max((s.get("probe_s", 0.0) for s in summaries), default=None),
+        "waited_s": float(sum(s.get("waited_s", 0.0) for s in summaries)),
+        "child_walk_s_mean": mean([c["walk_s"] for c in children]),
+        "child_private_dirty_bytes_max": max(
+            (c["private_dirty_bytes"] or 0 for c in children), default=None
+        ),
+        "child_minor_faults_mean": mean([c["minor_faults"] for c in children if c.get("minor_faults")]),
+        "in_process": len(fallbacks),
+        "in_process_reason": fallbacks[0] if fallbacks else None,
+    }
+
+
+_SUBSCRIPT = re.compile(r"\[[^\[\]]*\]")
+
+
+def _tokens(path: str) -> list[str]:
+    """A path cut so that each subscript is its own token: `a.b['x'][3].c` -> a.b, ['x'], [3], .c"""
+    tokens, at = [], 0
+    for match in _SUBSCRIPT.finditer(path):
+        if match.start() > at:
+            tokens.append(path[at : match.start()])
+        tokens.append(match.group())
+        at = match.end()
+    if at < len(path):
+        tokens.append(path[at:])
+    return tokens
+
+
+def _patterns(paths: list[str]) -> dict[str, str]:
+    """Each path's pattern: subscripts where sibling paths differ become [*]."""
+    tokenised = {path: _tokens(path) for path in paths}
+    for _ in range(3):  # two levels of keys (symbol, timeframe) settle in two rounds
+        changed = False
+        for tokens in tokenised.values():
+            for j, token in enumerate(tokens):
+                if not token.startswith("[") or token == "[*]":
+                    continue
+                siblings = [
+                    other
+                    for other in tokenised.values()
+                    if other is not tokens
+                    and len(other) == len(tokens)
+                    and other[j] != token
+                    and all(a == b for k, (a, b) in enumerate(zip(other, tokens, strict=True)) if k != j)
+                ]
+                if siblings:
+                    for other in siblings:
+                        other[j] = "[*]"
+                    tokens[j] = "[*]"
+                    changed = True
+        if not changed:
+            break
+    return {path: "".join(tokens) for path, tokens in tokenised.items()}
+
+
+def _series(summaries: list[dict[str, Any]]) -> dict[str, list[tuple[float, dict[str, Any]]]]:
+    series: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for summary in summaries:
+        for row in summary.get("holders") or []:
+            series.setdefault(row["path"], []).append((summary["t_sim_s"] / 60.0, row))
+    return series
+
+
+def _accumulates(points: list[tuple[float, dict[str, Any]]], last_t_min: float) -> bool:
+    counts = [row["count"] for _, row in points]
+    if len(points) < ACCUMULATION_MIN_PROBES or points[-1][0] != last_t_min or counts[-1] <= counts[0]:
+        return False
+    return all(b >= a * (1 - ACCUMULATION_MAX_DROP) for a, b in pairwise(counts))
+
+
+def accumulation_points(
+    summaries: list[dict[str, Any]], python_bytes_per_min: float, rss_slope_bytes_per_min: float | None
+) -> list[dict[str, Any]]:
+    """The containers whose contents grow, grouped by path pattern, fastest first."""
+    if not summaries:
+        return []
+    last_t_min = summaries[-1]["t_sim_s"] / 60.0
+    growing = {}
+    for path, points in _series(summaries).items():
+        if not _accumulates(points, last_t_min):
+            continue
+        t_min = np.array([t for t, _ in points])
+        held = np.array([row["bytes"] for _, row in points], dtype=float)
+        counts = np.array([row["count"] for _, row in points], dtype=float)
+        rate = _rate_bytes_per_min(t_min, held)
+        if rate > 0:
+            growing[path] = (points, rate, _rate_bytes_per_min(t_min, counts))
+    floor = ACCUMULATION_MIN_SHARE * max(python_bytes_per_min, rss_slope_bytes_per_min or 0.0)
+    # A container inside another growing one is the more precise answer: the outer one is dropped
+    # when the inner ones carry its growth (a dict of caches, each cache growing).
+    inner_rates: dict[str, float] = {}
+    for path, (_, rate, _) in growing.items():
+        for outer in growing:
+            if outer != path and path.startswith(outer) and path[len(outer)] in ".[:":
+                inner_rates[outer] = inner_rates.get(outer, 0.0) + rate
+    precise = {path: value for path, value in growing.items() if inner_rates.get(path, 0.0) < 0.8 * value[1]}
+    patterns = _patterns(list(precise))
+    groups: dict[str, list[str]] = {}
+    for path, pattern in patterns.items():
+        groups.setdefault(pattern, []).append(path)
+    # Small growth is noise (a module cache warming up), judged per pattern: one cache per symbol
+    # grows slowly, all of them together do not.
+    groups = {
+        pattern: paths for pattern, paths in groups.items() if sum(precise[p][1] for p in paths) >= floor
+    }
+    result = []
+    for pattern, paths in groups.items():
+        paths.sort(key=lambda path: precise[path][1], reverse=True)
+        example_points = precise[paths[0]][0]
+        first = sum(precise[path][0][0][1]["bytes"] for path in paths)
+        last = sum(precise[path][0][-1][1]["bytes"] for path in paths)
+        rate = sum(precise[path][1] for path in paths)
+        rss_rate = rss_slope_bytes_per_min
+        share = rate / rss_rate if rss_rate and rss_rate > 0 else None
+        result.append(
+            {
+                "pattern": pattern,
+                "example": paths[0],
+                "members": len(paths),
+                "type": example_points[-1][1]["type"],
+                "item_type": example_points[-1][1].get("item_type"),
+                "first_count": sum(precise[path][0][0][1]["count"] for path in paths),
+                "last_count": sum(precise[path][0][-1][1]["count"] for path in paths),
+                "first_bytes": first,
+                "last_bytes": last,
+                "bytes_per_min": rate,
+                "count_per_min": sum(precise[path][2] for path in paths),
+                "share_of_rss_growth": share,
+                "probes": len(example_points),
+                "series": _summed_series([precise[path][0] for path in paths]),
+            }
+        )
+    result.sort(key=lambda point: point["bytes_per_min"], reverse=True)
+    return result
+
+
+def _summed_series(members: list[list[tuple[float, dict[str, Any]]]]) -> list[dict[str, float]]:
+    """Count and bytes of a pattern at each probe (its members summed): the point over time."""
+    by_t: dict[float, dict[str, float]] = {}
+    for points in members:
+        for t_min, row in points:
+            entry = by_t.setdefault(t_min, {"t_s": t_min * 60.0, "count": 0, "bytes": 0})
+            entry["count"] += row["count"]
+            entry["bytes"] += row["bytes"]
+    return [by_t[t] for t in sorted(by_t)]
+
+
+def unavailable(meta: dict[str, Any], summaries: list[dict[str, Any]], span_s: float) -> dict[str, Any]:
+    """Why "What grows" has nothing to show, and the option that would fix it."""
+    command = meta.get("command", "")
+    interval_s = meta.get("probe_interval_s")
+    usable = [s for s in summaries if "types" in s]
+    failed = [s.get("error") for s in summaries if s.get("error")]
+    failed += [e.get("text") for e in meta.get("events", []) if e.get("kind") == "probe_failed"]
+    advised_s = max(1.0, span_s / ADVISED_PROBES)
+    advice = f"--probe-interval {advised_s:.0f}s (or leave --probe-interval at auto)"
+    if command == "watch" and not meta.get("agent"):
+        statement = (
+            "No inside view: this watch had no agent. Start the service under "
+            "`python -m leakhunt.agent -- service.py` (or call leakhunt.agent.start() in it) and "
+            "watch with --agent."
+        )
+    elif not interval_s:
+        statement = f"No inside view: probes were off (--probe-interval 0). Run with {advice}."
+    elif failed and not usable:
+        statement = f"Every probe failed ({failed[0]}): nothing to attribute."
+    else:
+        statement = (
+            f"Only {len(usable)} probe(s) in {span_s / 60:.1f} min (one every {interval_s:g} s): "
+            f"at least 2 are needed and {ADVISED_PROBES} give a rate. Run with {advice}."
+        )
+    return {"statement": statement, "unavailable": True, "probes": len(usable), "types": [], "lines": []}
+
+
+def what_grows(
+    summaries: list[dict[str, Any]],
+    meta: dict[str, Any],
+    rss_slope_bytes_per_min: float,
+    stable_bound_bytes_per_min: float,
+    since_s: float | None,
+    span_s: float,
+) -> dict[str, Any]:
+    """The "What grows" section: the attribution, or why there is none."""
+    found = attribute(summaries, rss_slope_bytes_per_min, stable_bound_bytes_per_min, since_s)
+    return found if found is not None else unavailable(meta, summaries, span_s)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leakhunt.analysis.attribution import attribute
+from leakhunt.analysis.attribution import what_grows
 from leakhunt.analysis.criteria import evaluate, gate_passes, parse_expect
 from leakhunt.analysis.growth import fit_growth
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge, limit_text
@@ -141,13 +141,17 @@ def summarize_run(
         "cost": meta.get("cost"),
         "events": len(events),
     }
-    if summaries:
-        since_s = float(t_s[0]) + growth.warmup_s if len(t_s) else None
-        if growth.shape == "plateau" and len(t_s):
-            since_s = float(t_s[-1]) - (float(t_s[-1]) - float(t_s[0])) / 3
-        summary["attribution"] = attribute(
-            summaries, growth.slope_bytes_per_min, judgement.stable_bound_bytes_per_min, since_s
-        )
+    since_s = float(t_s[0]) + growth.warmup_s if len(t_s) else None
+    if growth.shape == "plateau" and len(t_s):
+        since_s = float(t_s[-1]) - (float(t_s[-1]) - float(t_s[0])) / 3
+    summary["attribution"] = what_grows(
+        summaries or [],
+        meta,
+        growth.slope_bytes_per_min,
+        judgement.stable_bound_bytes_per_min,
+        since_s,
+        summary["span_s"],
+    )
     if summary["reference"]:
         summary["explained_fraction"] = summary["reference"]["explained_fraction"]
     summary["headline"] = headline(meta, summary)

@@ -56,10 +56,50 @@ def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -
     for criterion in summary.get("criteria", []):
         mark = _STATUS_MARK.get(criterion.get("status", ""), "[bold red]FAIL[/]")
         console.print(f"  {mark} {criterion['text']}: {criterion['detail']}", highlight=False)
+    for line in what_grows_lines(summary.get("attribution")):
+        console.print(line, highlight=False)
     cost = summary.get("cost") or {}
     if cost.get("sampler_cpu_s_per_read") is not None:
         console.print(f"[dim]what measuring cost: {describe_cost(cost)}[/]", highlight=False)
     console.print(f"run directory: [bold]{run_dir}[/]  (report.html, memory.png)", highlight=False)
+
+
+def what_grows_lines(attribution: dict[str, Any] | None, top: int = 3) -> list[str]:
+    """The terminal's "What grows": the statement, who holds it, the fastest types, and notes."""
+    if not attribution:
+        return []
+    lines = [f"[bold]What grows:[/] {attribution.get('statement', '')}"]
+    for point in (attribution.get("accumulation_points") or [])[:top]:
+        members = f" ({point['members']} like it)" if point["members"] > 1 else ""
+        lines.append(
+            f"  held by {point['pattern']}{members}: {point['first_count']:,} -> {point['last_count']:,} "
+            f"items, {_mb(point['bytes_per_min'])} MB/min"
+        )
+    types = attribution.get("types") or []
+    if types:
+        lines.append(
+            "  growing types: "
+            + ", ".join(f"{t['name']} {_mb(t['bytes_per_min'])} MB/min" for t in types[:top])
+        )
+    lines += [f"  [dim]{note}[/]" for note in attribution.get("notes") or []]
+    probe_cost = attribution.get("cost") or {}
+    if probe_cost.get("child_walk_s_mean") is not None:
+        lines.append(f"  [dim]probes: {describe_probe_cost(probe_cost)}[/]")
+    return lines
+
+
+def describe_probe_cost(cost: dict[str, Any]) -> str:
+    """What the snapshots cost the service (the fork) and the host (the child)."""
+    text = (
+        f"service paused {cost['pause_s_mean'] * 1e3:.1f} ms per probe "
+        f"(max {cost['pause_s_max'] * 1e3:.1f}); "
+        f"each child walked {cost['child_walk_s_mean']:.2f} s"
+    )
+    if cost.get("child_private_dirty_bytes_max"):
+        text += f" using up to {format_bytes(cost['child_private_dirty_bytes_max'])} of the host's memory"
+    if cost.get("in_process"):
+        text += f"; {cost['in_process']} counted in-process: {cost['in_process_reason']}"
+    return text
 
 
 def describe_cost(cost: dict[str, Any]) -> str:

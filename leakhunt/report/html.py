@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from leakhunt.report.console import describe_probe_cost
 from leakhunt.units import format_bytes, format_mb
 
 _STYLE = """
@@ -100,12 +101,41 @@ def cost_section(cost: dict[str, Any] | None) -> str:
     return "<h2>What measuring cost</h2>" + _table(["", ""], rows)
 
 
+def _example(point: dict[str, Any]) -> str:
+    if point["members"] <= 1:
+        return ""
+    return f"<br><small>{point['members']} like it, e.g. <code>{_e(point['example'])}</code></small>"
+
+
 def attribution_section(attribution: dict[str, Any] | None) -> str:
     if not attribution:
         return ""
     parts = ["<h2>What grows</h2>"]
     if attribution.get("statement"):
         parts.append(f"<p>{_e(attribution['statement'])}</p>")
+    points = attribution.get("accumulation_points") or []
+    if points:
+        header = ["accumulation point", "container", "items", "held", "growth", "share of RSS growth"]
+        rows = [
+            [
+                f"<code>{_e(p['pattern'])}</code>" + _example(p),
+                _e(p["type"]) + (f" of {_e(p['item_type'])}" if p.get("item_type") else ""),
+                f"{p['first_count']:,} → {p['last_count']:,}",
+                f"{format_bytes(p['first_bytes'])} → {format_bytes(p['last_bytes'])}",
+                _mb_per_min(p["bytes_per_min"]),
+                "" if p.get("share_of_rss_growth") is None else f"{p['share_of_rss_growth']:.0%}",
+            ]
+            for p in points
+        ]
+        parts.append(
+            "<h3>Where it is held</h3>"
+            + _table(header, rows)
+        )
+    for note in attribution.get("notes") or []:
+        parts.append(f"<p><small>{_e(note)}</small></p>")
+    probe_cost = attribution.get("cost") or {}
+    if probe_cost.get("child_walk_s_mean") is not None:
+        parts.append(f"<p><small>Probes: {_e(describe_probe_cost(probe_cost))}.</small></p>")
     types = attribution.get("types") or []
     if types:
         rows = [

@@ -210,6 +210,7 @@ def plot_comparison(runs: list[dict[str, Any]], path: Path) -> Path:
 
 def plot_types(summaries: list[dict[str, Any]], names: list[str], path: Path) -> Path:
     """types.png: the size of the fastest-growing types over time, stacked."""
+    summaries = sorted((s for s in summaries if "types" in s), key=lambda s: s["t_sim_s"])
     t_min = np.array([s["t_sim_s"] for s in summaries], dtype=float) / 60.0
     t_min -= t_min[0] if len(t_min) else 0.0
     stacks = []
@@ -229,6 +230,27 @@ def plot_types(summaries: list[dict[str, Any]], names: list[str], path: Path) ->
     ax.set_title("What grows: the fastest-growing types, stacked", fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return path
+
+
+def plot_holders(points: list[dict[str, Any]], path: Path) -> Path:
+    """holders.png: where the growth is held, each accumulation point's bytes and items over time."""
+    fig, (held, items) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
+    for colour, point in zip(RUN_COLOURS, points, strict=False):
+        minutes = np.array([row["t_s"] for row in point["series"]], dtype=float) / 60.0
+        label = textwrap.shorten(point["pattern"], 90, placeholder="...")
+        held.plot(minutes, [row["bytes"] / MB for row in point["series"]], "o-", color=colour, label=label)
+        items.plot(minutes, [row["count"] for row in point["series"]], "o-", color=colour)
+    held.set_ylabel("held (MB)")
+    items.set_ylabel("items")
+    items.set_xlabel("minutes")
+    held.set_title("Where it is held: each accumulation point at each probe", fontsize=10)
+    held.legend(fontsize=7, loc="upper left")
+    for ax in (held, items):
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)

@@ -18,6 +18,7 @@ from leakhunt.agent import check_socket_is_private, default_socket_path, request
 from leakhunt.analysis.criteria import parse_expect
 from leakhunt.errors import RunError, UsageError
 from leakhunt.report.console import LiveLine, WatchView, print_comparison, print_run_summary
+from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.runs.compare import (
     COMPARISON,
     collect_runs,
@@ -82,7 +83,7 @@ def soak_options(
         raise UsageError(f"--interval must be positive, got {interval}")
     if interval_s > minutes * 60:
         raise UsageError(f"--interval {interval} is longer than the run ({minutes:g} min): shorten it")
-    probe_s = parse_duration_s(probe_interval, "--probe-interval")
+    probe_s = resolve_cadence(probe_interval, minutes * 60.0).interval_s
     if tracemalloc_frames < 0:
         raise UsageError("--tracemalloc takes a frame count >= 0")
     for text in expect:
@@ -361,6 +362,7 @@ def watch_command(
     log_follower = None
     if events is not None and event_match is not None:
         log_follower = source.follow(events, event_match) if host else follow_local(events, event_match)
+    cadence = resolve_cadence(probe_interval, duration_s)
     label = f"{host + '-' if host else ''}{unit or match or pid}"
     run_dir = RunDir.create("watch", label, out)
     options = WatchOptions(
@@ -370,7 +372,8 @@ def watch_command(
         out=out,
         expect=tuple(expect),
         target={"pid": pid, "unit": unit, "match": match, "host": host, "memory_limit_bytes": limit_bytes},
-        probe_interval_s=parse_duration_s(probe_interval, "--probe-interval") or None,
+        probe_interval_s=cadence.interval_s,
+        probe_cadence=cadence,
         ask_summary=ask_summary,
         log_follower=log_follower,
         allow_unproven=allow_unproven,

@@ -11,7 +11,7 @@ import pandas as pd
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_run_html
-from leakhunt.report.plots import plot_run, plot_types
+from leakhunt.report.plots import plot_holders, plot_run, plot_types
 from leakhunt.sampling.store import RunDir
 
 
@@ -44,6 +44,9 @@ def finish_run(run_dir: RunDir) -> dict[str, Any]:
     if attribution and attribution["types"]:
         top_names = [t["name"] for t in attribution["types"][:5]]
         figures.append(plot_types(summaries, top_names, run_dir.file("types.png")))
+    if attribution and attribution.get("accumulation_points"):
+        points = attribution["accumulation_points"][:5]
+        figures.append(plot_holders(points, run_dir.file("holders.png")))
     run_dir.file("report.html").write_text(render_run_html(meta, summary, figures))
     return summary
 

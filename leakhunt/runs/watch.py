@@ -1,8 +1,11 @@
 """`leakhunt watch`: sample a live process (local or over SSH) into a run directory.
 
 The run directory is the same contract as a soak's, with `time_axis = t_wall_s`: the report, the
-`--expect` gate and `leakhunt compare` all work on it unchanged. With an agent socket, pympler
-summaries are asked for at the probe cadence, so the report can say what grows.
+`--expect` gate and `leakhunt compare` all work on it unchanged. With an agent socket, heap
+summaries are asked for at the probe cadence (runs/cadence.py), so the report can say what grows.
+A summary is asked for in a thread of its own, so sampling never waits for a snapshot child, and
+it is placed on the run's time axis at the moment its objects were counted (the agent's fork,
+`counted_unix_s`), not when it was asked for or arrived.
 """
 
 import platform
@@ -17,6 +20,7 @@ from typing import Any
 
 from leakhunt import __version__
 from leakhunt.errors import LeakhuntError
+from leakhunt.runs.cadence import Cadence
 from leakhunt.sampling.logs import LogFollower
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event, Source
@@ -39,6 +43,7 @@ class WatchOptions:
     target: dict[str, Any] = field(default_factory=dict)
     probe_interval_s: float | None = None
     ask_summary: Callable[[], dict[str, Any]] | None = None
+    probe_cadence: Cadence | None = None  # default: every probe_interval_s
     log_follower: LogFollower | None = None
     allow_unproven: bool = False
 
@@ -69,6 +74,8 @@ def _initial_meta(options: WatchOptions, source: Source) -> dict[str, Any]:
         "interval_s": options.interval_s,
         "duration_s": options.duration_s,
         "probe_interval_s": options.probe_interval_s,
+        "probe_cadence": _cadence(options).text,
+        "agent": options.ask_summary is not None,
         "time_axis": "t_wall_s",
         "memory_limit_bytes": options.target.get("memory_limit_bytes"),
         "expect": list(options.expect),
@@ -91,7 +98,9 @@ def run_watch(
     stop = stop or threading.Event()
     run_dir.write_meta(_initial_meta(options, source))
     exit_reason, samples, started_s = "completed", 0, time.monotonic()
-    last_restart_s, probe_s, next_probe_s = 0.0, 0.0, 0.0
+    last_restart_s, next_probe_s = 0.0, 0.0
+    cadence = _cadence(options)
+    prober = _Prober(options.ask_summary, run_dir) if options.ask_summary is not None else None
     try:
         with run_dir.sample_writer() as writer:
             for item in source.stream(options.interval_s, stop):
@@ -108,15 +117,20 @@ def run_watch(
                         run_dir.add_event(_event_record(event))
                 if on_sample is not None:
                     on_sample(item)
-                if options.ask_summary is not None and item.t_wall_s >= next_probe_s:
-                    probe_s += _probe(options, run_dir, item.t_wall_s)
-                    next_probe_s = item.t_wall_s + (options.probe_interval_s or float("inf"))
+                if prober is not None:
+                    prober.drain()
+                    if item.t_wall_s >= next_probe_s and cadence.interval_s is not None:
+                        prober.ask(time.time() - item.t_wall_s, item.t_wall_s)
+                        # On a grid of due times: a sample a microsecond early must not skip one.
+                        while next_probe_s <= item.t_wall_s:
+                            next_probe_s = cadence.next_after(next_probe_s, prober.asked)
                 if options.duration_s is not None and item.t_wall_s >= options.duration_s - 1e-9:
                     break
     except KeyboardInterrupt:
         exit_reason = "interrupted"
     finally:
         stop.set()
+        probe_s = prober.close() if prober is not None else 0.0
         wall_s = time.monotonic() - started_s
         run_dir.update_meta(
             exit_reason=exit_reason,
@@ -140,16 +154,58 @@ def _uptime_s(run_dir: RunDir, last_restart_s: float) -> float:
     return float(samples["t_wall_s"].iloc[-1]) - last_restart_s if len(samples) else 0.0
 
 
-def _probe(options: WatchOptions, run_dir: RunDir, t_s: float) -> float:
-    assert options.ask_summary is not None
-    try:
-        summary = options.ask_summary()
-    except LeakhuntError as exc:
-        run_dir.add_event({"kind": "probe_failed", "t_wall_s": t_s, "t_sim_s": t_s, "text": exc.message})
-        return 0.0
-    summary.update(t_sim_s=t_s, t_wall_s=t_s)
-    run_dir.append_summary(summary)
-    return float(summary.get("probe_s", 0.0))
+def _cadence(options: WatchOptions) -> Cadence:
+    return options.probe_cadence or Cadence(options.probe_interval_s)
+
+
+class _Prober:
+    """Asks the agent for summaries in a thread, so sampling never waits for a snapshot."""
+
+    def __init__(self, ask: Callable[[], dict[str, Any]], run_dir: RunDir) -> None:
+        self.ask_summary, self.run_dir = ask, run_dir
+        self.asked = 0
+        self.pause_s = 0.0
+        self._thread: threading.Thread | None = None
+        self._results: list[tuple[float, float, dict[str, Any] | str]] = []
+        self._lock = threading.Lock()
+
+    def ask(self, anchor_unix_s: float, t_s: float) -> None:
+        """One summary, unless the previous one is still being counted (then this probe is late)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self.asked += 1
+        self._thread = threading.Thread(target=self._ask, args=(anchor_unix_s, t_s), daemon=True)
+        self._thread.start()
+
+    def _ask(self, anchor_unix_s: float, t_s: float) -> None:
+        try:
+            result: dict[str, Any] | str = self.ask_summary()
+        except LeakhuntError as exc:
+            result = exc.message
+        with self._lock:
+            self._results.append((anchor_unix_s, t_s, result))
+
+    def drain(self) -> None:
+        """Write the summaries that came back, each at the moment its objects were counted."""
+        with self._lock:
+            results, self._results = self._results, []
+        for anchor_unix_s, t_s, result in results:
+            if isinstance(result, str):
+                event = {"kind": "probe_failed", "t_wall_s": t_s, "t_sim_s": t_s, "text": result}
+                self.run_dir.add_event(event)
+                continue
+            counted_s = result.get("counted_unix_s")
+            t_counted_s = counted_s - anchor_unix_s if counted_s is not None else t_s
+            result.update(t_sim_s=t_counted_s, t_wall_s=t_counted_s, asked_at_s=t_s)
+            self.run_dir.append_summary(result)
+            self.pause_s += float(result.get("probe_s", 0.0))
+
+    def close(self, timeout_s: float = 60.0) -> float:
+        """Wait for a summary in flight, write what came back; the service's total pause."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self.drain()
+        return self.pause_s
 
 
 def _cost(

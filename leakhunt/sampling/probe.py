@@ -1,108 +1,379 @@
-"""Inside the target: pympler type summaries and optional tracemalloc snapshots, timed.
+"""Inside the target: a heap snapshot taken in a forked child, so the service only pauses to fork.
 
-What is counted: every object pympler's `muppy.get_objects()` reaches (the GC's tracked objects
-and their direct referents), sized with `sys.getsizeof`. A NumPy array that owns its buffer
-reports the buffer in its size, so DataFrame data is seen through its arrays. Missed: objects no
-tracked container refers to, and memory outside Python objects (native buffers, allocator
-retention) — `py_heap_bytes` is therefore a lower bound, and RSS minus it is the "not Python
-objects" gap. pandas containers report their whole data in `__sizeof__`; the arrays inside their
-blocks are not reached by get_objects (measured: a growing DataFrame cache shows as DataFrame
-bytes, not ndarray bytes), so counting both overstates little and is how the buffers are seen.
+As Redis takes its background saves: the probe forks; the child holds a copy-on-write image of
+the service at that instant, counts its objects (sampling/walk.py: types, and the containers that
+hold the most, by path), writes one JSON line to a pipe and leaves with os._exit. Nothing the
+walk allocates ever reaches the service's heap, and the service runs on while the child walks.
+The service's cost is the fork itself (copying page tables: `probe_s`), plus reading one line.
+A probe due while the previous child still walks waits for it first (`waited_s`, separate: at
+--speed max simulated minutes pass faster than a walk; at speed 1 it is zero).
 
-The probe never calls gc.collect(): collecting would change the very thing being measured.
+Every summary is stamped when its objects were counted: the fork (`t_sim_s`, `t_wall_s` given by
+the caller at that moment, and `counted_unix_s`), never when the answer arrived.
+
+The child's own cost is measured in the child and reported (`child`): wall time of the walk, its
+Private_Dirty bytes at the end (pages it copied on write plus the tally), and its minor faults.
+
+When not to fork: the host's MemAvailable must cover what a child may dirty (the last child's
+Private_Dirty x 1.5, or the whole RSS before the first one) plus a reserve; otherwise the probe
+is skipped and says why (`mode` "skipped", `error`): counting in-process would need the tally's
+memory as well. Where fork is unavailable (or turned off) the count runs in-process, says so in
+`mode_reason`, and returns what it freed to the OS with malloc_trim(0); what still stays is
+measured in benchmarks/results.md. A child that does not answer within `timeout_s` is killed
+and the probe reports the failure.
+
+Imports: this module uses os, select, json and time only; sampling/walk.py is imported where
+the count runs, in the child. The fork reinitialises the global import lock; a module's own lock
+stays held in the child only if another thread was importing that very module at the fork, and
+no service imports sampling/walk.py. The service never loads it, nor pympler, nor numpy. The
+child never logs or takes a lock: only the thread that forked exists in it, and a lock another
+thread held at the fork would never be released there. Should a pandas `__sizeof__` still block
+(a lazy import that another thread had begun), the timeout kills the child and says so.
 """
 
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
 import sys
-import sysconfig
 import time
-import tracemalloc
-from collections import Counter
-from typing import Any
 
-_LIBRARY_PATHS = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "site-packages"})
+# The defaults of sampling/walk.py, which this module imports only where the count runs (in the
+# child): the agent keeps the service's own imports to a handful of small modules.
+MAX_VISITED = 2_000_000
+TOP_TYPES = 40
+
+RESERVE_BYTES = 64 * 2**20
+CHILD_MARGIN = 1.5
+_READ_BYTES = 1 << 20
 
 
-def _own_frame(traceback: tracemalloc.Traceback) -> tracemalloc.Frame:
+def _read_proc_kb(path: str, field: bytes) -> int | None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            text = os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _minor_faults() -> int | None:
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return int(fields[7])  # minflt, the 10th field of /proc/PID/stat
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def fork_refusal(last_child_bytes: int | None) -> str | None:
+    """Why forking a snapshot child could hurt this host now; None when it cannot."""
+    available = _read_proc_kb("/proc/meminfo", b"MemAvailable:")
+    if available is None:
+        return None  # no /proc: nothing says memory is short
+    rss = _read_proc_kb("/proc/self/status", b"VmRSS:") or 0
+    need = int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else rss
+    if available < need + RESERVE_BYTES:
+        return (
+            f"the host has {available / 1e6:.0f} MB available and a snapshot child may need "
+            f"{need / 1e6:.0f} MB: probe skipped"
+        )
+    return None
+
+
+def _library_paths() -> tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple({paths["stdlib"], paths["purelib"], "site-packages"})
+
+
+def _own_frame(traceback: list, library: tuple[str, ...]) -> object:
     """The innermost frame in the user's own code: `concat.py:679` tells nobody which cache grows."""
     frames = list(traceback)  # oldest first, innermost last
     for frame in reversed(frames):
-        if not any(part in frame.filename for part in _LIBRARY_PATHS):
+        if not any(part in frame.filename for part in library):
             return frame
     return frames[-1]
 
 
-def _type_name(kind: type) -> str:
-    """pympler's naming: builtins bare, the rest `module.QualName` (pandas.DataFrame)."""
-    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+def tracemalloc_lines(top_lines: int, frames: int, library: tuple[str, ...]) -> dict | None:
+    """The allocating lines of the user's own code, largest first (one row per line)."""
+    tracemalloc = sys.modules.get("tracemalloc")  # imported by whoever started tracing, or nobody
+    if tracemalloc is None or not tracemalloc.is_tracing():
+        return None
+    snapshot = tracemalloc.take_snapshot()
+    traced_bytes, peak_bytes = tracemalloc.get_traced_memory()
+    stats = snapshot.statistics("traceback" if frames > 1 else "lineno")
+    by_line: dict[str, dict] = {}
+    for stat in stats:
+        frame = _own_frame(stat.traceback, library)
+        where = f"{frame.filename}:{frame.lineno}"
+        row = by_line.setdefault(where, {"where": where, "size_bytes": 0, "count": 0, "largest": 0})
+        row["size_bytes"] += stat.size
+        row["count"] += stat.count
+        if stat.size > row["largest"]:
+            row["largest"] = stat.size
+            row["traceback"] = [f"{f.filename}:{f.lineno}" for f in stat.traceback]
+    lines = sorted(by_line.values(), key=lambda row: row["size_bytes"], reverse=True)[:top_lines]
+    for row in lines:
+        del row["largest"]
+    return {"traced_bytes": traced_bytes, "peak_bytes": peak_bytes, "lines": lines}
 
 
 class Probe:
-    def __init__(self, *, tracemalloc_frames: int = 0, top_types: int = 40, top_lines: int = 30) -> None:
+    """Heap snapshots of this process: `take()` waits for one; `start()`/`ready()` do not."""
+
+    def __init__(
+        self,
+        *,
+        tracemalloc_frames: int = 0,
+        top_types: int = TOP_TYPES,
+        top_lines: int = 30,
+        holders: bool = True,
+        max_visited: int = MAX_VISITED,
+        fork: bool = True,
+        timeout_s: float = 300.0,
+    ) -> None:
         self.top_types = top_types
         self.top_lines = top_lines
+        self.holders = holders
+        self.max_visited = max_visited
+        self.fork = fork
+        self.timeout_s = timeout_s
         self.tracemalloc_frames = tracemalloc_frames
-        if tracemalloc_frames > 0 and not tracemalloc.is_tracing():
-            tracemalloc.start(tracemalloc_frames)
+        self._library: tuple[str, ...] = ()
+        if tracemalloc_frames > 0:
+            import tracemalloc  # only when asked for: it imports pickle into the service
 
-    def _types(self) -> tuple[int, int, list[dict[str, Any]]]:
-        from pympler import muppy
+            self._library = _library_paths()
+            if not tracemalloc.is_tracing():
+                tracemalloc.start(tracemalloc_frames)
+        self.last_child_bytes: int | None = None
+        self._pending: _Child | None = None
+        self._done: list[bytes] = []
 
-        # pympler finds the objects; the tally is ours: summary.summarize() builds a row per
-        # object and costs several times more (measured 8 s against ~1 s with 1.2e5 objects
-        # under tracemalloc), for the same sys.getsizeof sums.
-        sizes: Counter[type] = Counter()
-        counts: Counter[type] = Counter()
-        objects = muppy.get_objects()
-        try:
-            for obj in objects:
-                kind = type(obj)
-                counts[kind] += 1
-                sizes[kind] += sys.getsizeof(obj, 0)
-            count = len(objects)
-        finally:
-            del objects  # the list holds every live object: never let it outlive the probe
-        heap_bytes = sum(sizes.values())
-        types = [
-            {"type": _type_name(kind), "count": counts[kind], "size_bytes": size}
-            for kind, size in sizes.most_common(self.top_types)
-        ]
-        return count, heap_bytes, types
+    # --- what is measured, in whichever process measures it ---------------------------------
+    def _measure(self, header: dict, frames: list) -> dict:
+        from leakhunt.sampling.walk import count_objects, find_holders
 
-    def _tracemalloc(self) -> dict[str, Any] | None:
-        if not tracemalloc.is_tracing():
-            return None
-        snapshot = tracemalloc.take_snapshot()
-        traced_bytes, peak_bytes = tracemalloc.get_traced_memory()
-        stats = snapshot.statistics("traceback" if self.tracemalloc_frames > 1 else "lineno")
-        # Several tracebacks end in the same line of the user's code: one row per such line, with
-        # the traceback of its largest share.
-        by_line: dict[str, dict[str, Any]] = {}
-        for stat in stats:
-            frame = _own_frame(stat.traceback)
-            where = f"{frame.filename}:{frame.lineno}"
-            row = by_line.setdefault(where, {"where": where, "size_bytes": 0, "count": 0, "largest": 0})
-            row["size_bytes"] += stat.size
-            row["count"] += stat.count
-            if stat.size > row["largest"]:
-                row["largest"] = stat.size
-                row["traceback"] = [f"{f.filename}:{f.lineno}" for f in stat.traceback]
-        lines = sorted(by_line.values(), key=lambda row: row["size_bytes"], reverse=True)[: self.top_lines]
-        for row in lines:
-            del row["largest"]
-        return {"traced_bytes": traced_bytes, "peak_bytes": peak_bytes, "lines": lines}
+        summary = dict(header)
+        # tracemalloc first: the walk's own allocations would otherwise be traced too.
+        summary["tracemalloc"] = tracemalloc_lines(self.top_lines, self.tracemalloc_frames, self._library)
+        summary.update(count_objects(frames, self.top_types))
+        if self.holders:
+            search = find_holders(frames, max_visited=self.max_visited)
+            summary["holders"] = search.pop("holders")
+            summary["holder_search"] = search
+        return summary
 
-    def take(self, *, t_sim_s: float, t_wall_s: float) -> dict[str, Any]:
-        """One summary, JSON-able; `probe_s` is the whole pause the target saw."""
-        started = time.perf_counter()
-        count, heap_bytes, types = self._types()
-        traced = self._tracemalloc()
+    def _header(self, t_sim_s: float, t_wall_s: float, mode: str, reason: str | None) -> dict:
         return {
-            "kind": "pympler",
+            "kind": "heap",
             "t_sim_s": t_sim_s,
             "t_wall_s": t_wall_s,
-            "objects": count,
-            "py_heap_bytes": heap_bytes,
-            "types": types,
-            "tracemalloc": traced,
-            "probe_s": time.perf_counter() - started,
+            "counted_unix_s": time.time(),
+            "mode": mode,
+            "mode_reason": reason,
         }
+
+    # --- synchronous ----------------------------------------------------------------------------
+    def take(self, *, t_sim_s: float, t_wall_s: float, frames: list | None = None) -> dict:
+        """One summary, waited for."""
+        return json.loads(self.take_line(t_sim_s=t_sim_s, t_wall_s=t_wall_s, frames=frames))
+
+    def take_line(
+        self, *, t_sim_s: float, t_wall_s: float, frames: list | None = None
+    ) -> bytes:
+        """One summary as a JSON line, never parsed in this process (the agent forwards it)."""
+        frames = frames if frames is not None else [("MainThread", sys._getframe(1))]
+        self._wait_pending()
+        child = self._start(t_sim_s, t_wall_s, frames)
+        if isinstance(child, bytes):
+            return child
+        return self._collect(child, block=True) or b""
+
+    # --- asynchronous (the soak target: the service runs on while the child walks) -------------
+    def start(self, *, t_sim_s: float, t_wall_s: float) -> None:
+        """Fork a snapshot now; its line comes out of ready() or finish() later."""
+        waited_s = self._wait_pending()
+        child = self._start(t_sim_s, t_wall_s, [("MainThread", sys._getframe(1))], waited_s)
+        if isinstance(child, bytes):
+            self._done.append(child)
+        else:
+            self._pending = child
+
+    def ready(self) -> list[bytes]:
+        """Summaries finished since the last call, as JSON lines; never blocks."""
+        if self._pending is not None:
+            line = self._collect(self._pending, block=False)
+            if line is not None:
+                self._pending = None
+                self._done.append(line)
+        done, self._done = self._done, []
+        return done
+
+    def finish(self) -> list[bytes]:
+        """Wait for the snapshot in flight; every summary not yet handed out."""
+        self._wait_pending()
+        return self.ready()
+
+    def _wait_pending(self) -> float:
+        if self._pending is None:
+            return 0.0
+        started = time.perf_counter()
+        line = self._collect(self._pending, block=True)
+        self._pending = None
+        if line:
+            self._done.append(line)
+        return time.perf_counter() - started
+
+    # --- fork, or count here --------------------------------------------------------------------
+    def _start(
+        self, t_sim_s: float, t_wall_s: float, frames: list, waited_s: float = 0.0
+    ) -> _Child | bytes:
+        if not self.fork or not hasattr(os, "fork"):
+            reason = "fork turned off" if not self.fork else "this platform has no fork()"
+            return self._in_process(t_sim_s, t_wall_s, frames, reason)
+        refusal = fork_refusal(self.last_child_bytes)
+        if refusal is not None:
+            # Counting here would need the tally's memory too, and leave some of it in RSS.
+            skipped = {**self._header(t_sim_s, t_wall_s, "skipped", refusal), "kind": "error"}
+            return json.dumps({**skipped, "error": refusal, "probe_s": 0.0}).encode() + b"\n"
+        header = self._header(t_sim_s, t_wall_s, "fork", None)
+        read_fd, write_fd = os.pipe()
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child: measured, never returns
+            self._child(write_fd, header, frames)
+        pause_s = time.perf_counter() - started
+        os.close(write_fd)
+        child = _Child(pid, read_fd, pause_s, waited_s, time.monotonic() + self.timeout_s)
+        child.header = header
+        return child
+
+    def _child(self, write_fd: int, header: dict, frames: list) -> None:
+        code = 1
+        try:
+            # Hold nothing of the service's: its sockets, pipes and the protocol's stdout.
+            os.closerange(0, write_fd)
+            os.closerange(write_fd + 1, 1 << 20)
+            dirty_before = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
+            faults_before = _minor_faults()
+            started = time.perf_counter()
+            summary = self._measure(header, frames)
+            faults_after = _minor_faults()
+            dirty_after = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
+            summary["child"] = {
+                "walk_s": time.perf_counter() - started,
+                "private_dirty_bytes": dirty_after,
+                "private_dirty_before_bytes": dirty_before,
+                "minor_faults": faults_after - faults_before
+                if faults_after is not None and faults_before is not None
+                else None,
+            }
+            data = json.dumps(summary, default=str).encode()
+            code = 0
+        except BaseException as exc:  # whatever happens, the child must leave by os._exit
+            data = json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_fd, view) :]
+        finally:
+            os._exit(code)
+
+    def _in_process(
+        self, t_sim_s: float, t_wall_s: float, frames: list, reason: str
+    ) -> bytes:
+        started = time.perf_counter()
+        summary = self._measure(self._header(t_sim_s, t_wall_s, "in-process", reason), frames)
+        del frames
+        summary["trimmed"] = _malloc_trim()
+        summary["probe_s"] = time.perf_counter() - started
+        summary["child"] = None
+        return json.dumps(summary, default=str).encode() + b"\n"
+
+    def _collect(self, child: _Child, *, block: bool) -> bytes | None:
+        """The child's line with the pause spliced in, once it has all arrived; None before."""
+        while True:
+            remaining_s = child.deadline_s - time.monotonic()
+            timeout_s = max(0.0, remaining_s) if block else 0.0
+            readable, _, _ = select.select([child.fd], [], [], timeout_s)
+            if not readable:
+                if not block:
+                    return None
+                child.kill()
+                return self._failed(child, f"the snapshot child took over {self.timeout_s:g} s: killed")
+            chunk = os.read(child.fd, _READ_BYTES)
+            if chunk:
+                child.chunks.append(chunk)
+                continue
+            child.reap()
+            data = b"".join(child.chunks)
+            child.chunks.clear()
+            if not data.startswith(b'{"kind"'):
+                reason = data.decode(errors="replace")[:200] or f"exit status {child.status}"
+                return self._failed(child, f"the snapshot child failed: {reason}")
+            self.last_child_bytes = _private_dirty_of(data)
+            return data[:-1] + b', "probe_s": %.6f, "waited_s": %.6f}\n' % (child.pause_s, child.waited_s)
+
+    def _failed(self, child: _Child, reason: str) -> bytes:
+        failure = {**child.header, "kind": "error", "error": reason, "probe_s": child.pause_s}
+        return json.dumps(failure).encode() + b"\n"
+
+
+def _private_dirty_of(data: bytes) -> int | None:
+    """The child's Private_Dirty, read from its line without parsing it all."""
+    marker = b'"private_dirty_bytes": '
+    at = data.rfind(marker)
+    if at < 0:
+        return None
+    end = data.find(b",", at)
+    with contextlib.suppress(ValueError):
+        return int(data[at + len(marker) : end])
+    return None
+
+
+_LIBC: list = []  # one handle: every ctypes.CDLL(None) makes new function-pointer classes
+
+
+def _malloc_trim() -> bool | None:
+    """Give freed heap back to the OS (glibc); None where there is no malloc_trim."""
+    try:
+        if not _LIBC:
+            import ctypes
+
+            _LIBC.append(ctypes.CDLL(None))
+        return bool(_LIBC[0].malloc_trim(0))
+    except (OSError, AttributeError):
+        return None
+
+
+class _Child:
+    """A snapshot child in flight: its pid, the read end of its pipe, what it cost to fork."""
+
+    def __init__(self, pid: int, fd: int, pause_s: float, waited_s: float, deadline_s: float) -> None:
+        self.pid, self.fd, self.deadline_s = pid, fd, deadline_s
+        self.pause_s = pause_s  # the fork: what the service stood still for
+        self.waited_s = waited_s  # for the previous child, when probes come faster than walks
+        self.chunks: list[bytes] = []
+        self.status: int | None = None
+        self.header: dict = {}
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, 9)
+        self.reap()
+
+    def reap(self) -> None:
+        os.close(self.fd)
+        _, self.status = os.waitpid(self.pid, 0)

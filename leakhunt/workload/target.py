@@ -6,8 +6,9 @@ CONFIG is JSON: {"scenario": Scenario.to_dict(), "duration_s", "interval_s", "pr
 a line. At every sample point it writes {"op": "sample", "t_sim_s"} and blocks until the parent
 answers a line: the parent reads RSS from outside while the model stands still, so samples line up
 with simulated time exactly at any speed. The cleanup task is bracketed by two such barriers so
-its RSS before and after are read from outside too. Summaries from the probe (inside, at their
-own cadence, after the RSS read) are sent as {"op": "summary", ...}.
+its RSS before and after are read from outside too. The probe forks a snapshot child at its own
+cadence (after the RSS read) and the model runs on while the child counts; each summary is sent
+as {"op": "summary", ...} when its child is done, stamped with the simulated time of its fork.
 """
 
 import contextlib
@@ -63,6 +64,11 @@ class Channel:
 
     def send(self, message: dict[str, Any]) -> None:
         self._writer.write(json.dumps(message, default=str) + "\n")
+        self._writer.flush()
+
+    def send_line(self, line: bytes) -> None:
+        """A summary line from the probe, forwarded as it came (a summary is never parsed here)."""
+        self._writer.write('{"op": "summary", ' + line.decode()[1:])
         self._writer.flush()
 
     def barrier(self, message: dict[str, Any]) -> None:
@@ -121,8 +127,12 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
         elif kind == SAMPLE:
             channel.barrier({"op": "sample", "t_sim_s": t_sim_s})
         elif probe is not None:
-            summary = probe.take(t_sim_s=t_sim_s, t_wall_s=clock.wall_elapsed_s())
-            channel.send({"op": "summary", **summary})
+            probe.start(t_sim_s=t_sim_s, t_wall_s=clock.wall_elapsed_s())
+        if probe is not None:
+            for line in probe.ready():
+                channel.send_line(line)
+    for line in probe.finish() if probe is not None else ():
+        channel.send_line(line)
     channel.send(
         {
             "op": "done",

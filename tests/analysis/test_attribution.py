@@ -1,4 +1,5 @@
-"""attribution.py: what grows, by type, and how much of RSS growth is not Python objects.
+"""attribution.py: what grows, by type and by who holds it, how much of RSS growth is not Python
+objects, and why nothing is attributed when nothing can be.
 
 The leaking targets are real child processes that probe themselves (tests/helpers/probed_leaker.py);
 RSS is read from outside with psutil, as leakhunt does.
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leakhunt.analysis.attribution import attribute, rank_growing_types
+from leakhunt.analysis.attribution import accumulation_points, attribute, rank_growing_types, what_grows
 from leakhunt.sampling.child import read_status_bytes
 
 LEAKER = Path(__file__).resolve().parents[1] / "helpers" / "probed_leaker.py"
@@ -86,3 +87,75 @@ def test_a_type_missing_from_early_probes_counts_from_zero_so_its_rate_is_a_lowe
     ranked = rank_growing_types(summaries, 4e6)
     assert ranked[0].name == "bytes"
     assert ranked[0].first_size_bytes == 0
+
+
+def probe_with_holders(t_min: float, holders: dict[str, tuple[int, int]], heap_bytes: int = 10**7) -> dict:
+    """A summary whose holders are {path: (count, bytes)}."""
+    row = summary(t_min, 5000, heap_bytes)
+    row["holders"] = [
+        {"path": path, "type": "list", "count": count, "bytes": size, "item_type": "dict"}
+        for path, (count, size) in holders.items()
+    ]
+    return row
+
+
+def test_a_container_whose_count_and_bytes_grow_is_the_accumulation_point_and_a_sawtooth_is_not():
+    sawtooth = [100, 600, 300, 800, 200, 700]
+    summaries = [
+        probe_with_holders(
+            t,
+            {
+                "app.REQUEST_LOG": (1000 * (t + 1), 200_000 * (t + 1)),
+                "app.BUFFER": (sawtooth[t], 2000 * sawtooth[t]),
+                "app.LRU": (500, 1_000_000),
+            },
+            heap_bytes=10**7 + 200_000 * t,
+        )
+        for t in range(6)
+    ]
+    points = accumulation_points(summaries, 200_000.0, 210_000.0)
+    assert [p["pattern"] for p in points] == ["app.REQUEST_LOG"]
+    assert points[0]["bytes_per_min"] == pytest.approx(200_000)
+    assert (points[0]["first_count"], points[0]["last_count"]) == (1000, 6000)
+    assert [row["count"] for row in points[0]["series"]] == [1000, 2000, 3000, 4000, 5000, 6000]
+    assert points[0]["series"][-1] == {"t_s": 300.0, "count": 6000, "bytes": 1_200_000}
+    assert points[0]["share_of_rss_growth"] == pytest.approx(200_000 / 210_000)
+
+
+def test_caches_per_key_are_one_pattern_and_their_parent_dict_is_not_named_again():
+    def holders(t: int) -> dict[str, tuple[int, int]]:
+        rows = {"m.cache": (2, 0)}
+        for symbol in ("'BTC'", "'ETH'", "'SOL'"):
+            for timeframe in ("'1m'", "'5m'"):
+                rows[f"m.cache[{symbol}]['ohlcv'][{timeframe}]"] = (100 * (t + 1), 10_000 * (t + 1))
+            rows[f"m.cache[{symbol}]['oi']"] = (50 * (t + 1), 1_000 * (t + 1))
+        rows["m.cache"] = (3, sum(size for path, (_, size) in rows.items() if path != "m.cache"))
+        return rows
+
+    points = accumulation_points([probe_with_holders(t, holders(t)) for t in range(5)], 63_000.0, 63_000.0)
+    assert [(p["pattern"], p["members"]) for p in points] == [
+        ("m.cache[*]['ohlcv'][*]", 6),
+        ("m.cache[*]['oi']", 3),
+    ]
+    assert points[0]["bytes_per_min"] == pytest.approx(60_000)
+
+
+def test_a_share_above_100_percent_comes_with_its_reason():
+    summaries = [summary(t, 10_000_000 * (t + 1), 10**7 + 10_000_000 * t) for t in range(4)]
+    report = attribute(summaries, 5e6, STABLE_BOUND)
+    assert report["types"][0]["share_of_rss_growth"] == pytest.approx(2.0)
+    assert any("Shares above 100 %" in note for note in report["notes"])
+    calm = attribute([summary(t, 1_000_000 * (t + 1), 10**7) for t in range(4)], 5e6, STABLE_BOUND)
+    assert calm["notes"] == []
+
+
+def test_when_nothing_can_be_attributed_the_section_says_why_and_which_option_fixes_it():
+    def why(meta: dict, summaries: list, span_s: float = 60.0) -> str:
+        return what_grows(summaries, meta, 1e6, STABLE_BOUND, None, span_s)["statement"]
+
+    assert "this watch had no agent" in why({"command": "watch", "agent": False}, [])
+    assert "--probe-interval 0" in why({"command": "soak", "probe_interval_s": None}, [])
+    one = why({"command": "watch", "agent": True, "probe_interval_s": 300.0}, [summary(0, 1, 1)])
+    assert "Only 1 probe(s) in 1.0 min (one every 300 s)" in one and "--probe-interval 10s" in one
+    failed = [{"error": "the snapshot child took over 300 s: killed"}]
+    assert "killed" in why({"command": "watch", "agent": True, "probe_interval_s": 10.0}, failed)

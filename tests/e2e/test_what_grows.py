@@ -1,6 +1,34 @@
-"""Every soak report says what grows; on the incident model it names the right culprits."""
+"""Every soak report says what grows; on the incident model it names the right culprits, and
+probing it leaves the measured curve where it was."""
 
-from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
+
+MB = 1e6
+
+
+def test_probes_every_simulated_minute_leave_the_default_soak_on_its_unprobed_curve(tmp_path):
+    def soak(probe_interval: str) -> dict:
+        out = tmp_path / f"probe-{probe_interval}"
+        result = leakhunt("soak", "--minutes", "30", "--probe-interval", probe_interval, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout) if result.stdout.strip() else load_json(out / "summary.json")
+
+    probed, unprobed = soak("1m"), soak("0")
+    assert probed["attribution"]["probes"] >= 20  # the fitted part of 31 probes
+    # The literal model: within 30 minutes only the open-interest lists accumulate (design notes 3).
+    points = probed["attribution"]["accumulation_points"]
+    assert points[0]["pattern"] == "leakhunt.workload.target.run:manager.data_cache[*]['oi_history']"
+    assert abs(probed["final_rss_bytes"] - unprobed["final_rss_bytes"]) <= 1 * MB
+    assert probed["growth"]["slope_bytes_per_min"] == pytest.approx(
+        unprobed["growth"]["slope_bytes_per_min"], rel=0.05
+    )
 
 
 def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_nothing_does(tmp_path):
@@ -19,6 +47,19 @@ def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_
     assert_real_figure(tmp_path / "off" / "types.png")
     html = (tmp_path / "off" / "report.html").read_text()
     assert "What grows" in html and "pandas.DataFrame" in html
+    # Who holds it: the OHLCV cache per symbol and timeframe, then the open-interest lists.
+    manager = "leakhunt.workload.target.run:manager.data_cache"
+    points = {point["pattern"]: point for point in off["accumulation_points"]}
+    assert list(points)[:2] == [f"{manager}[*]['ohlcv'][*]", f"{manager}[*]['oi_history']"]
+    ohlcv, oi = points[f"{manager}[*]['ohlcv'][*]"], points[f"{manager}[*]['oi_history']"]
+    assert (ohlcv["members"], ohlcv["type"]) == (40, "pandas.DataFrame")  # 10 symbols x 4 timeframes
+    assert (oi["members"], oi["type"], oi["item_type"]) == (10, "list", "dict")
+    assert ohlcv["share_of_rss_growth"] > 0.5
+    assert "Where it is held" in html and "data_cache[*][&#x27;ohlcv&#x27;][*]" in html
+    assert on["accumulation_points"] == []
+    assert_real_figure(tmp_path / "off" / "holders.png")
+    assert [row["t_s"] for row in ohlcv["series"]] == sorted(row["t_s"] for row in ohlcv["series"])
+    assert ohlcv["series"][-1]["count"] == ohlcv["last_count"]
 
 
 def test_malloc_trim_in_the_cleanup_shows_rss_the_allocator_only_retained(tmp_path):
@@ -68,3 +109,62 @@ def test_with_tracemalloc_the_growing_line_is_the_merge_of_the_ohlcv_cache(tmp_p
     assert top["name"].endswith("leakhunt/workload/market.py:89")
     assert top["share_of_rss_growth"] > 0.5
     assert summary["cost"]["probe_s"] > 0
+
+
+PATTERNS = Path(__file__).resolve().parents[1] / "helpers" / "patterns"
+LEAKS = ("memo", "request_log", "logger_per_connection", "registry", "pandas_concat")
+NOT_LEAKS = ("bounded_lru", "sawtooth")
+
+
+def test_a_panel_of_real_leak_patterns_each_named_by_path_at_its_true_rate_in_a_60_s_watch(tmp_path):
+    # Seven services written the way services are written, each under the agent, watched at once
+    # with default options: what a user would run.
+    services, truths, watches = {}, {}, {}
+    try:
+        for name in LEAKS + NOT_LEAKS:
+            services[name] = subprocess.Popen(
+                [sys.executable, "-m", "leakhunt.agent", "--", str(PATTERNS / f"{name}.py")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        for name, service in services.items():
+            truths[name] = json.loads(service.stdout.readline())  # served from here on
+        for name, service in services.items():
+            args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s"]
+            watches[name] = start_leakhunt(*args, "--out", str(tmp_path / name), "--json")
+        results = {}
+        for name, watch in watches.items():
+            stdout, stderr = watch.communicate(timeout=300)
+            assert watch.returncode == 0, stderr
+            results[name] = (json.loads(stdout), stderr)
+    finally:
+        for process in (*services.values(), *watches.values()):
+            process.kill()
+            process.wait()
+    for name in LEAKS:
+        summary, terminal = results[name]
+        what = summary["attribution"]
+        assert len((tmp_path / name / "summaries.jsonl").read_text().splitlines()) >= 6, name
+        points = what["accumulation_points"]
+        assert points, f"{name}: {what['statement']}"
+        assert points[0]["pattern"] == truths[name]["path"], f"{name}: {points}"
+        # The rate is that of every container the program accumulates in (a logger per
+        # connection also grows logging._handlerList, a weakref per handler).
+        truth = truths[name]["truth_bytes_per_min"]
+        held = sum(point["bytes_per_min"] for point in points)
+        assert held == pytest.approx(truth, rel=0.10), f"{name}: {points}"
+        assert points[0]["bytes_per_min"] > 0.8 * truth
+        assert "What grows:" in terminal and truths[name]["path"] in terminal.replace("\n", "")
+    for name in NOT_LEAKS:
+        what = results[name][0]["attribution"]
+        assert what["accumulation_points"] == [], f"{name}: {what['accumulation_points']}"
+
+
+def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tmp_path, idle):
+    off = leakhunt("soak", "--minutes", "5", "--probe-interval", "0", "--out", str(tmp_path / "off"))
+    statement = load_json(tmp_path / "off" / "summary.json")["attribution"]["statement"]
+    assert "probes were off (--probe-interval 0)" in statement and "--probe-interval" in statement
+    assert "What grows: No inside view" in off.stderr
+    watch = leakhunt("watch", "--pid", str(idle.pid), "--duration", "2s", "--interval", "1s")
+    assert "this watch had no agent" in watch.stderr and "--agent" in watch.stderr

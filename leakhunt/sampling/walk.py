@@ -1,0 +1,475 @@
+"""The heap walk: every live Python object counted by type, and who holds the most, by path.
+
+Runs in whichever process is measured; the probe (probe.py) runs it in a forked child, so
+everything allocated here dies with the child. It therefore uses gc and sys only: no logging, no
+imports, no lock another thread could hold at fork time (pympler would import numpy and take the
+import machinery's module locks).
+
+What is counted (`count_objects`):
+- every object the GC tracks (`gc.get_objects()`), and everything reachable from them that it
+  does not track (dicts of atomics, floats, str, ints: pympler's one level of referents misses a
+  dict's floats), each object once;
+- a NumPy array that does not own its data is followed to its `.base`, so a buffer held only
+  through a view is counted once, at the owner's `sys.getsizeof` (which includes the buffer);
+- pandas containers are sized deep (`__sizeof__` is `memory_usage(deep=True)`), and the arrays
+  and indexes under them are not counted again;
+- a `__sizeof__` written in Python is called only for pandas: user code could take a lock.
+
+Who holds it (`find_holders`): a breadth-first search from module globals and the frames of the
+measured thread(s), so each object gets its shortest readable path
+(`__main__.Session.registry`, `leakhunt.workload.target.run:manager.data_cache['BTC']`). An
+object's held bytes are those of the objects first reached through it (its subtree in the search
+tree: retained size for tree-shaped data, an approximation where objects are shared). The search
+visits at most MAX_VISITED objects and says when that bound was hit. The containers that hold
+the most (dict, list, deque, set, DataFrame ...) are returned with their element count and held
+bytes; the analysis compares them across snapshots to name the accumulation point.
+"""
+
+import gc
+import sys
+import time
+import types
+from collections import deque
+from typing import Any
+
+MAX_VISITED = 2_000_000
+TOP_TYPES = 40
+TOP_HOLDERS = 200
+MIN_HOLDER_BYTES = 16_384
+_CHUNK = 4096
+_MISSING = object()
+
+_ATOMIC = (str, bytes, int, float, complex, bool, type(None), range, types.CodeType)
+_SEQUENCES = (list, tuple, deque)
+_SETS = (set, frozenset)
+# Containers a leak accumulates in: they can grow in place.
+_HOLDER_TYPES = (dict, list, deque, set, bytearray)
+
+# Edge kinds of the search tree; a path is rebuilt from them only for the holders reported.
+_ROOT_MODULE, _ROOT_FRAME, _ATTR, _KEY, _KEYOBJ, _INDEX, _MEMBER, _CELL, _LOCAL, _REF = range(10)
+
+
+def type_name(kind: type) -> str:
+    """pympler's naming: builtins bare, the rest `module.QualName` (pandas.DataFrame)."""
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _module_of(kind: type) -> str:
+    module = kind.__module__
+    return module if isinstance(module, str) else ""
+
+
+class _Sizer:
+    """sys.getsizeof, chosen once per type: deep for pandas, never user Python code elsewhere."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, Any] = {}
+        pandas = sys.modules.get("pandas")
+        self.pandas_base = getattr(getattr(getattr(pandas, "core", None), "base", None), "PandasObject", None)
+        numpy = sys.modules.get("numpy")
+        self.ndarray = getattr(numpy, "ndarray", None)
+
+        self._pandas: dict[type, bool] = {}
+
+    def is_pandas(self, kind: type) -> bool:
+        answer = self._pandas.get(kind)
+        if answer is None:
+            answer = self._pandas[kind] = self.pandas_base is not None and issubclass(kind, self.pandas_base)
+        return answer
+
+    def of(self, kind: type) -> Any:
+        sizer = self._by_type.get(kind)
+        if sizer is None:
+            python_level = isinstance(getattr(kind, "__sizeof__", None), types.FunctionType)
+            # A C-level __sizeof__ cannot run user code or fail; a Python-level one is called only
+            # for pandas (deep sizes), behind a guard.
+            sizer = _object_size if python_level else sys.getsizeof
+            if self.is_pandas(kind):
+                sizer = _getsizeof
+            self._by_type[kind] = sizer
+        return sizer
+
+
+def _getsizeof(obj: Any) -> int:
+    try:
+        return sys.getsizeof(obj, 0)
+    except Exception:  # a broken __sizeof__ (pandas on a half-built frame) must not end the walk
+        return _object_size(obj)
+
+
+def _object_size(obj: Any) -> int:
+    try:
+        return object.__sizeof__(obj)
+    except Exception:  # an object whose C layout object.__sizeof__ cannot read: count its header
+        return 16
+
+
+def _frame_chain(frames: list[tuple[str, types.FrameType]]) -> list[types.FrameType]:
+    chain = []
+    for _, frame in frames:
+        current: types.FrameType | None = frame
+        while current is not None:
+            chain.append(current)
+            current = current.f_back
+    return chain
+
+
+def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> tuple[list[Any], int]:
+    """Tracked objects, plus everything untracked reachable from them or from the frames (a
+    running function's locals are on the interpreter's stack, where gc.get_objects does not
+    look), each once; and how many of them gc.get_objects() did not list."""
+    tracked = gc.get_objects()
+    seen = set(map(id, tracked))
+    seen.add(id(tracked))
+    found = [obj for obj in tracked if obj is not tracked]
+    for frame in _frame_chain(frames):
+        # A running frame does not show its locals to gc.get_referents; f_locals does.
+        for obj in [frame, *frame.f_locals.values()]:
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                found.append(obj)
+    frontier = found
+    ndarray = sizer.ndarray
+    while frontier:
+        new = []
+        if ndarray is not None:
+            # Arrays do not report their referents: follow a view to the array that owns the buffer.
+            for obj in frontier:
+                if type(obj) is ndarray and obj.base is not None and id(obj.base) not in seen:
+                    seen.add(id(obj.base))
+                    new.append(obj.base)
+        for start in range(0, len(frontier), _CHUNK):
+            for ref in gc.get_referents(*frontier[start : start + _CHUNK]):
+                key = id(ref)
+                if key not in seen:
+                    seen.add(key)
+                    new.append(ref)
+        found.extend(new)
+        frontier = new
+    return found, len(found) - len(tracked) + 1
+
+
+def _covered_by_pandas(objects: list[Any], sizer: _Sizer) -> set[int]:
+    """Ids of the arrays, indexes and inner Series a pandas container's deep size includes."""
+    covered: set[int] = set()
+    if sizer.pandas_base is None:
+        return covered
+    is_pandas = sizer.is_pandas
+    for top in [obj for obj in objects if is_pandas(type(obj))]:
+        if id(top) in covered:
+            continue  # inside a frame already walked
+        stack = [top]
+        while stack:
+            for ref in gc.get_referents(stack.pop()):
+                key, kind = id(ref), type(ref)
+                if key in covered:
+                    continue
+                if _module_of(kind).startswith(("pandas", "numpy")) or kind in (tuple, list, dict):
+                    covered.add(key)
+                    stack.append(ref)
+                if kind is sizer.ndarray and ref.base is not None:
+                    covered.add(id(ref.base))
+        covered.discard(id(top))  # a cycle back to itself does not make it its own content
+    return covered
+
+
+def count_objects(
+    frames: list[tuple[str, types.FrameType]] | None = None, top_types: int = TOP_TYPES
+) -> dict[str, Any]:
+    """Every live object by type: objects, py_heap_bytes and the largest types first."""
+    started = time.perf_counter()
+    sizer = _Sizer()
+    objects, untracked = _all_objects(sizer, frames or [])
+    covered = _covered_by_pandas(objects, sizer)
+    sizes: dict[type, int] = {}
+    counts: dict[type, int] = {}
+    sizers: dict[type, Any] = {}
+    for obj in objects:
+        kind = type(obj)
+        size_of = sizers.get(kind)
+        if size_of is None:
+            size_of = sizers[kind] = sizer.of(kind)
+        if covered and id(obj) in covered:
+            continue
+        counts[kind] = counts.get(kind, 0) + 1
+        sizes[kind] = sizes.get(kind, 0) + size_of(obj)
+    ranked = sorted(sizes.items(), key=lambda item: item[1], reverse=True)
+    return {
+        "objects": sum(counts.values()),
+        "untracked_objects": untracked,
+        "py_heap_bytes": sum(sizes.values()),
+        "types": [
+            {"type": type_name(kind), "count": counts[kind], "size_bytes": size}
+            for kind, size in ranked[:top_types]
+        ],
+        "count_s": time.perf_counter() - started,
+    }
+
+
+class _Search:
+    """Breadth-first search from the roots, keeping each object's parent and the edge to it."""
+
+    def __init__(self, sizer: _Sizer, max_visited: int) -> None:
+        self.sizer = sizer
+        self.max_visited = max_visited
+        self.objects: list[Any] = []
+        self.parent: list[int] = []
+        self.edge_kind: list[int] = []
+        self.edge_key: list[Any] = []
+        self.size: list[int] = []
+        self.index: dict[int, int] = {}
+        self.leaves = 0
+        self.bound_hit = False
+
+    def visited(self) -> int:
+        return len(self.objects) + self.leaves
+
+    def add(self, obj: Any, parent: int, kind: int, key: Any) -> None:
+        oid = id(obj)
+        if oid in self.index or isinstance(obj, types.ModuleType):
+            return  # modules are roots of their own
+        if isinstance(obj, type) and not self._defined_here(obj, parent):
+            return  # a class is held where it is defined, not where it was imported
+        if self.visited() >= self.max_visited:
+            self.bound_hit = True
+            return
+        size = self.sizer.of(type(obj))(obj)
+        if isinstance(obj, _ATOMIC):
+            # Leaves are counted into the first container that holds them.
+            self.index[oid] = -1
+            self.leaves += 1
+            self.size[parent] += size
+            return
+        self.index[oid] = len(self.objects)
+        self.objects.append(obj)
+        self.parent.append(parent)
+        self.edge_kind.append(kind)
+        self.edge_key.append(key)
+        self.size.append(size)
+
+    def _defined_here(self, cls: type, parent: int) -> bool:
+        return self.edge_kind[parent] == _ROOT_MODULE and cls.__module__ == self.edge_key[parent]
+
+    def absorb(self, container: Any, owner: int) -> None:
+        """An instance's or class's own __dict__ is part of it, not a holder of its own."""
+        oid = id(container)
+        if oid not in self.index:
+            self.index[oid] = -1
+            self.leaves += 1
+            self.size[owner] += _getsizeof(container)
+
+    def expand(self, i: int) -> None:
+        obj = self.objects[i]
+        kind = type(obj)
+        sizer = self.sizer
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                self.add(value, i, _KEY, key)
+                if not isinstance(key, _ATOMIC):
+                    self.add(key, i, _KEYOBJ, None)
+        elif isinstance(obj, _SEQUENCES):
+            for position, value in enumerate(obj):
+                self.add(value, i, _INDEX, position)
+        elif isinstance(obj, _SETS):
+            for value in obj:
+                self.add(value, i, _MEMBER, None)
+        elif kind is types.FunctionType:
+            for name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=False):
+                try:
+                    self.add(cell.cell_contents, i, _CELL, name)
+                except ValueError:
+                    continue  # an empty cell
+            self._attributes(obj, i)
+            for name in ("__defaults__", "__kwdefaults__"):
+                value = getattr(obj, name)
+                if value:
+                    self.add(value, i, _ATTR, name)
+        elif kind is types.MethodType:
+            self.add(obj.__self__, i, _ATTR, "__self__")
+        elif sizer.is_pandas(kind):
+            return  # sized deep already: its arrays are inside that size
+        elif sizer.ndarray is not None and kind is sizer.ndarray:
+            if obj.base is not None:
+                self.add(obj.base, i, _ATTR, "base")
+        else:
+            attributes = self._attributes(obj, i)
+            for ref in gc.get_referents(obj):
+                if ref is not attributes and not isinstance(ref, type):
+                    self.add(ref, i, _REF, type_name(type(ref)))
+
+    def _attributes(self, obj: Any, i: int) -> Any:
+        try:
+            attributes = object.__getattribute__(obj, "__dict__")
+        except (AttributeError, TypeError):
+            return None
+        if type(attributes) is dict:
+            self.absorb(attributes, i)
+            mro = type(obj).__mro__ if not isinstance(obj, type | types.FunctionType) else ()
+            for name, value in attributes.items():
+                # `logger.manager is Logger.manager`: the class holds it, so it is named there.
+                if mro and any(klass.__dict__.get(name, _MISSING) is value for klass in mro):
+                    continue
+                self.add(value, i, _ATTR, name)
+        return attributes
+
+    def run(self, roots: list[tuple[str, Any, int]]) -> None:
+        for label, obj, kind in roots:
+            if kind == _ROOT_MODULE:
+                namespace = getattr(obj, "__dict__", None)
+                if type(namespace) is not dict or id(namespace) in self.index:
+                    continue
+                self.index[id(obj)] = -1
+                self.index[id(namespace)] = len(self.objects)
+                self.objects.append(namespace)
+                self.parent.append(-1)
+                self.edge_kind.append(_ROOT_MODULE)
+                self.edge_key.append(label)
+                self.size.append(_getsizeof(namespace))
+            else:
+                self.index[id(obj)] = len(self.objects)
+                self.objects.append(obj)
+                self.parent.append(-1)
+                self.edge_kind.append(_ROOT_FRAME)
+                self.edge_key.append(label)
+                self.size.append(0)
+        i = 0
+        while i < len(self.objects):
+            obj = self.objects[i]
+            if self.edge_kind[i] == _ROOT_MODULE:
+                for name, value in obj.items():
+                    self.add(value, i, _ATTR, name)
+            elif self.edge_kind[i] == _ROOT_FRAME:
+                for name, value in obj.f_locals.items():
+                    self.add(value, i, _LOCAL, name)
+            elif isinstance(obj, type):
+                for name, value in list(obj.__dict__.items()):
+                    self.add(value, i, _ATTR, name)
+            else:
+                self.expand(i)
+            i += 1
+
+    def held_bytes(self) -> list[int]:
+        held = list(self.size)
+        for i in range(len(held) - 1, 0, -1):
+            parent = self.parent[i]
+            if parent >= 0:
+                held[parent] += held[i]
+        return held
+
+    def path(self, i: int) -> str:
+        parts = []
+        while i >= 0:
+            kind, key = self.edge_kind[i], self.edge_key[i]
+            parts.append(_edge_text(kind, key))
+            i = self.parent[i]
+        return "".join(reversed(parts))
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str | int | float | bytes | bool) or key is None:
+        text = repr(key)
+        return text if len(text) <= 40 else text[:37] + "..."
+    return f"<{type_name(type(key))}>"
+
+
+def _edge_text(kind: int, key: Any) -> str:
+    if kind in (_ROOT_MODULE, _ROOT_FRAME):
+        return key
+    if kind == _ATTR:
+        return f".{key}"
+    if kind == _KEY:
+        return f"[{_key_text(key)}]"
+    if kind == _KEYOBJ:
+        return ".<key>"
+    if kind == _INDEX:
+        return f"[{key}]"
+    if kind == _MEMBER:
+        return ".<member>"
+    if kind == _CELL:
+        return f".<closure>.{key}"
+    if kind == _LOCAL:
+        return f":{key}"
+    return f".<{key}>"
+
+
+def _frame_roots(frames: list[tuple[str, types.FrameType]]) -> list[tuple[str, Any, int]]:
+    roots = []
+    this_file = __file__
+    for thread, frame in frames:
+        current: types.FrameType | None = frame
+        while current is not None:
+            code = current.f_code
+            if not code.co_filename.startswith(this_file.rsplit("/", 1)[0]):
+                module = current.f_globals.get("__name__", "?")
+                spec = current.f_globals.get("__spec__")
+                if module == "__main__" and getattr(spec, "name", None):
+                    module = spec.name  # run with -m: its real name reads better than __main__
+                label = f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
+                label = label if thread == "MainThread" else f"<{thread}> {label}"
+                roots.append((label, current, _ROOT_FRAME))
+            current = current.f_back
+    return roots
+
+
+def find_holders(
+    frames: list[tuple[str, types.FrameType]],
+    *,
+    max_visited: int = MAX_VISITED,
+    top: int = TOP_HOLDERS,
+    min_bytes: int = MIN_HOLDER_BYTES,
+) -> dict[str, Any]:
+    """The containers holding the most, each with its path from a module or frame root."""
+    started = time.perf_counter()
+    sizer = _Sizer()
+    search = _Search(sizer, max_visited)
+    # Shallow module names first: at equal depth `logging.Logger.manager` is found before the
+    # same manager through `concurrent.futures._base.LOGGER.manager`.
+    modules = sorted(sys.modules.items(), key=lambda item: (item[0].count("."), item[0]))
+    roots = [(name, module, _ROOT_MODULE) for name, module in modules]
+    roots += _frame_roots(frames)
+    search.run(roots)
+    held = search.held_bytes()
+    candidates = [
+        i
+        for i, obj in enumerate(search.objects)
+        if held[i] >= min_bytes
+        and search.edge_kind[i] not in (_ROOT_MODULE, _ROOT_FRAME)
+        and (isinstance(obj, _HOLDER_TYPES) or sizer.is_pandas(type(obj)))
+    ]
+    candidates.sort(key=lambda i: held[i], reverse=True)
+    holders = []
+    for i in candidates[:top]:
+        obj = search.objects[i]
+        try:
+            count = len(obj)
+        except Exception:  # a pandas object mid-construction: its size still tells
+            count = 0
+        holders.append(
+            {
+                "path": search.path(i),
+                "type": type_name(type(obj)),
+                "count": count,
+                "bytes": held[i],
+                "item_type": _item_type(obj),
+            }
+        )
+    return {
+        "holders": holders,
+        "visited": search.visited(),
+        "roots": len(roots),
+        "max_visited": max_visited,
+        "bound_hit": search.bound_hit,
+        "search_s": time.perf_counter() - started,
+    }
+
+
+def _item_type(obj: Any) -> str | None:
+    """The type of the newest element: what the container accumulates."""
+    try:
+        if isinstance(obj, dict):
+            return type_name(type(next(reversed(obj.values())))) if obj else None
+        if isinstance(obj, list | deque):
+            return type_name(type(obj[-1])) if obj else None
+    except Exception:  # a dict changed by nobody (this is a snapshot) cannot fail; be safe anyway
+        return None
+    return None

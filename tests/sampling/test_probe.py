@@ -1,0 +1,209 @@
+"""probe.py: what a summary holds, what it counts, and that taking one changes nothing.
+
+The probe runs inside the process it measures, so these tests run it in the test process itself
+(and stop tracemalloc again where they start it): each summary is counted by a real forked child
+of the test process. Transparency for a whole service is in tests/test_agent.py and
+tests/e2e/test_soak_probes.py.
+"""
+
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leakhunt.sampling.probe import Probe, fork_refusal
+
+
+def take(probe: Probe | None = None) -> dict:
+    return (probe or Probe(holders=False)).take(t_sim_s=60.0, t_wall_s=1.5)
+
+
+def by_type(summary: dict) -> dict[str, dict]:
+    return {row["type"]: row for row in summary["types"]}
+
+
+def test_a_summary_is_one_json_line_with_the_types_largest_first():
+    summary = take()
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["kind"] == "heap"
+    assert (summary["t_sim_s"], summary["t_wall_s"]) == (60.0, 1.5)
+    assert summary["probe_s"] > 0
+    assert summary["mode"] == "fork" and summary["mode_reason"] is None
+    assert summary["objects"] > 10_000  # a real interpreter with pandas loaded
+    sizes = [row["size_bytes"] for row in summary["types"]]
+    assert sizes == sorted(sizes, reverse=True) and len(sizes) == 40
+    assert summary["py_heap_bytes"] >= sum(sizes)
+    assert summary["tracemalloc"] is None
+
+
+class Marker:
+    pass
+
+
+def test_the_probe_does_not_collect_cyclic_garbage_it_measures_it():
+    gc.collect()
+    gc.disable()  # so that only the probe could collect the cycle
+    try:
+        first, second = Marker(), Marker()
+        first.other, second.other = second, first
+        del first, second
+        summary = take(Probe(top_types=100_000))
+        assert by_type(summary)[f"{__name__}.Marker"]["count"] == 2
+    finally:
+        gc.enable()
+    assert gc.collect() >= 2  # still there for the next collection: the probe left it alone
+
+
+def test_taking_summaries_keeps_nothing_alive():
+    probe = Probe()
+    sentinel = object()
+    holder = [sentinel]
+    take(probe)  # a first call may import and cache
+    objects_before, references_before = len(gc.get_objects()), sys.getrefcount(sentinel)
+    heaps = [take(probe)["py_heap_bytes"] for _ in range(20)]
+    assert sys.getrefcount(sentinel) == references_before
+    assert len(gc.get_objects()) - objects_before < 50
+    # The heap the probe sees does not climb from call to call (a few kB of noise at most).
+    assert max(heaps[10:]) - min(heaps[:10]) < 64 * 1024
+    assert holder
+
+
+def test_objects_the_gc_does_not_track_are_counted_too():
+    # A dict of floats is untracked, and so are the floats: gc.get_objects() alone sees neither.
+    probe = Probe(top_types=100_000, holders=False)
+
+    def counts() -> tuple[int, int]:
+        types = by_type(take(probe))
+        return types["dict"]["count"], types.get("float", {"count": 0})["count"]
+
+    dicts_before, floats_before = counts()
+    rows = [{"price": i + 0.5, "size": i * 2.5} for i in range(50_000)]
+    dicts_after, floats_after = counts()
+    assert dicts_after - dicts_before == pytest.approx(50_000, rel=0.01)
+    assert floats_after - floats_before == pytest.approx(100_000, rel=0.01)
+    assert rows
+
+
+def test_a_numpy_buffer_counts_once_even_behind_a_view_whose_owner_nothing_else_holds():
+    before = take()["py_heap_bytes"]
+    every_other = np.ones(2_000_000)[::2]  # 16 MB buffer, 8 MB logical, only the view is named
+    after = take()["py_heap_bytes"]
+    assert after - before == pytest.approx(16e6, rel=0.02)
+    assert every_other.base is not None
+
+
+def test_a_dataframe_is_counted_at_its_deep_size_and_its_arrays_not_again():
+    before = by_type(take())
+    frame = pd.DataFrame(
+        {"open": np.arange(500_000, dtype=float), "close": np.arange(500_000, dtype=float)},
+        index=pd.date_range("2025-10-30", periods=500_000, freq="min"),
+    )
+    deep_bytes = int(frame.memory_usage(deep=True).sum())  # 12 MB: two float columns and the index
+    after = by_type(take())
+    grown = {
+        name: after[name]["size_bytes"] - before.get(name, {"size_bytes": 0})["size_bytes"]
+        for name in after
+    }
+    assert grown["pandas.DataFrame"] == pytest.approx(deep_bytes, rel=0.01)
+    assert abs(grown.get("numpy.ndarray", 0)) < 0.01 * deep_bytes
+    assert abs(grown.get("pandas.DatetimeIndex", 0)) < 0.01 * deep_bytes
+
+
+def allocate_on_a_known_line(n: int) -> list[bytes]:
+    return [bytes(1000) + bytes([i % 256]) for i in range(n)]  # the line the probe must name
+
+
+def test_with_tracemalloc_the_allocating_line_comes_first_with_its_traceback():
+    line = allocate_on_a_known_line.__code__.co_firstlineno + 1
+    try:
+        probe = Probe(tracemalloc_frames=4)
+        kept = allocate_on_a_known_line(5_000)
+        traced = take(probe)["tracemalloc"]
+    finally:
+        tracemalloc.stop()
+    top = traced["lines"][0]
+    assert top["where"] == f"{__file__}:{line}"
+    assert top["size_bytes"] >= 5_000 * 1000
+    assert top["count"] >= 5_000
+    assert top["traceback"][-1] == f"{__file__}:{line}"
+    assert traced["traced_bytes"] >= top["size_bytes"] and traced["peak_bytes"] >= traced["traced_bytes"]
+    assert kept
+
+
+def test_the_service_pauses_for_the_fork_only_and_the_child_reports_what_it_cost():
+    kept = [{"i": i} for i in range(200_000)]
+    summary = take()
+    child = summary["child"]
+    # The walk runs in the child: the service's pause is a small part of it.
+    assert summary["probe_s"] < child["walk_s"] / 3
+    # The child's copy-on-write pages and its own tally are memory of the host, not of the service.
+    assert child["private_dirty_bytes"] > child["private_dirty_before_bytes"]
+    assert child["minor_faults"] > 0
+    assert kept
+
+
+def test_a_summary_is_stamped_when_its_objects_were_counted_not_when_it_arrived():
+    before = time.time()
+    summary = take()
+    after = time.time()
+    assert before <= summary["counted_unix_s"] <= after - summary["child"]["walk_s"]
+
+
+def test_a_host_short_of_memory_skips_the_probe_and_says_why():
+    reason = fork_refusal(last_child_bytes=10**15)  # a child that would need a petabyte
+    assert reason is not None and "MB available" in reason and "skipped" in reason
+    assert fork_refusal(last_child_bytes=1) is None
+    probe = Probe()
+    probe.last_child_bytes = 10**15
+    summary = take(probe)
+    assert (summary["kind"], summary["mode"]) == ("error", "skipped")
+    assert "MB available" in summary["error"] and summary["t_sim_s"] == 60.0
+
+
+def test_without_fork_the_count_runs_in_process_and_says_so():
+    summary = take(Probe(fork=False, holders=False))
+    assert (summary["mode"], summary["mode_reason"]) == ("in-process", "fork turned off")
+    assert summary["child"] is None
+    assert by_type(summary)["dict"]["count"] > 1000
+
+
+def our_children() -> list[str]:
+    """The states of this process's children (Z for one nobody reaped), read from /proc."""
+    states = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == os.getpid():
+                states.append(fields[0])
+    return states
+
+
+def test_a_child_that_does_not_answer_in_time_is_killed_and_the_failure_said():
+    children_before = our_children()
+    summary = take(Probe(timeout_s=0.0))
+    assert summary["kind"] == "error" and "killed" in summary["error"]
+    assert summary["t_sim_s"] == 60.0  # still on the time axis, for the report to place
+    assert our_children() == children_before  # killed and reaped: no zombie left
+
+
+def test_summaries_started_without_waiting_come_out_in_order_and_stamped_with_their_fork():
+    probe = Probe(holders=False)
+    lines = []
+    for k in range(3):
+        probe.start(t_sim_s=60.0 * k, t_wall_s=float(k))
+        lines += probe.ready()
+    lines += probe.finish()
+    summaries = [json.loads(line) for line in lines]
+    assert [s["t_sim_s"] for s in summaries] == [0.0, 60.0, 120.0]
+    assert all(s["waited_s"] >= 0 and s["probe_s"] > 0 for s in summaries)
+    assert probe.finish() == []
