@@ -292,5 +292,5 @@ def test_time_to_limit_is_the_memory_left_over_the_growth_and_is_shown_everywher
     expected_min = (1e9 - samples["rss_bytes"].iloc[-1]) / slope_bytes_per_min
     assert summary["time_to_limit_min"] == pytest.approx(expected_min, rel=0.05)
     shown = f"{summary['time_to_limit_min']:,.0f} min"
-    assert shown in result.stderr
+    assert shown in result.stdout
     assert shown in (run_dir / "report.html").read_text()
