@@ -7,6 +7,7 @@ from rich.console import Console
 
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
+from leakhunt.sampling.source import Source
 from leakhunt.units import parse_duration_s, parse_size_bytes
 
 
@@ -113,15 +114,16 @@ def _source(
     known_hosts: Path | None,
     accept_new_host_key: bool,
     progress: Console,
-) -> Any:
-    """The sampling source: this host, or another one over SSH."""
+) -> "Source":
+    """The sampling source: this host, or another one over SSH; what the ssh config asks for and
+    leakhunt cannot honour is said on `progress`, one line per keyword."""
     if host is None:
         from leakhunt.sampling.local import LocalSource
 
         return LocalSource(pid=pid, unit=unit, match=match)
     from leakhunt.sampling.remote import RemoteSource
 
-    return RemoteSource(
+    source = RemoteSource(
         host,
         pid=pid,
         unit=unit,
@@ -130,3 +132,6 @@ def _source(
         known_hosts_path=known_hosts,
         accept_new_host_key=accept_new_host_key,
     )
+    for warning in source.spec.warnings:
+        progress.print(f"warning: {warning}", highlight=False, soft_wrap=True)
+    return source
