@@ -424,7 +424,8 @@ def _usage_line(exc: ClickException) -> str:
 
 def main() -> None:
     try:
-        code = app(standalone_mode=False)
+        # prog_name: help and errors say `leakhunt` also when run as `python -m leakhunt`.
+        code = app(standalone_mode=False, prog_name="leakhunt")
     except ClickException as exc:
         if exc.format_message():  # empty when no command was given: the help was printed
             sys.stderr.write(_usage_line(exc))
