@@ -32,18 +32,20 @@ def _mb(value: float | None) -> str:
 
 
 def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
-    """Fits 80 columns: no side borders, and the columns that may wrap (run, to limit, ended) fold
-    rather than cut, so two runs whose names share a long prefix still read apart."""
-    table = Table(title=title or None, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run", min_width=10, overflow="fold")
+    """Fits 80 columns: no borders at the sides, padding collapsed, and the columns that may wrap
+    (run, to limit) fold rather than cut, so runs whose names share a long prefix read apart."""
+    table = Table(
+        title=title or None, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
+    )
+    table.add_column("run", min_width=12, overflow="fold")
     table.add_column("verdict", no_wrap=True)
     show_ended = any(summary.get("exit_reason") != "completed" for _, summary in rows)
     for column in ("MB/min", "95 % CI"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("to limit", justify="right", min_width=8)
+    table.add_column("to limit", justify="right", min_width=11, overflow="fold")  # "approaching"
     table.add_column("peak", justify="right", no_wrap=True)
     if show_ended:
-        table.add_column("ended", justify="right", overflow="fold")
+        table.add_column("ended", justify="right", no_wrap=True)
     for label, summary in rows:
         growth = summary.get("growth") or {}
         verdict = summary.get("verdict", "?")
@@ -68,7 +70,8 @@ def print_prose(console: Console, text: str, hang: str = "") -> None:
     """Wrapped at the console's width, never between a number and its unit (rich would: it
     breaks at any whitespace, a no-break space included)."""
     glued = _UNIT_SPACE.sub(_GLUE, text)
-    lines = textwrap.wrap(glued, width=max(console.width, 40), subsequent_indent=hang) or [""]
+    width = max(console.width, 40)
+    lines = textwrap.wrap(glued, width=width, subsequent_indent=hang, break_on_hyphens=False) or [""]
     for line in lines:
         console.print(line.replace(_GLUE, " "), highlight=False, soft_wrap=True)
 
