@@ -148,7 +148,11 @@ def _global(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", "-V", help="Print the version and exit.", metavar="", callback=_show_version,
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            metavar="",
+            callback=_show_version,
             is_eager=True,
         ),
     ] = False,
@@ -411,7 +415,7 @@ def report(
     """Re-render a run's (or a comparison's) summary, figures and report.html from its files."""
     from leakhunt.commands.report import report_command
 
-    summary = report_command(run_dir, results=_results(as_json))
+    summary = report_command(run_dir, results=_results(as_json), progress=err)
     _emit(summary, as_json)
 
 

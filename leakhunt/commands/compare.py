@@ -42,7 +42,7 @@ def compare_command(
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if not baseline:
         check_expectations(expect)
-        return _compare_saved(runs, expect, out, allow_unproven, results)
+        return _compare_saved(runs, expect, out, allow_unproven, results, progress)
     resolved = build_scenario(scenario, scale=scale, seed=seed)
     options = soak_options(
         minutes=minutes,
@@ -77,13 +77,19 @@ def compare_command(
             on_sample=shown.on_sample,
             on_done=shown.on_done,
         )
-    comparison = render_comparison(comparison_dir, [result.run_dir for result in done])
+    with progress.status("writing the report"):
+        comparison = render_comparison(comparison_dir, [result.run_dir for result in done])
     print_comparison(results, comparison)
     return comparison
 
 
 def _compare_saved(
-    runs: list[Path], expect: list[str], out: Path | None, allow_unproven: bool, results: Console
+    runs: list[Path],
+    expect: list[str],
+    out: Path | None,
+    allow_unproven: bool,
+    results: Console,
+    progress: Console,
 ) -> dict[str, Any]:
     from leakhunt.report.console import print_comparison
     from leakhunt.runs.compare import collect_runs, render_comparison
@@ -93,6 +99,7 @@ def _compare_saved(
     comparison_dir = RunDir.create("compare", "saved", out)
     # Saved runs are judged under these settings here, never rewritten.
     overrides = {"allow_unproven": allow_unproven, **({"expect": list(expect)} if expect else {})}
-    comparison = render_comparison(comparison_dir, run_dirs, finish_runs=False, meta_overrides=overrides)
+    with progress.status(f"comparing {len(run_dirs)} saved runs"):
+        comparison = render_comparison(comparison_dir, run_dirs, finish_runs=False, meta_overrides=overrides)
     print_comparison(results, comparison)
     return comparison

@@ -9,7 +9,7 @@ from rich.console import Console
 from leakhunt.errors import UsageError
 
 
-def report_command(path: Path, *, results: Console) -> dict[str, Any]:
+def report_command(path: Path, *, results: Console, progress: Console) -> dict[str, Any]:
     if not Path(path).is_dir():
         raise UsageError(f"{path} is not a directory: give a run or comparison directory under reports/")
     from leakhunt.report.console import print_comparison, print_run_summary
@@ -19,15 +19,17 @@ def report_command(path: Path, *, results: Console) -> dict[str, Any]:
 
     if is_comparison(path):
         saved = json.loads((Path(path) / COMPARISON).read_text())
-        comparison = render_comparison(
-            RunDir(path),
-            comparison_runs(path),
-            finish_runs=False,
-            meta_overrides=saved.get("meta_overrides"),
-        )
+        with progress.status("re-rendering the comparison"):
+            comparison = render_comparison(
+                RunDir(path),
+                comparison_runs(path),
+                finish_runs=False,
+                meta_overrides=saved.get("meta_overrides"),
+            )
         print_comparison(results, comparison)
         return comparison
     run_dir = open_run(path)
-    summary = finish_run(run_dir)
+    with progress.status("re-rendering the run"):
+        summary = finish_run(run_dir)
     print_run_summary(results, summary, str(run_dir.path))
     return summary

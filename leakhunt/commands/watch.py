@@ -100,7 +100,8 @@ def watch_command(
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
     if result.samples == 0:
         raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
-    summary = finish_run(result.run_dir)
+    with progress.status("writing the report"):
+        summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary
 
