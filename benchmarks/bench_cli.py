@@ -19,6 +19,7 @@ CASES = (
     ("unknown option", [LEAKHUNT, "soak", "--minuts", "3"]),
     ("compare --repeat 0", [LEAKHUNT, "compare", "--baseline", "--repeat", "0"]),
     ("watch, bad --duration", [LEAKHUNT, "watch", "--pid", "1", "--duration", "soon"]),
+    ("watch, no such PID", [LEAKHUNT, "watch", "--pid", "999999"]),
     ("report of a missing directory", [LEAKHUNT, "report", "/nonexistent"]),
 )
 REFERENCES = (

@@ -53,6 +53,9 @@ def watch_command(
     if host is None and (ssh_config or known_hosts or accept_new_host_key):
         raise UsageError("--ssh-config, --known-hosts and --accept-new-host-key go with --host")
 
+    # The target is found (no such PID, an unknown host alias ...) before the analysis loads.
+    source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+
     from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
     from leakhunt.analysis.criteria import parse_expect
     from leakhunt.commands.progress import live_watch
@@ -63,7 +66,6 @@ def watch_command(
     from leakhunt.sampling.logs import follow_local
     from leakhunt.sampling.store import RunDir
 
-    source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
     ask_summary = None
     if agent or agent_socket:
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
