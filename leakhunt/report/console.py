@@ -37,7 +37,7 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
     table = Table(
         title=title or None, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
     )
-    table.add_column("run", min_width=12, overflow="fold")
+    table.add_column("run", min_width=8, overflow="fold")
     table.add_column("verdict", no_wrap=True)
     show_ended = any(summary.get("exit_reason") != "completed" for _, summary in rows)
     for column in ("MB/min", "95 % CI"):
@@ -45,7 +45,7 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
     table.add_column("to limit", justify="right", min_width=11, overflow="fold")  # "approaching"
     table.add_column("peak", justify="right", no_wrap=True)
     if show_ended:
-        table.add_column("ended", justify="right", no_wrap=True)
+        table.add_column("ended", justify="right", overflow="fold")
     for label, summary in rows:
         growth = summary.get("growth") or {}
         verdict = summary.get("verdict", "?")
