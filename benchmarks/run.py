@@ -1,7 +1,10 @@
-"""Run every benchmark in one go and write benchmarks/results.md with the machine and date.
+"""Run the benchmarks and write their sections of benchmarks/results.md with the machine and date.
 
 `make bench` (or `python -m benchmarks.run [name ...]`). Each module's `run()` returns a markdown
-section; figures are ratios measured within one run, so they compare across machines.
+section headed `## ...`; figures are ratios measured within one run, so they compare across
+machines. A section not measured this time (another module's, or one recorded by hand such as
+the mutation score) is kept as it was, with its own date: running one benchmark never erases
+another's figures.
 """
 
 import importlib
@@ -11,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-MODULES = ("bench_soak", "bench_compare", "bench_fit", "bench_sampler", "bench_probe", "bench_cli")
+MODULES = ("bench_soak", "bench_compare", "bench_repeat", "bench_fit", "bench_sampler", "bench_probe", "bench_cli")
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
@@ -27,8 +30,23 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def split_sections(text: str) -> dict[str, str]:
+    """`## heading` -> the section's whole text, in file order; the title block is dropped."""
+    sections: dict[str, str] = {}
+    for chunk in ("\n" + text).split("\n## ")[1:]:
+        heading = chunk.split("\n", 1)[0].strip()
+        sections[heading] = "## " + chunk.strip()
+    return sections
+
+
+def stamped(section: str) -> str:
+    """The section with the date and machine it was measured on, under its heading."""
+    heading, _, body = section.strip().partition("\n")
+    return f"{heading}\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n{body}"
+
+
 def main(names: list[str]) -> None:
-    sections = []
+    sections = split_sections(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names or MODULES:
         try:
             module = importlib.import_module(f"benchmarks.{name}")
@@ -36,14 +54,14 @@ def main(names: list[str]) -> None:
             print(f"skipping {name}: not present", file=sys.stderr)
             continue
         print(f"running {name} ...", file=sys.stderr)
-        sections.append(module.run())
+        fresh = stamped(module.run())
+        sections.update(split_sections(fresh))
     header = (
-        f"# Benchmark results\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n"
+        "# Benchmark results\n\nEach section says when and where it was measured. "
         "Regenerate with `make bench`.\n"
     )
-    text = header + "\n" + "\n\n".join(sections) + "\n"
-    RESULTS.write_text(text)
-    print(text)
+    RESULTS.write_text(header + "\n" + "\n\n".join(sections.values()) + "\n")
+    print(RESULTS.read_text())
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ from numpy.typing import ArrayLike
 from scipy.ndimage import median_filter
 from scipy.stats import t as student_t
 
+from leakhunt.units import format_mb
+
 MIN_FIT_POINTS = 10
 MAX_WARMUP_S = 300.0
 WARMUP_FRACTION = 0.10
@@ -322,7 +324,7 @@ def fit_growth(
         steps = _steps(fit_t, fit_y)
         overall = trend(fit_t, fit_y, steps=steps)
         method += (
-            f"; one step of {step_bytes / 1e6:.3g} MB at {step_at_min:.1f} min against a flat "
+            f"; one step of {format_mb(step_bytes)} MB at {step_at_min:.1f} min against a flat "
             "history, taken out"
         )
     else:

@@ -13,6 +13,7 @@ from leakhunt.analysis.attribution import attribute
 from leakhunt.analysis.criteria import evaluate, gate_passes, parse_expect
 from leakhunt.analysis.growth import fit_growth
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge, limit_text
+from leakhunt.units import format_mb
 
 MB = 1e6
 # Why a run that stopped here did not cover what it was asked to: its criteria are not proven.
@@ -120,7 +121,7 @@ def summarize_run(
         "verdict_reason": judgement.reason,
         "thresholds": (
             f"Verdict thresholds: STABLE when the whole 95 % CI is at or below "
-            f"{judgement.stable_bound_bytes_per_min * 60 / MB:,.3g} MB/h; LEAK when its low "
+            f"{format_mb(judgement.stable_bound_bytes_per_min * 60)} MB/h; LEAK when its low "
             "end is above that; BOUNDED when growth is clear early (its interval above zero) and "
             "gone late (its interval holds zero); INCONCLUSIVE when there are too few points or "
             "the CI is too wide to tell."

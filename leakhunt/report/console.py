@@ -115,7 +115,7 @@ class LiveLine:
         growth = ""
         if elapsed_min > 0:
             rate = (sample.rss_bytes - self._first.rss_bytes) / elapsed_min
-            growth = f"  growth so far {rate / MB:+.3g} MB/min"
+            growth = f"  growth so far {format_mb(rate, signed=True)} MB/min"
         self.text = (
             f"{self.time_label} {sample.t_sim_s / 60:6.1f}/{self.duration_s / 60:.0f} min  "
             f"RSS {format_bytes(sample.rss_bytes)}{growth}"

@@ -218,7 +218,7 @@ def effect_text(entry: dict[str, Any]) -> str:
     if not found["measurable"]:
         return "no measurable effect in this run"
     if found["percent"] is None:
-        return f"changes growth by {-found['removed_bytes_per_min'] / MB:+.3g} MB/min"
+        return f"changes growth by {format_mb(-found['removed_bytes_per_min'], signed=True)} MB/min"
     low, high = found["percent_ci"]
     return f"removes {found['percent']:.0f} % (95 % CI {low:.0f} to {high:.0f} %)"
 

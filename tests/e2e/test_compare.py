@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
 from tests.e2e.test_errors import assert_one_line_usage_error
 
@@ -51,29 +53,21 @@ def test_baseline_with_ablation_gives_five_runs_and_a_leak_only_with_the_fixes_o
     assert html.count("data:image/png;base64,") == 1
 
 
-def test_the_baseline_slope_is_proportional_to_the_scale(tmp_path):
+def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
+    # The payload scales, the open-interest list does not: slope = fixed part + scale x payload part,
+    # so equal steps in scale give equal steps in slope. Within 10 %: each concat's temporaries,
+    # which the allocator partly keeps, grow with the frame (measured steps: 4.33 and 4.72 MB/min).
     slopes = []
-    for scale in ("0.02", "0.04"):
+    for scale in ("0.02", "0.04", "0.06"):
         out = tmp_path / scale
         leakhunt(
-            "compare",
-            "--baseline",
-            "--scenario",
-            "incident-replay",
-            "--scale",
-            scale,
-            "--minutes",
-            "20",
-            "--probe-interval",
-            "0",
-            "--repeat",
-            "1",
-            "--out",
-            str(out),
-            check_rc=0,
-        )
+            "compare", "--baseline", "--scenario", "incident-replay", "--scale", scale, "--minutes", "20",
+            "--probe-interval", "0", "--repeat", "1", "--out", str(out), check_rc=0,
+        )  # fmt: skip
         slopes.append(load_json(out / "comparison.json")["runs"][0]["growth"]["slope_bytes_per_min"])
-    assert 1.9 < slopes[1] / slopes[0] < 2.1
+    first_step, second_step = slopes[1] - slopes[0], slopes[2] - slopes[1]
+    assert second_step == pytest.approx(first_step, rel=0.10)
+    assert slopes[0] - first_step > 0  # what does not scale still grows
 
 
 def test_saved_runs_compare_without_running_anything(tmp_path):

@@ -89,6 +89,48 @@ def test_a_process_that_exits_ends_the_run_with_its_reason(tmp_path):
     assert load_json(out / "summary.json")["n_samples"] >= 3
 
 
+def test_a_target_that_died_proves_no_criterion_and_exits_1(tmp_path):
+    # The incident's gate on a process that lived 1.5 s: no pass can be claimed from it.
+    process = start(str(HELPERS / "leaker.py"), str(2**20), "1.5")
+    out = tmp_path / "run"
+    result = leakhunt(
+        "watch", "--pid", str(process.pid), "--duration", "60s", "--interval", "100ms",
+        "--expect", "growth<50MB/h", "--expect", "rss<2GB@30m", "--expect", "swap==0", "--out", str(out),
+    )  # fmt: skip
+    process.wait()
+    assert result.returncode == 1, result.stderr
+    criteria = load_json(out / "summary.json")["criteria"]
+    assert [c["status"] for c in criteria] == ["NOT PROVEN"] * 3
+    assert "run for at least 30 min" in criteria[1]["detail"]
+    assert "the target exited before the end" in criteria[2]["detail"]
+    assert "NOT PROVEN" in result.stdout
+
+
+def test_an_idle_web_server_under_load_is_stable_not_a_leak(tmp_path):
+    # The false-alarm panel's real member: RSS jitters with every request, and does not grow.
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "index.html").write_text("<p>hello</p>" * 1000)
+    server = subprocess.Popen(
+        [sys.executable, str(HELPERS / "web_server.py"), str(tmp_path / "www")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    port = int(server.stdout.readline().split()[1])
+    load = start(str(HELPERS / "load.py"), f"http://127.0.0.1:{port}/index.html")
+    try:
+        out = tmp_path / "run"
+        leakhunt(
+            "watch", "--pid", str(server.pid), "--duration", "15s", "--interval", "100ms",
+            "--expect", "growth<50MB/h", "--out", str(out), check_rc=0,
+        )  # fmt: skip
+    finally:
+        for process in (load, server):
+            process.stdin.close()
+            process.wait(timeout=30)
+    summary = load_json(out / "summary.json")
+    assert summary["verdict"] == "STABLE", summary["verdict_reason"]
+    assert summary["criteria"][0]["status"] == "PASS"
+
+
 def test_match_with_two_candidates_lists_both(tmp_path):
     token = f"leakhunt-test-{uuid.uuid4().hex}"
     twins = [
