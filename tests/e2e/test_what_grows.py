@@ -1,6 +1,6 @@
 """Every soak report says what grows; on the incident model it names the right culprits."""
 
-from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+from tests.e2e.conftest import REPO, assert_real_figure, leakhunt, load_json
 
 
 def test_fixes_off_the_dataframe_cache_and_the_oi_dicts_grow_and_with_the_fixes_nothing_does(tmp_path):
@@ -65,6 +65,8 @@ def test_with_tracemalloc_the_growing_line_is_the_merge_of_the_ohlcv_cache(tmp_p
     )
     summary = load_json(tmp_path / "run" / "summary.json")
     top = summary["attribution"]["lines"][0]
-    assert top["name"].endswith("leakhunt/workload/market.py:89")
+    source = (REPO / "leakhunt" / "workload" / "market.py").read_text().splitlines()
+    merge_line = next(n for n, line in enumerate(source, 1) if "pd.concat([existing, new])" in line)
+    assert top["name"].endswith(f"leakhunt/workload/market.py:{merge_line}")
     assert top["share_of_rss_growth"] > 0.5
     assert summary["cost"]["probe_s"] > 0
