@@ -326,7 +326,12 @@ def watch(
     ] = None,
     ssh_config: Annotated[
         Path | None,
-        typer.Option("--ssh-config", metavar="FILE", help="SSH config file (default ~/.ssh/config)."),
+        typer.Option(
+            "--ssh-config",
+            metavar="FILE",
+            help="Read this ssh config alone, as `ssh -F` does "
+            "(default: ~/.ssh/config, then /etc/ssh/ssh_config).",
+        ),
     ] = None,
     known_hosts: Annotated[
         Path | None,
