@@ -53,8 +53,10 @@ def watch_command(
     if host is None and (ssh_config or known_hosts or accept_new_host_key):
         raise UsageError("--ssh-config, --known-hosts and --accept-new-host-key go with --host")
 
-    # The target is found (no such PID, an unknown host alias ...) before the analysis loads.
-    source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+    if host is None and pid is not None:
+        from leakhunt.sampling.local import check_pid
+
+        check_pid(pid)  # a mistyped PID is refused before the analysis loads
 
     from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
     from leakhunt.analysis.criteria import parse_expect
@@ -66,6 +68,8 @@ def watch_command(
     from leakhunt.sampling.logs import follow_local
     from leakhunt.sampling.store import RunDir
 
+    # Built after the imports: sampling then starts at once, and a short-lived target is caught.
+    source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
     ask_summary = None
     if agent or agent_socket:
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
