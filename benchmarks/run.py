@@ -14,7 +14,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-MODULES = ("bench_soak", "bench_compare", "bench_repeat", "bench_fit", "bench_sampler", "bench_probe")
+MODULES = (
+    "bench_soak",
+    "bench_compare",
+    "bench_repeat",
+    "bench_fit",
+    "bench_sampler",
+    "bench_probe",
+    "bench_cli",
+)
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 

@@ -1,13 +1,19 @@
-"""The `leakhunt` command line: each command parses, calls one library function, prints."""
+"""The `leakhunt` command line: each command parses, calls one function of leakhunt.commands,
+prints. Results (tables, verdicts, file paths) go to stdout; progress and the live view go to
+stderr; `--json` puts the JSON alone on stdout. Only light modules load before the input is
+checked, so a typo is refused at once."""
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from leakhunt import __version__
 from leakhunt.errors import FAILED, LeakhuntError
 
 INTERRUPTED = 130
@@ -15,66 +21,143 @@ INTERRUPTED = 130
 # (docs/decisions.md).
 DEFAULT_REPEAT = 3
 
+
+class _PlainHelp:
+    """-h/--help is a flag: no `<bool>` beside it in the help."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Group(_PlainHelp, TyperGroup):
+    pass
+
+
+class _Command(_PlainHelp, TyperCommand):
+    """Usage lines as man pages write them: `report RUN_DIR`, not `report {run_dir}`; an
+    argument's metavar says what it is, without `<list[Path]>` beside it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Find, reproduce and prove the fix of memory leaks in long-running Python services.",
+    epilog="Example: leakhunt soak --minutes 30    (then `leakhunt COMMAND -h` for each command)",
 )
 err = Console(stderr=True)
 out = Console()
 _state = {"debug": False}
 
+
+def _results(as_json: bool) -> Console:
+    """With --json, stdout carries the JSON alone, so the human summary moves to stderr."""
+    return err if as_json else out
+
+
+def _flag(name: str, help_text: str) -> Any:
+    # A flag takes no value: an empty metavar keeps `<bool>` out of the help.
+    return typer.Option(name, help=help_text, metavar="")
+
+
 OutOption = Annotated[
     Path | None,
-    typer.Option("--out", help="Run directory to write (default: reports/<time>-<command>-<name>/)."),
+    typer.Option(
+        "--out", metavar="DIR", help="Run directory to write (default: reports/TIME-COMMAND-NAME/)."
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")]
+JsonOption = Annotated[bool, _flag("--json", "Print summary.json on stdout, and nothing else there.")]
 ExpectOption = Annotated[
     list[str] | None,
     typer.Option(
         "--expect",
+        metavar="CRITERION",
         help="A success criterion, e.g. 'rss<2GB@30m', 'growth<50MB/h', 'swap==0', 'cpu<40%'. "
         "Repeatable; a failure, or a criterion that could not be proven, exits 1.",
     ),
 ]
 AllowUnprovenOption = Annotated[
     bool,
-    typer.Option(
+    _flag(
         "--allow-unproven",
-        help="Let a criterion that could not be judged (NOT PROVEN) pass the gate; failures still exit 1.",
+        "Let a criterion that could not be judged (NOT PROVEN) pass the gate; failures still exit 1.",
     ),
 ]
 ScenarioOption = Annotated[
     str,
-    typer.Option("--scenario", help="A shipped scenario name (see `leakhunt scenarios`) or a .toml path."),
+    typer.Option(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="A shipped scenario (see `leakhunt scenarios`) or a .toml path.",
+    ),
 ]
-MinutesOption = Annotated[float, typer.Option("--minutes", help="Simulated minutes to run.")]
+MinutesOption = Annotated[float, typer.Option("--minutes", metavar="MIN", help="Simulated minutes to run.")]
 ScaleOption = Annotated[
-    float | None, typer.Option("--scale", help="Multiply each candle's payload (CI uses small scales).")
+    float | None,
+    typer.Option("--scale", metavar="X", help="Multiply each candle's payload (CI uses small scales)."),
 ]
 SpeedOption = Annotated[
-    str, typer.Option("--speed", help="Simulated seconds per wall second: 1, 60, ... or max.")
+    str,
+    typer.Option("--speed", metavar="X|max", help="Simulated seconds per wall second: 1, 60, ... or max."),
 ]
 IntervalOption = Annotated[
-    str, typer.Option("--interval", help="Sampling interval in simulated time: 500ms, 5s, 1m or seconds.")
+    str,
+    typer.Option(
+        "--interval",
+        metavar="DURATION",
+        help="Sampling interval in simulated time: 500ms, 5s, 1m or seconds.",
+    ),
 ]
-
 ProbeIntervalOption = Annotated[
     str,
     typer.Option(
         "--probe-interval",
+        metavar="DURATION",
         help="Heap snapshots (soak: in the target; watch: from the agent) every ...; 0 turns them off; "
         "auto: at least 6 per run, at most every 5 min.",
     ),
 ]
 SeedOption = Annotated[
-    int | None, typer.Option("--seed", help="Seed of the synthetic feed (default: the scenario's).")
+    int | None,
+    typer.Option("--seed", metavar="N", help="Seed of the synthetic feed (default: the scenario's)."),
 ]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"leakhunt {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _global(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def _global(
+    debug: Annotated[bool, _flag("--debug", "Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            metavar="",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     _state["debug"] = debug
 
 
@@ -97,14 +180,20 @@ def _exit_on_criteria(summary: dict) -> None:
         raise typer.Exit(INTERRUPTED)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog="Example: leakhunt soak --scenario incident-replay --scale 0.05 --fixes none "
+    "--minutes 10 --expect 'growth < 50 MB/h'",
+)
 def soak(
     minutes: MinutesOption = 30.0,
     scenario: ScenarioOption = "incident-2025-10-30",
     fixes: Annotated[
         str | None,
         typer.Option(
-            "--fixes", help="all, none, or a comma list of caps,oi_cap,cleanup (default: the scenario's)."
+            "--fixes",
+            metavar="LIST",
+            help="all, none, or a comma list of caps,oi_cap,cleanup (default: the scenario's).",
         ),
     ] = None,
     speed: SpeedOption = "max",
@@ -113,21 +202,20 @@ def soak(
     tracemalloc: Annotated[
         int,
         typer.Option(
-            "--tracemalloc", help="Also take tracemalloc snapshots with this many frames (0 = off)."
+            "--tracemalloc", metavar="FRAMES", help="Also take tracemalloc snapshots with this many frames."
         ),
     ] = 0,
     malloc_trim: Annotated[
         bool,
-        typer.Option(
-            "--malloc-trim",
-            help="The cleanup also calls glibc malloc_trim(0): how much RSS is only retained.",
-        ),
+        _flag("--malloc-trim", "The cleanup also calls glibc malloc_trim(0): how much RSS is only retained."),
     ] = False,
     scale: ScaleOption = None,
     seed: SeedOption = None,
     memory_limit: Annotated[
         str | None,
-        typer.Option("--memory-limit", help="Stop the target when RSS crosses this: 6GB, 512MB ..."),
+        typer.Option(
+            "--memory-limit", metavar="SIZE", help="Stop the target when RSS crosses this: 6GB, 512MB ..."
+        ),
     ] = None,
     expect: ExpectOption = None,
     allow_unproven: AllowUnprovenOption = False,
@@ -135,7 +223,7 @@ def soak(
     as_json: JsonOption = False,
 ) -> None:
     """Run a faithful model of the incident's market-data manager and sample it from outside."""
-    from leakhunt.runs.commands import soak_command
+    from leakhunt.commands.soak import soak_command
 
     summary = soak_command(
         minutes=minutes,
@@ -151,30 +239,36 @@ def soak(
         memory_limit=memory_limit,
         expect=expect or [],
         out=output,
-        console=err,
+        results=_results(as_json),
+        progress=err,
         allow_unproven=allow_unproven,
     )
     _emit(summary, as_json)
     _exit_on_criteria(summary)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog="Examples: leakhunt compare --baseline --ablation --scenario incident-replay --scale 0.05;  "
+    "leakhunt compare reports/RUN_A reports/RUN_B",
+)
 def compare(
-    runs: Annotated[list[Path] | None, typer.Argument(help="Saved run directories to compare.")] = None,
-    baseline: Annotated[
-        bool, typer.Option("--baseline", help="Run the scenario with fixes off and on.")
-    ] = False,
-    ablation: Annotated[
-        bool, typer.Option("--ablation", help="With --baseline: each fix alone too.")
-    ] = False,
+    runs: Annotated[
+        list[Path] | None, typer.Argument(metavar="RUN_DIR", help="Saved run directories to compare.")
+    ] = None,
+    baseline: Annotated[bool, _flag("--baseline", "Run the scenario with the fixes off and on.")] = False,
+    ablation: Annotated[bool, _flag("--ablation", "With --baseline: each fix alone too.")] = False,
     scenario: ScenarioOption = "incident-2025-10-30",
     minutes: MinutesOption = 30.0,
     scale: ScaleOption = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", help="Runs in parallel (default: cores).")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", metavar="N", help="Runs in parallel (default: cores).")
+    ] = None,
     repeat: Annotated[
         int,
         typer.Option(
             "--repeat",
+            metavar="N",
             help="With --baseline: run each variant this many times; their spread joins the intervals.",
         ),
     ] = DEFAULT_REPEAT,
@@ -188,7 +282,7 @@ def compare(
     as_json: JsonOption = False,
 ) -> None:
     """Prove a fix: the same seeded feed with the fixes off and on, or saved runs side by side."""
-    from leakhunt.runs.commands import compare_command
+    from leakhunt.commands.compare import compare_command
 
     comparison = compare_command(
         runs=runs or [],
@@ -204,7 +298,8 @@ def compare(
         seed=seed,
         expect=expect or [],
         out=output,
-        console=err,
+        results=_results(as_json),
+        progress=err,
         repeat=repeat,
         allow_unproven=allow_unproven,
     )
@@ -212,47 +307,65 @@ def compare(
     _exit_on_criteria(comparison)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog="Example: leakhunt watch --host vps --unit app.service --duration 30m "
+    "--expect 'rss<2GB@30m' --expect 'growth < 50 MB/h'",
+)
 def watch(
-    pid: Annotated[int | None, typer.Option("--pid", help="The process to watch.")] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="A systemd unit: follows its MainPID.")] = None,
+    pid: Annotated[int | None, typer.Option("--pid", metavar="PID", help="The process to watch.")] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", metavar="UNIT", help="A systemd unit: follows its MainPID.")
+    ] = None,
     match: Annotated[
-        str | None, typer.Option("--match", help="A regex over command lines; must match one.")
+        str | None,
+        typer.Option("--match", metavar="REGEX", help="A regex over command lines; must match one."),
     ] = None,
     host: Annotated[
-        str | None, typer.Option("--host", help="An ~/.ssh/config alias or host to watch over SSH.")
+        str | None,
+        typer.Option("--host", metavar="HOST", help="An ~/.ssh/config alias or host to watch over SSH."),
     ] = None,
     ssh_config: Annotated[
-        Path | None, typer.Option("--ssh-config", help="SSH config file (default ~/.ssh/config).")
+        Path | None,
+        typer.Option(
+            "--ssh-config",
+            metavar="FILE",
+            help="Read this ssh config alone, as `ssh -F` does "
+            "(default: ~/.ssh/config, then /etc/ssh/ssh_config).",
+        ),
     ] = None,
     known_hosts: Annotated[
-        Path | None, typer.Option("--known-hosts", help="known_hosts (default ~/.ssh/known_hosts).")
+        Path | None,
+        typer.Option("--known-hosts", metavar="FILE", help="known_hosts (default ~/.ssh/known_hosts)."),
     ] = None,
     accept_new_host_key: Annotated[
-        bool,
-        typer.Option(
-            "--accept-new-host-key", help="Trust and record an unknown host key (never a changed one)."
-        ),
+        bool, _flag("--accept-new-host-key", "Trust and record an unknown host key (never a changed one).")
     ] = False,
     duration: Annotated[
-        str | None, typer.Option("--duration", help="How long: 30m, 8h ... (default: until Ctrl-C).")
+        str | None,
+        typer.Option("--duration", metavar="DURATION", help="How long: 30m, 8h ... (default: until Ctrl-C)."),
     ] = None,
-    interval: Annotated[str, typer.Option("--interval", help="Between samples: 5s, 500ms ...")] = "5s",
+    interval: Annotated[
+        str, typer.Option("--interval", metavar="DURATION", help="Between samples: 5s, 500ms ...")
+    ] = "5s",
     memory_limit: Annotated[
-        str | None, typer.Option("--memory-limit", help="For time-to-limit: 6GB ...")
+        str | None, typer.Option("--memory-limit", metavar="SIZE", help="For time-to-limit: 6GB ...")
     ] = None,
-    agent: Annotated[
-        bool, typer.Option("--agent", help="Ask the service's leakhunt agent what grows.")
-    ] = False,
+    agent: Annotated[bool, _flag("--agent", "Ask the service's leakhunt agent what grows.")] = False,
     agent_socket: Annotated[
-        Path | None, typer.Option("--agent-socket", help="The agent's socket, if not the default.")
+        Path | None,
+        typer.Option("--agent-socket", metavar="FILE", help="The agent's socket, if not the default."),
     ] = None,
     probe_interval: ProbeIntervalOption = "auto",
     events: Annotated[
-        str | None, typer.Option("--events", help="A log command to follow, e.g. 'journalctl -u UNIT -f'.")
+        str | None,
+        typer.Option(
+            "--events", metavar="COMMAND", help="A log command to follow, e.g. 'journalctl -u UNIT -f'."
+        ),
     ] = None,
     event_match: Annotated[
-        str | None, typer.Option("--event-match", help="Regex of the log lines to mark on the curve.")
+        str | None,
+        typer.Option("--event-match", metavar="REGEX", help="Regex of the log lines to mark on the curve."),
     ] = None,
     expect: ExpectOption = None,
     allow_unproven: AllowUnprovenOption = False,
@@ -260,7 +373,7 @@ def watch(
     as_json: JsonOption = False,
 ) -> None:
     """Watch a live process, here or over SSH, with the success criteria as a pass/fail gate."""
-    from leakhunt.runs.commands import watch_command
+    from leakhunt.commands.watch import watch_command
 
     summary = watch_command(
         pid=pid,
@@ -278,7 +391,8 @@ def watch(
         probe_interval=probe_interval,
         expect=expect or [],
         out=output,
-        console=err,
+        results=_results(as_json),
+        progress=err,
         events=events,
         event_match=event_match,
         allow_unproven=allow_unproven,
@@ -287,7 +401,7 @@ def watch(
     _exit_on_criteria(summary)
 
 
-@app.command()
+@app.command(cls=_Command, epilog="Example: leakhunt scenarios")
 def scenarios() -> None:
     """List the shipped scenarios, one line each."""
     from leakhunt.workload.scenario import available_scenarios, load_scenario_file
@@ -297,21 +411,35 @@ def scenarios() -> None:
         out.print(f"[bold]{scenario.name:22}[/] {scenario.description}", highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_Command, epilog="Example: leakhunt report reports/RUN_DIR --json > summary.json")
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run or comparison directory.")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="A run or comparison directory.", show_default=False)
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Re-render a run's (or a comparison's) summary, figures and report.html from its files."""
-    from leakhunt.runs.commands import report_command
+    from leakhunt.commands.report import report_command
 
-    summary = report_command(run_dir, console=err)
+    summary = report_command(run_dir, results=_results(as_json), progress=err)
     _emit(summary, as_json)
+
+
+def _usage_line(exc: ClickException) -> str:
+    """A usage mistake as one line: what is wrong, and where the help is."""
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path} -h" if ctx is not None else "leakhunt -h"
+    return f"error: {exc.format_message()}; see `{where}`\n"
 
 
 def main() -> None:
     try:
-        app()
+        # prog_name: help and errors say `leakhunt` also when run as `python -m leakhunt`.
+        code = app(standalone_mode=False, prog_name="leakhunt")
+    except ClickException as exc:
+        if exc.format_message():  # empty when no command was given: the help was printed
+            sys.stderr.write(_usage_line(exc))
+        sys.exit(exc.exit_code)
     except LeakhuntError as exc:
         if _state["debug"]:
             raise
@@ -320,7 +448,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except Exception as exc:
         if _state["debug"]:
             raise
@@ -329,3 +457,4 @@ def main() -> None:
             f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback\n"
         )
         sys.exit(FAILED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,6 +9,13 @@ import re
 from leakhunt.errors import UsageError
 
 _DURATION_S = {"ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+# The spellings people type after a slash (`50MB/hour`) or a number (`2 hours`).
+_DURATION_WORDS = {
+    "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "mins": "min", "minute": "min", "minutes": "min",
+    "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "day": "d", "days": "d",
+}  # fmt: skip
 _SIZE_BYTES = {
     "b": 1,
     "kb": 10**3,
@@ -27,6 +34,7 @@ _NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z
 
 DURATION_HELP = "a duration such as 500ms, 30s, 5m, 2h or a bare number of seconds"
 SIZE_HELP = "a size such as 512MB, 2GB, 6GiB or a bare number of bytes"
+RATE_HELP = "a rate such as 220MB/min, 50MB/h, 50 MB/hour or 2MiB/s"
 
 
 def _split(text: str) -> tuple[float, str] | None:
@@ -41,10 +49,10 @@ def parse_duration_s(text: str | float, what: str = "duration") -> float:
     if isinstance(text, int | float):
         return float(text)
     parts = _split(text)
-    if parts is None or parts[1] not in ("", *_DURATION_S):
+    unit = _DURATION_WORDS.get(parts[1], parts[1]) if parts else None
+    if parts is None or unit not in ("", *_DURATION_S):
         raise UsageError(f"{what}: {text!r} is not {DURATION_HELP}")
-    value, unit = parts
-    return value * _DURATION_S.get(unit, 1.0)
+    return parts[0] * _DURATION_S.get(unit, 1.0)
 
 
 def parse_size_bytes(text: str | float, what: str = "size") -> int:
@@ -76,14 +84,23 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_rate_bytes_per_min(text: str, what: str = "rate") -> float:
-    """`220MB/min`, `50MB/h`, `2MiB/s` -> bytes per minute."""
+    """`220MB/min`, `50MB/h`, `50 MB/hour`, `2MiB/s` -> bytes per minute.
+
+    Errors quote `text` as typed, never the `1hour` that `/hour` is read as."""
     size_text, slash, per_text = str(text).partition("/")
     if not slash:
-        raise UsageError(f"{what}: {text!r} is not a rate such as 220MB/min, 50MB/h or 2MiB/s")
-    per_s = parse_duration_s("1" + per_text if per_text[:1].isalpha() else per_text, what)
+        raise UsageError(f"{what}: {text!r} is not {RATE_HELP}")
+    per_text = per_text.strip()
+    try:
+        per_s = parse_duration_s("1" + per_text if per_text[:1].isalpha() else per_text, what)
+    except UsageError:
+        raise UsageError(f"{what}: {text!r} is not {RATE_HELP}") from None
     if per_s <= 0:
         raise UsageError(f"{what}: {text!r} has a zero time unit")
-    return parse_size_bytes(size_text, what) * 60.0 / per_s
+    try:
+        return parse_size_bytes(size_text, what) * 60.0 / per_s
+    except UsageError:
+        raise UsageError(f"{what}: {text!r} is not {RATE_HELP}") from None
 
 
 def format_mb(size_bytes: float | None, *, signed: bool = False) -> str:

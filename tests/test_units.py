@@ -44,3 +44,38 @@ def test_a_bad_size_or_rate_is_a_usage_error():
 def test_format_bytes_is_si():
     assert format_bytes(1.5e9) == "1.5 GB"
     assert format_bytes(220e6) == "220 MB"
+
+
+@pytest.mark.parametrize(
+    ("text", "bytes_per_min"),
+    [
+        ("50MB/hour", 50e6 / 60),
+        ("50 MB/h", 50e6 / 60),
+        ("50 MB / hours", 50e6 / 60),
+        ("50MB/hr", 50e6 / 60),
+        ("2 GB/day", 2e9 / 1440),
+        ("1MB/sec", 60e6),
+        ("1MB/second", 60e6),
+        ("220MB/minute", 220e6),
+        ("50MB/2h", 25e6 / 60),
+    ],
+)
+def test_rates_take_the_time_units_people_type_after_the_slash(text, bytes_per_min):
+    assert parse_rate_bytes_per_min(text) == pytest.approx(bytes_per_min)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("2 hours", 7200.0), ("1 day", 86400.0), ("30 secs", 30.0)])
+def test_durations_take_unit_words(text, seconds):
+    assert parse_duration_s(text) == pytest.approx(seconds)
+
+
+def test_sizes_take_a_space_before_the_unit():
+    assert parse_size_bytes("2 GB") == 2 * 10**9
+
+
+@pytest.mark.parametrize("bad", ["50MB/fortnight", "50MB/", "lots/h"])
+def test_a_bad_rate_quotes_the_whole_rate_as_typed(bad):
+    with pytest.raises(UsageError) as raised:
+        parse_rate_bytes_per_min(bad, "--expect")
+    assert f"{bad!r} is not a rate" in raised.value.message
+    assert "'1" not in raised.value.message  # never the `1hour` the slash is read as

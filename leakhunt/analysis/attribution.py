@@ -210,9 +210,7 @@ def probe_cost(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "pause_s_max": max((s.get("probe_s", 0.0) for s in summaries), default=None),
         "waited_s": float(sum(s.get("waited_s", 0.0) for s in summaries)),
         "child_walk_s_mean": mean([c["walk_s"] for c in children]),
-        "child_private_dirty_bytes_max": max(
-            (c["private_dirty_bytes"] or 0 for c in children), default=None
-        ),
+        "child_private_dirty_bytes_max": max((c["private_dirty_bytes"] or 0 for c in children), default=None),
         "child_minor_faults_mean": mean([c["minor_faults"] for c in children if c.get("minor_faults")]),
         "in_process": len(fallbacks),
         "in_process_reason": fallbacks[0] if fallbacks else None,

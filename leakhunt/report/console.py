@@ -1,7 +1,10 @@
 """What the terminal shows: rich tables at the end of a run, and the live line during it."""
 
+import re
+import textwrap
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -29,12 +32,20 @@ def _mb(value: float | None) -> str:
 
 
 def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
-    table = Table(title=title or None)
-    table.add_column("run", min_width=12)
+    """Fits 80 columns: no borders at the sides, padding collapsed, and the columns that may wrap
+    (run, to limit) fold rather than cut, so runs whose names share a long prefix read apart."""
+    table = Table(
+        title=title or None, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
+    )
+    table.add_column("run", min_width=8, overflow="fold")
     table.add_column("verdict", no_wrap=True)
     show_ended = any(summary.get("exit_reason") != "completed" for _, summary in rows)
-    for column in ("MB/min", "95 % CI", "to limit", "peak", *(("ended",) if show_ended else ())):
+    for column in ("MB/min", "95 % CI"):
         table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("to limit", justify="right", min_width=11, overflow="fold")  # "approaching"
+    table.add_column("peak", justify="right", no_wrap=True)
+    if show_ended:
+        table.add_column("ended", justify="right", overflow="fold")
     for label, summary in rows:
         growth = summary.get("growth") or {}
         verdict = summary.get("verdict", "?")
@@ -50,12 +61,27 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
     return table
 
 
+# A space between a number and its unit is not a place to break a line: "removes 96 %".
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=%|[kMGT]i?B\b|MB/|min\b|s\b|h\b)")
+_GLUE = "\u00a0"
+
+
+def print_prose(console: Console, text: str, hang: str = "") -> None:
+    """Wrapped at the console's width, never between a number and its unit (rich would: it
+    breaks at any whitespace, a no-break space included)."""
+    glued = _UNIT_SPACE.sub(_GLUE, text)
+    width = max(console.width, 40)
+    lines = textwrap.wrap(glued, width=width, subsequent_indent=hang, break_on_hyphens=False) or [""]
+    for line in lines:
+        console.print(line.replace(_GLUE, " "), highlight=False, soft_wrap=True)
+
+
 def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -> None:
     console.print(growth_table([(summary.get("label", "run"), summary)]))
-    console.print(summary.get("headline", ""), highlight=False)
+    print_prose(console, summary.get("headline", ""))
     for criterion in summary.get("criteria", []):
         mark = _STATUS_MARK.get(criterion.get("status", ""), "[bold red]FAIL[/]")
-        console.print(f"  {mark} {criterion['text']}: {criterion['detail']}", highlight=False)
+        print_prose(console, f"  {mark} {criterion['text']}: {criterion['detail']}", hang="    ")
     for line in what_grows_lines(summary.get("attribution")):
         console.print(line, highlight=False)
     cost = summary.get("cost") or {}
@@ -140,12 +166,12 @@ class LiveLine:
 def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
     rows = [(entry["label"], entry) for entry in comparison["runs"]]
     console.print(growth_table(rows, title="leakhunt compare"))
-    console.print(comparison.get("headline", ""), highlight=False)
+    print_prose(console, comparison.get("headline", ""))
     for entry in comparison["runs"]:
         for criterion in entry.get("criteria", []):
             mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
-            console.print(
-                f"  {entry['label']}: {mark} {criterion['text']}: {criterion['detail']}", highlight=False
+            print_prose(
+                console, f"  {entry['label']}: {mark} {criterion['text']}: {criterion['detail']}", hang="    "
             )
     console.print(
         f"comparison directory: [bold]{comparison.get('comparison_dir', '')}[/]  "

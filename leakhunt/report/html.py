@@ -127,10 +127,7 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
             ]
             for p in points
         ]
-        parts.append(
-            "<h3>Where it is held</h3>"
-            + _table(header, rows)
-        )
+        parts.append("<h3>Where it is held</h3>" + _table(header, rows))
     for note in attribution.get("notes") or []:
         parts.append(f"<p><small>{_e(note)}</small></p>")
     probe_cost = attribution.get("cost") or {}

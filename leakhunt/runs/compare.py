@@ -9,9 +9,11 @@ a sample: parallel runs measure the same curve as serial ones (benchmarks/ check
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,10 @@ from leakhunt.report.html import render_comparison_html
 from leakhunt.report.plots import plot_comparison
 from leakhunt.runs.finish import analyse_run, finish_run, open_run
 from leakhunt.runs.soak import SoakOptions, SoakResult, interrupts_stop_runs, run_soak
+from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RunDir
 from leakhunt.units import format_mb
-from leakhunt.workload.market import FIXES
+from leakhunt.workload.names import FIXES
 
 COMPARISON = "comparison.json"
 MB = 1e6
@@ -56,10 +59,18 @@ def default_jobs() -> int:
 
 
 def run_baseline_comparison(
-    options: SoakOptions, *, ablation: bool, jobs: int, comparison_dir: RunDir, repeat: int = 1
+    options: SoakOptions,
+    *,
+    ablation: bool,
+    jobs: int,
+    comparison_dir: RunDir,
+    repeat: int = 1,
+    on_sample: Callable[[SoakOptions, Sample], None] | None = None,
+    on_done: Callable[[SoakOptions], None] | None = None,
 ) -> list[SoakResult]:
     """Run every variant of `options.scenario` `repeat` times, each into a subdirectory of
-    `comparison_dir` (`baseline`, or `baseline-r1`, `baseline-r2` ... when repeated)."""
+    `comparison_dir` (`baseline`, or `baseline-r1`, `baseline-r2` ... when repeated).
+    `on_sample(plan, sample)` and `on_done(plan)` report progress, from the worker threads."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if repeat < 1:
@@ -72,8 +83,15 @@ def run_baseline_comparison(
             run_dir = RunDir.create("soak", name, comparison_dir.path / name)
             planned = replace(options, scenario=scenario, out=run_dir.path, variant=variant.label)
             plans.append((replace(planned, replicate=replicate if repeat > 1 else None), run_dir))
+
+    def run_one(plan: SoakOptions, run_dir: RunDir) -> SoakResult:
+        result = run_soak(plan, run_dir=run_dir, on_sample=partial(on_sample, plan) if on_sample else None)
+        if on_done is not None:
+            on_done(plan)
+        return result
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_soak, plan, run_dir=run_dir) for plan, run_dir in plans]
+        futures = [pool.submit(run_one, plan, run_dir) for plan, run_dir in plans]
         try:
             with interrupts_stop_runs():
                 return [future.result() for future in futures]

@@ -190,9 +190,7 @@ class Probe:
         """One summary, waited for."""
         return json.loads(self.take_line(t_sim_s=t_sim_s, t_wall_s=t_wall_s, frames=frames))
 
-    def take_line(
-        self, *, t_sim_s: float, t_wall_s: float, frames: list | None = None
-    ) -> bytes:
+    def take_line(self, *, t_sim_s: float, t_wall_s: float, frames: list | None = None) -> bytes:
         """One summary as a JSON line, never parsed in this process (the agent forwards it)."""
         frames = frames if frames is not None else [("MainThread", sys._getframe(1))]
         self._wait_pending()
@@ -237,9 +235,7 @@ class Probe:
         return time.perf_counter() - started
 
     # --- fork, or count here --------------------------------------------------------------------
-    def _start(
-        self, t_sim_s: float, t_wall_s: float, frames: list, waited_s: float = 0.0
-    ) -> _Child | bytes:
+    def _start(self, t_sim_s: float, t_wall_s: float, frames: list, waited_s: float = 0.0) -> _Child | bytes:
         if not self.fork or not hasattr(os, "fork"):
             reason = "fork turned off" if not self.fork else "this platform has no fork()"
             return self._in_process(t_sim_s, t_wall_s, frames, reason)
@@ -291,9 +287,7 @@ class Probe:
         finally:
             os._exit(code)
 
-    def _in_process(
-        self, t_sim_s: float, t_wall_s: float, frames: list, reason: str
-    ) -> bytes:
+    def _in_process(self, t_sim_s: float, t_wall_s: float, frames: list, reason: str) -> bytes:
         started = time.perf_counter()
         summary = self._measure(self._header(t_sim_s, t_wall_s, "in-process", reason), frames)
         del frames

@@ -1,16 +1,14 @@
-"""SSH with paramiko: hosts resolve through ~/.ssh/config, host keys are checked, nothing prompts.
+"""SSH with paramiko: hosts resolve as OpenSSH resolves them, host keys are checked, nothing prompts.
 
-Resolution: HostName, User, Port, IdentityFile and ProxyJump (one hop, through a direct-tcpip
-channel) of the alias's Host block. paramiko's SSHConfig ignores `Include`, and `~` expands from
-$HOME (OpenSSH uses the passwd home): point --ssh-config at the file that holds the alias if
-yours is included from elsewhere. Keys come from the agent and the IdentityFiles; a password is
-never asked for, so cron and CI runs cannot hang on a prompt.
+Resolution (sampling/ssh_config.py): HostName, User, Port, IdentityFile and ProxyJump (one hop,
+through a direct-tcpip channel), with `Host *` defaults, `Include` and `Match host`/`Match user`,
+checked against `ssh -G`. Keys come from the agent and the IdentityFiles; a password is never
+asked for, so cron and CI runs cannot hang on a prompt.
 
 Host keys: checked against known_hosts. An unknown key is refused unless `accept_new_host_key`
 (OpenSSH's StrictHostKeyChecking=accept-new), which records it; a changed key is always refused.
 """
 
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import paramiko
 
 from leakhunt.errors import RunError, UsageError
+from leakhunt.sampling.ssh_config import passwd_home, resolve
 
 CONNECT_TIMEOUT_S = 15.0
 
@@ -30,46 +29,38 @@ class HostSpec:
     user: str
     identity_files: tuple[str, ...]
     proxy_jump: str | None
+    warnings: tuple[str, ...] = ()  # what the ssh config asks for that leakhunt cannot honour
 
     @property
     def where(self) -> str:
         return f"{self.user}@{self.hostname}:{self.port}"
 
 
-def default_ssh_config() -> Path:
-    return Path(os.path.expanduser("~/.ssh/config"))
-
-
 def default_known_hosts() -> Path:
-    return Path(os.path.expanduser("~/.ssh/known_hosts"))
+    return passwd_home() / ".ssh" / "known_hosts"
 
 
 def resolve_host(alias: str, ssh_config_path: Path | None = None) -> HostSpec:
-    path = Path(ssh_config_path) if ssh_config_path else default_ssh_config()
-    config = paramiko.SSHConfig()
-    if path.exists():
-        config = paramiko.SSHConfig.from_path(str(path))
-    elif ssh_config_path is not None:
-        raise UsageError(f"--ssh-config {path} does not exist")
-    found = config.lookup(alias)
-    has_block = alias in config.get_hostnames()
-    hostname = found.get("hostname", alias)
-    if not has_block and hostname == alias:
+    """`alias` resolved through the ssh config as `ssh -G` would, or a UsageError if it names
+    no Host block and no host that resolves."""
+    found = resolve(alias, Path(ssh_config_path) if ssh_config_path else None)
+    if not found.has_block and found.hostname == alias.lower():
         try:
             socket.getaddrinfo(alias, None)
         except OSError:
+            where = ssh_config_path or passwd_home() / ".ssh" / "config"
             raise UsageError(
-                f"unknown host alias {alias!r}: no Host block in {path} and no such host name; "
+                f"unknown host alias {alias!r}: no Host block in {where} and no such host name; "
                 "add it to your ssh config or pass --ssh-config"
             ) from None
-    identity_files = tuple(os.path.expanduser(p) for p in found.get("identityfile", []))
     return HostSpec(
         alias=alias,
-        hostname=hostname,
-        port=int(found.get("port", 22)),
-        user=found.get("user", os.environ.get("USER", "root")),
-        identity_files=identity_files,
-        proxy_jump=found.get("proxyjump"),
+        hostname=found.hostname,
+        port=found.port,
+        user=found.user,
+        identity_files=tuple(found.identity_files),
+        proxy_jump=found.proxy_jump,
+        warnings=tuple(found.warnings),
     )
 
 

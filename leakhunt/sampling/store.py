@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from leakhunt.errors import UsageError
 from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 META = "meta.json"
 SAMPLES = "samples.csv"
@@ -115,7 +116,10 @@ class RunDir:
                 stream.flush()
             yield SampleWriter(stream)
 
-    def read_samples(self) -> pd.DataFrame:
+    def read_samples(self) -> "pd.DataFrame":
+        # pandas loads here, not at import: creating a run directory must not wait for it.
+        import pandas as pd
+
         path = self.file(SAMPLES)
         if not path.exists():
             raise UsageError(f"{self.path} holds no {SAMPLES}: is it a leakhunt run directory?")

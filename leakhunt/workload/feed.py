@@ -14,15 +14,8 @@ import zlib
 import numpy as np
 import pandas as pd
 
-TIMEFRAME_S: dict[str, int] = {
-    "1m": 60,
-    "5m": 300,
-    "15m": 900,
-    "30m": 1800,
-    "1h": 3600,
-    "4h": 14400,
-    "1d": 86400,
-}
+from leakhunt.workload.names import TIMEFRAME_S
+
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 OI_PERIOD_S = 300
 # A fixed epoch keeps timestamps identical across runs and hosts; 2025-10-30 00:00 UTC.

@@ -30,7 +30,6 @@ CANDLE_CAPS: dict[str, int] = {
 }
 DEFAULT_CANDLE_CAP = 1000
 OI_CAP = 288
-FIXES: tuple[str, ...] = ("caps", "oi_cap", "cleanup")
 
 
 def candle_cap(timeframe: str) -> int:

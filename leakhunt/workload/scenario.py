@@ -1,4 +1,5 @@
-"""Scenarios: TOML files in `scenarios/` (or any path), validated on load into a frozen dataclass.
+"""Scenarios: TOML files shipped as `leakhunt.scenarios` (`scenarios/` in the checkout) or any
+path, validated on load into a frozen dataclass.
 
 A bad file gets one message naming the file, the key and the expected type.
 """
@@ -6,15 +7,16 @@ A bad file gets one message naming the file, the key and the expected type.
 import dataclasses
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from leakhunt.errors import UsageError
 from leakhunt.units import parse_duration_s, parse_rate_bytes_per_min, parse_size_bytes
-from leakhunt.workload.feed import TIMEFRAME_S
-from leakhunt.workload.market import FIXES
+from leakhunt.workload.names import FIXES, TIMEFRAME_S
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
+# Package data, so a wheel or pipx install has them; installed packages are plain directories.
+SCENARIO_DIR = Path(str(resources.files("leakhunt.scenarios")))
 DEFAULT_SCENARIO = "incident-2025-10-30"
 SYMBOL_NAMES = (
     "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "BNB/USDT",

@@ -129,7 +129,7 @@ def test_a_failed_expectation_exits_1_after_the_full_report(tmp_path):
     baseline, fixed = comparison["runs"]
     assert baseline["criteria"][0]["status"] == "FAIL"
     assert fixed["criteria"][0]["status"] in ("PASS", "NOT PROVEN")
-    assert (out / "report.html").exists() and "FAIL" in result.stderr
+    assert (out / "report.html").exists() and "FAIL" in result.stdout
 
 
 def test_bad_compare_input_is_one_line_and_exit_2(tmp_path):
@@ -202,7 +202,7 @@ def test_runs_of_different_scenarios_are_compared_with_a_warning(tmp_path):
     result = leakhunt("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c"))
     comparison = load_json(tmp_path / "c" / "comparison.json")
     assert any("differ in scenario" in warning for warning in comparison["warnings"])
-    assert "Warning: the runs differ in scenario" in result.stderr.replace("\n", " ")
+    assert "Warning: the runs differ in scenario" in result.stdout.replace("\n", " ")
     assert "differ in scenario" in (tmp_path / "c" / "report.html").read_text()
 
 

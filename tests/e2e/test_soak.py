@@ -146,12 +146,12 @@ def test_sigint_keeps_every_sample_and_still_renders_the_report(run_dir):
 def test_an_interrupted_run_proves_no_criterion_and_exits_1(run_dir):
     process = sampling_soak(run_dir, 2, "--expect", "peak<1TB", "--expect", "growth<1TB/h")
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    stdout, _ = process.communicate(timeout=120)
     assert process.returncode == 1
     criteria = load_json(run_dir / "summary.json")["criteria"]
     assert [c["status"] for c in criteria] == ["NOT PROVEN", "NOT PROVEN"]
     assert "interrupted at" in criteria[0]["detail"] and "rerun to the end" in criteria[0]["detail"]
-    assert "NOT PROVEN" in stderr
+    assert "NOT PROVEN" in stdout
     assert (run_dir / "report.html").exists()
 
 
@@ -278,7 +278,7 @@ def test_a_failed_expect_exits_1_after_the_whole_report_is_written(run_dir):
         str(run_dir),
     )
     assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr and "FAIL peak<1MB" in result.stderr
+    assert "Traceback" not in result.stderr and "FAIL peak<1MB" in result.stdout
     assert load_json(run_dir / "meta.json")["exit_reason"] == "completed"
     summary = load_json(run_dir / "summary.json")
     assert [(c["text"], c["passed"]) for c in summary["criteria"]] == [("peak<1MB", False)]
@@ -319,5 +319,5 @@ def test_time_to_limit_is_the_memory_left_over_the_growth_and_is_shown_everywher
     assert soonest <= (1e9 - samples["rss_bytes"].iloc[-1]) / slope_bytes_per_min <= latest
     shown = f"~{summary['time_to_limit_min']:,.0f} min"
     assert summary["to_limit"] == shown
-    assert shown in result.stderr
+    assert shown in result.stdout
     assert shown in (run_dir / "report.html").read_text()

@@ -103,7 +103,7 @@ def test_a_target_that_died_proves_no_criterion_and_exits_1(tmp_path):
     assert [c["status"] for c in criteria] == ["NOT PROVEN"] * 3
     assert "run for at least 30 min" in criteria[1]["detail"]
     assert "the target exited before the end" in criteria[2]["detail"]
-    assert "NOT PROVEN" in result.stderr
+    assert "NOT PROVEN" in result.stdout
 
 
 def test_an_idle_web_server_under_load_is_stable_not_a_leak(tmp_path):

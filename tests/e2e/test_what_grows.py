@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
+from tests.e2e.conftest import REPO, assert_real_figure, leakhunt, load_json, start_leakhunt
 
 MB = 1e6
 
@@ -18,7 +18,7 @@ def test_probes_every_simulated_minute_leave_the_default_soak_on_its_unprobed_cu
         out = tmp_path / f"probe-{probe_interval}"
         result = leakhunt("soak", "--minutes", "30", "--probe-interval", probe_interval, "--out", str(out))
         assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout) if result.stdout.strip() else load_json(out / "summary.json")
+        return load_json(out / "summary.json")
 
     probed, unprobed = soak("1m"), soak("0")
     assert probed["attribution"]["probes"] >= 20  # the fitted part of 31 probes
@@ -106,7 +106,9 @@ def test_with_tracemalloc_the_growing_line_is_the_merge_of_the_ohlcv_cache(tmp_p
     )
     summary = load_json(tmp_path / "run" / "summary.json")
     top = summary["attribution"]["lines"][0]
-    assert top["name"].endswith("leakhunt/workload/market.py:89")
+    source = (REPO / "leakhunt" / "workload" / "market.py").read_text().splitlines()
+    merge_line = next(n for n, line in enumerate(source, 1) if "pd.concat([existing, new])" in line)
+    assert top["name"].endswith(f"leakhunt/workload/market.py:{merge_line}")
     assert top["share_of_rss_growth"] > 0.5
     assert summary["cost"]["probe_s"] > 0
 

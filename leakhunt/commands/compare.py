@@ -1,0 +1,105 @@
+"""`leakhunt compare`: the same seeded feed with the fixes off and on, or saved runs side by side."""
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from leakhunt.commands.checks import build_scenario, soak_options
+from leakhunt.errors import UsageError
+from leakhunt.expect import check_expectations
+
+
+def compare_command(
+    *,
+    runs: list[Path],
+    baseline: bool,
+    ablation: bool,
+    scenario: str,
+    minutes: float,
+    scale: float | None,
+    jobs: int | None,
+    speed: str,
+    interval: str,
+    probe_interval: str,
+    seed: int | None,
+    expect: list[str],
+    out: Path | None,
+    results: Console,
+    progress: Console,
+    repeat: int = 1,
+    allow_unproven: bool = False,
+) -> dict[str, Any]:
+    if baseline and runs:
+        raise UsageError("give either --baseline or saved run directories, not both")
+    if not baseline and not runs:
+        raise UsageError("nothing to compare: use --baseline, or give two or more run directories")
+    if ablation and not baseline:
+        raise UsageError("--ablation goes with --baseline")
+    if repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {repeat}")
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    if not baseline:
+        check_expectations(expect)
+        return _compare_saved(runs, expect, out, allow_unproven, results, progress)
+    resolved = build_scenario(scenario, scale=scale, seed=seed)
+    options = soak_options(
+        minutes=minutes,
+        scenario=resolved,
+        speed=speed,
+        interval=interval,
+        probe_interval=probe_interval,
+        expect=expect,
+        out=None,
+        allow_unproven=allow_unproven,
+    )
+    from leakhunt.commands.progress import CompareProgress
+    from leakhunt.report.console import print_comparison
+    from leakhunt.runs.compare import default_jobs, render_comparison, run_baseline_comparison, variants
+    from leakhunt.sampling.store import RunDir
+
+    comparison_dir = RunDir.create("compare", resolved.name, out)
+    labels = [variant.label for variant in variants(ablation)]
+    jobs = jobs or default_jobs()
+    progress.print(
+        f"compare {resolved.name}: {len(labels)} variants x {repeat} runs of {minutes:g} simulated min, "
+        f"{jobs} at a time",
+        highlight=False,
+    )
+    with CompareProgress(progress, labels, repeat, options.duration_s) as shown:
+        done = run_baseline_comparison(
+            options,
+            ablation=ablation,
+            jobs=jobs,
+            comparison_dir=comparison_dir,
+            repeat=repeat,
+            on_sample=shown.on_sample,
+            on_done=shown.on_done,
+        )
+    with progress.status("writing the report"):
+        comparison = render_comparison(comparison_dir, [result.run_dir for result in done])
+    print_comparison(results, comparison)
+    return comparison
+
+
+def _compare_saved(
+    runs: list[Path],
+    expect: list[str],
+    out: Path | None,
+    allow_unproven: bool,
+    results: Console,
+    progress: Console,
+) -> dict[str, Any]:
+    from leakhunt.report.console import print_comparison
+    from leakhunt.runs.compare import collect_runs, render_comparison
+    from leakhunt.sampling.store import RunDir
+
+    run_dirs = collect_runs(runs)
+    comparison_dir = RunDir.create("compare", "saved", out)
+    # Saved runs are judged under these settings here, never rewritten.
+    overrides = {"allow_unproven": allow_unproven, **({"expect": list(expect)} if expect else {})}
+    with progress.status(f"comparing {len(run_dirs)} saved runs"):
+        comparison = render_comparison(comparison_dir, run_dirs, finish_runs=False, meta_overrides=overrides)
+    print_comparison(results, comparison)
+    return comparison

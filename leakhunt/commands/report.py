@@ -1,0 +1,35 @@
+"""`leakhunt report`: re-render a run or a comparison from its files."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from leakhunt.errors import UsageError
+
+
+def report_command(path: Path, *, results: Console, progress: Console) -> dict[str, Any]:
+    if not Path(path).is_dir():
+        raise UsageError(f"{path} is not a directory: give a run or comparison directory under reports/")
+    from leakhunt.report.console import print_comparison, print_run_summary
+    from leakhunt.runs.compare import COMPARISON, comparison_runs, is_comparison, render_comparison
+    from leakhunt.runs.finish import finish_run, open_run
+    from leakhunt.sampling.store import RunDir
+
+    if is_comparison(path):
+        saved = json.loads((Path(path) / COMPARISON).read_text())
+        with progress.status("re-rendering the comparison"):
+            comparison = render_comparison(
+                RunDir(path),
+                comparison_runs(path),
+                finish_runs=False,
+                meta_overrides=saved.get("meta_overrides"),
+            )
+        print_comparison(results, comparison)
+        return comparison
+    run_dir = open_run(path)
+    with progress.status("re-rendering the run"):
+        summary = finish_run(run_dir)
+    print_run_summary(results, summary, str(run_dir.path))
+    return summary

@@ -1,0 +1,63 @@
+"""`leakhunt soak`: run a scenario in a child process and sample it from outside."""
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from leakhunt.commands.checks import build_scenario, soak_options
+from leakhunt.runs.soak import run_label
+from leakhunt.sampling.store import RunDir
+
+
+def soak_command(
+    *,
+    minutes: float,
+    scenario: str,
+    fixes: str | None,
+    speed: str,
+    interval: str,
+    probe_interval: str,
+    tracemalloc_frames: int,
+    malloc_trim: bool,
+    scale: float | None,
+    seed: int | None,
+    memory_limit: str | None,
+    expect: list[str],
+    out: Path | None,
+    results: Console,
+    progress: Console,
+    allow_unproven: bool = False,
+) -> dict[str, Any]:
+    resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
+    options = soak_options(
+        minutes=minutes,
+        scenario=resolved,
+        speed=speed,
+        interval=interval,
+        probe_interval=probe_interval,
+        tracemalloc_frames=tracemalloc_frames,
+        malloc_trim=malloc_trim,
+        expect=expect,
+        out=out,
+        allow_unproven=allow_unproven,
+    )
+    run_dir = RunDir.create("soak", run_label(resolved), out)
+    # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.
+    from leakhunt.commands.progress import live_progress
+    from leakhunt.report.console import LiveLine, print_run_summary
+    from leakhunt.runs.finish import finish_run
+    from leakhunt.runs.soak import interrupts_stop_runs, run_soak
+
+    live = LiveLine(options.duration_s)
+    progress.print(
+        f"soak {resolved.name}: {minutes:g} simulated min, fixes "
+        f"{', '.join(sorted(resolved.fixes)) or 'off'}",
+        highlight=False,
+    )
+    with live_progress(progress, live, options.duration_s) as on_sample, interrupts_stop_runs():
+        result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
+    with progress.status("writing the report"):
+        summary = finish_run(result.run_dir)
+    print_run_summary(results, summary, str(result.run_dir.path))
+    return summary

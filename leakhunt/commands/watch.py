@@ -1,0 +1,146 @@
+"""`leakhunt watch`: a live process, here or over SSH, with the success criteria as a gate."""
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from leakhunt.errors import RunError, UsageError
+from leakhunt.expect import parse_expectation
+from leakhunt.runs.cadence import resolve as resolve_cadence
+from leakhunt.sampling.source import Source
+from leakhunt.units import parse_duration_s, parse_size_bytes
+
+
+def watch_command(
+    *,
+    pid: int | None,
+    unit: str | None,
+    match: str | None,
+    host: str | None,
+    ssh_config: Path | None,
+    known_hosts: Path | None,
+    accept_new_host_key: bool,
+    duration: str | None,
+    interval: str,
+    memory_limit: str | None,
+    agent: bool,
+    agent_socket: Path | None,
+    probe_interval: str,
+    expect: list[str],
+    out: Path | None,
+    results: Console,
+    progress: Console,
+    events: str | None = None,
+    event_match: str | None = None,
+    allow_unproven: bool = False,
+) -> dict[str, Any]:
+    for text in expect:
+        parse_expectation(text)
+    if (events is None) != (event_match is None):
+        raise UsageError("--events and --event-match go together: a log command and the lines to mark")
+    interval_s = parse_duration_s(interval, "--interval")
+    if interval_s <= 0:
+        raise UsageError(f"--interval must be positive, got {interval}")
+    duration_s = parse_duration_s(duration, "--duration") if duration else None
+    if duration_s is not None and duration_s <= 0:
+        raise UsageError(f"--duration must be positive, got {duration}")
+    limit_bytes = parse_size_bytes(memory_limit, "--memory-limit") if memory_limit else None
+    cadence = resolve_cadence(probe_interval, duration_s)
+    if (agent or agent_socket) and host:
+        raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
+    if sum(x is not None for x in (pid, unit, match)) != 1:
+        raise UsageError("give exactly one of --pid, --unit or --match")
+    if host is None and (ssh_config or known_hosts or accept_new_host_key):
+        raise UsageError("--ssh-config, --known-hosts and --accept-new-host-key go with --host")
+
+    if host is None and pid is not None:
+        from leakhunt.sampling.local import check_pid
+
+        check_pid(pid)  # a mistyped PID is refused before the analysis loads
+
+    from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
+    from leakhunt.analysis.criteria import parse_expect
+    from leakhunt.commands.progress import live_watch
+    from leakhunt.report.console import WatchView, print_run_summary
+    from leakhunt.runs.finish import finish_run
+    from leakhunt.runs.soak import interrupts_stop_runs
+    from leakhunt.runs.watch import WatchOptions, run_watch
+    from leakhunt.sampling.logs import follow_local
+    from leakhunt.sampling.store import RunDir
+
+    # Built after the imports: sampling then starts at once, and a short-lived target is caught.
+    source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+    ask_summary = None
+    if agent or agent_socket:
+        socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
+        check_socket_is_private(socket_path)
+
+        def ask_summary() -> dict[str, Any]:
+            return request_summary(socket_path)
+
+    log_follower = None
+    if events is not None and event_match is not None:
+        log_follower = source.follow(events, event_match) if host else follow_local(events, event_match)
+    label = f"{host + '-' if host else ''}{unit or match or pid}"
+    run_dir = RunDir.create("watch", label, out)
+    options = WatchOptions(
+        label=label,
+        duration_s=duration_s,
+        interval_s=interval_s,
+        out=out,
+        expect=tuple(expect),
+        target={"pid": pid, "unit": unit, "match": match, "host": host, "memory_limit_bytes": limit_bytes},
+        probe_interval_s=cadence.interval_s,
+        probe_cadence=cadence,
+        ask_summary=ask_summary,
+        log_follower=log_follower,
+        allow_unproven=allow_unproven,
+    )
+    progress.print(
+        f"watching {source.description}"
+        + (f" for {duration_s / 60:g} min" if duration_s else " until Ctrl-C")
+        + f", every {interval_s:g} s; writing {run_dir.path}",
+        highlight=False,
+    )
+    view = WatchView([parse_expect(text) for text in expect])
+    with live_watch(progress, view, interval_s) as on_sample, interrupts_stop_runs():
+        result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
+    if result.samples == 0:
+        raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
+    with progress.status("writing the report"):
+        summary = finish_run(result.run_dir)
+    print_run_summary(results, summary, str(result.run_dir.path))
+    return summary
+
+
+def _source(
+    pid: int | None,
+    unit: str | None,
+    match: str | None,
+    host: str | None,
+    ssh_config: Path | None,
+    known_hosts: Path | None,
+    accept_new_host_key: bool,
+    progress: Console,
+) -> "Source":
+    """The sampling source: this host, or another one over SSH; what the ssh config asks for and
+    leakhunt cannot honour is said on `progress`, one line per keyword."""
+    if host is None:
+        from leakhunt.sampling.local import LocalSource
+
+        return LocalSource(pid=pid, unit=unit, match=match)
+    from leakhunt.sampling.remote import RemoteSource
+
+    source = RemoteSource(
+        host,
+        pid=pid,
+        unit=unit,
+        match=match,
+        ssh_config_path=ssh_config,
+        known_hosts_path=known_hosts,
+        accept_new_host_key=accept_new_host_key,
+    )
+    for warning in source.spec.warnings:
+        progress.print(f"warning: {warning}", highlight=False, soft_wrap=True)
+    return source

@@ -1,0 +1,182 @@
+"""ssh_config.py resolves hosts as OpenSSH does: each config of the table is checked against
+`ssh -G HOST -F CONFIG` from the installed client, and a host defined only in an included file
+is reached through a real sshd on 127.0.0.1."""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from leakhunt.errors import UsageError
+from leakhunt.sampling.remote import RemoteSource
+from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.ssh_config import passwd_home, resolve
+from tests.sampling.conftest import collect
+
+HOME = passwd_home()
+DEFAULT_KEYS = ("~/.ssh/id_rsa", "~/.ssh/id_ed25519")
+
+# Each case: files to write under a temporary directory ROOT ({root} and {rel} are filled in;
+# {rel} is a directory under ~/.ssh, for Includes relative to it), then the hosts to resolve.
+CASES = {
+    "a Host block with every key": (
+        {"config": "Host vps\n  HostName 10.0.0.5\n  User deploy\n  Port 2222\n"
+                   "  IdentityFile ~/.ssh/id_vps\n  IdentityFile /keys/%r@%h:%p\n  ProxyJump bastion\n"},
+        ["vps", "other"],
+    ),
+    "Host * defaults: the first value wins, wherever it comes from": (
+        {"config": "Host *\n  User everyone\n  Port 2022\nHost vps\n  User deploy\n  HostName 10.0.0.5\n"
+                   "Host *\n  Port 9\n  ProxyJump jump1\n"},
+        ["vps", "db"],
+    ),
+    "a host defined only in an absolutely included file": (
+        {"config": "Include {root}/conf.d/vps.conf\nHost *\n  User fallback\n",
+         "conf.d/vps.conf": "Host inc\n  HostName 10.1.1.1\n  Port 2200\n  User incuser\n"},
+        ["inc", "vps"],
+    ),
+    "Includes by glob, in order, and an Include inside a block that does not apply": (
+        {"config": "Include {root}/conf.d/*.conf\nHost nothere\n  Include {root}/never/*.conf\n",
+         "conf.d/10-a.conf": "Host a\n  HostName 10.0.0.1\nHost *\n  User first\n",
+         "conf.d/20-b.conf": "Host a b\n  HostName 10.0.0.2\n  User second\n",
+         "never/x.conf": "Host *\n  Port 999\n"},
+        ["a", "b"],
+    ),
+    "an Include relative to ~/.ssh, and the block around it resumes afterwards": (
+        {"config": "Host vps\n  Include {rel}/*.conf\n  User after-include\n",
+         "rel/vps.conf": "HostName 10.9.9.9\nHost *\n  Port 7\n"},
+        ["vps", "other"],
+    ),
+    "Match host sees the HostName so far; Match user the User so far or the local one": (
+        {"config": "Host vps\n  HostName 10.0.0.7\nMatch host 10.0.0.*\n  Port 2201\n"
+                   "Match user root\n  IdentityFile /keys/root\n"
+                   "Match user deploy\n  IdentityFile /keys/deploy\n"
+                   "Host *\n  User deploy\nMatch originalhost vps,db !user nobody\n  ProxyJump j9\n"},
+        ["vps", "db", "web"],
+    ),
+    "negated Host patterns, ? wildcards, Match all, case and key=value syntax": (
+        {"config": "host * !bastion\n  proxyjump=bastion\nHOST web?\n  Hostname \"10.2.0.1\"  # a comment\n"
+                   "Match all\n  Port=2022\n"},
+        ["web1", "web12", "bastion"],
+    ),
+    "HostName with %h, ProxyJump none, and Match final": (
+        {"config": "Host db\n  HostName %h.internal.example\n  ProxyJump none\nMatch final host *.example\n"
+                   "  User finaluser\nHost *\n  ProxyJump jump\n"},
+        ["db", "web"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def relative_dir():
+    """A directory under the real ~/.ssh (OpenSSH resolves relative Includes there, from the
+    passwd home), removed afterwards."""
+    ssh_dir = HOME / ".ssh"
+    created = not ssh_dir.exists()
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="leakhunt-test-", dir=ssh_dir))
+    yield path
+    shutil.rmtree(path)
+    if created:
+        shutil.rmtree(ssh_dir, ignore_errors=True)
+
+
+def write_case(files: dict[str, str], root: Path, relative: Path) -> Path:
+    for name, text in files.items():
+        target = relative / name.removeprefix("rel/") if name.startswith("rel/") else root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text.format(root=root, rel=relative.name))
+    return root / "config"
+
+
+def ssh_g(host: str, config: Path) -> dict[str, list[str]]:
+    result = subprocess.run(
+        ["ssh", "-G", host, "-F", str(config)], capture_output=True, text=True, check=True, timeout=30
+    )
+    values: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        values.setdefault(key, []).append(value)
+    return values
+
+
+def expand(raw: str, seen: dict[str, list[str]]) -> str:
+    """ssh -G prints IdentityFile unexpanded: expand it from ssh's own resolved values."""
+    text = str(HOME) + raw[1:] if raw.startswith("~") else raw
+    for token, value in (("%h", seen["hostname"][0]), ("%r", seen["user"][0]), ("%p", seen["port"][0])):
+        text = text.replace(token, value)
+    return text.replace("%d", str(HOME))
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+@pytest.mark.parametrize("case", list(CASES))
+def test_resolution_matches_ssh_G(case, tmp_path, relative_dir):
+    files, hosts = CASES[case]
+    config = write_case(files, tmp_path, relative_dir / tmp_path.name)
+    for host in hosts:
+        theirs, ours = ssh_g(host, config), resolve(host, config)
+        assert ours.hostname == theirs["hostname"][0], (case, host)
+        assert ours.user == theirs["user"][0], (case, host)
+        assert ours.port == int(theirs["port"][0]), (case, host)
+        assert ours.proxy_jump == theirs.get("proxyjump", [None])[0], (case, host)
+        their_keys = theirs.get("identityfile", [])
+        if ours.identity_files or not set(DEFAULT_KEYS) <= set(their_keys):
+            assert ours.identity_files == [expand(raw, theirs) for raw in their_keys], (case, host)
+
+
+def test_the_table_covers_what_paramiko_gets_wrong(tmp_path, relative_dir):
+    """The reason for this module: paramiko's reader does not follow Include."""
+    files, _ = CASES["a host defined only in an absolutely included file"]
+    config = write_case(files, tmp_path, relative_dir)
+    assert paramiko.SSHConfig.from_path(str(config)).lookup("inc")["hostname"] == "inc"
+    assert resolve("inc", config).hostname == "10.1.1.1"
+
+
+def test_what_cannot_be_honoured_is_named_in_one_line_per_keyword(tmp_path):
+    config = tmp_path / "config"
+    config.write_text(
+        "Host vps\n  HostName 10.0.0.5\n  ProxyCommand nc %h %p\nMatch exec \"true\"\n  User x\n"
+        "Host *\n  HostKeyAlias other\n"
+    )
+    warnings = resolve("vps", config).warnings
+    assert len(warnings) == 3
+    assert [w for w in warnings if "ProxyCommand" in w] and [w for w in warnings if "HostKeyAlias" in w]
+    assert [w for w in warnings if "Match exec" in w]
+    assert all("\n" not in w and str(config) in w for w in warnings)
+    assert resolve("vps", config).user != "x"  # the exec block is skipped, not guessed
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Host a\n  HostName \"unbalanced\n", ["line 2", "quotes"]),
+        ("Match\n", ["line 1", "Match needs criteria"]),
+        ("Host a\n  Port eighty\n", ["Port 'eighty'"]),
+        ("Include {config}\n", ["Include nested deeper"]),
+    ],
+)
+def test_a_broken_config_is_a_usage_error_naming_the_line(tmp_path, text, words):
+    config = tmp_path / "config"
+    config.write_text(text.format(config=config))
+    with pytest.raises(UsageError) as raised:
+        resolve("a", config)
+    for word in words:
+        assert word in raised.value.message
+
+
+def test_a_host_only_in_an_included_file_is_reached_through_a_real_sshd(trusted_sshd, idle, tmp_path):
+    (tmp_path / "hosts.d").mkdir()
+    (tmp_path / "hosts.d" / "included.conf").write_text(
+        f"Host included-vps\n  HostName 127.0.0.1\n  Port {trusted_sshd.port}\n  User root\n"
+        f"  IdentityFile {trusted_sshd.user_key}\n"
+    )
+    config = tmp_path / "config"
+    # At the top, as OpenSSH wants it: below a Host line it would belong to that block.
+    config.write_text(f"Include {tmp_path}/hosts.d/*.conf\n\nHost other\n  HostName 10.255.255.1\n")
+    source = RemoteSource(
+        "included-vps", ssh_config_path=config, known_hosts_path=trusted_sshd.known_hosts, pid=idle.pid
+    )
+    samples = [item for item in collect(source, 3) if isinstance(item, Sample)]
+    assert len(samples) == 3 and all(sample.rss_bytes > 0 for sample in samples)
