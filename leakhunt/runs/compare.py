@@ -9,6 +9,7 @@ a sample: parallel runs measure the same curve as serial ones (benchmarks/ check
 import dataclasses
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from leakhunt.workload.names import FIXES
 
 COMPARISON = "comparison.json"
 MB = 1e6
+NEGLIGIBLE_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,14 @@ def _pooled_growth(group: list[dict[str, Any]]) -> dict[str, Any]:
     halves = np.array([(g["ci_high_bytes_per_min"] - g["ci_low_bytes_per_min"]) / 2 for g in growths])
     spread = float(student_t.ppf(0.975, len(slopes) - 1) * slopes.std(ddof=1) / np.sqrt(len(slopes)))
     half = float(np.sqrt(np.mean(halves) ** 2 + spread**2))
-    shapes = {g["shape"] for g in growths}
+    (shape, votes), *others = Counter(g["shape"] for g in growths).most_common()
     pooled = dict(growths[0])
     pooled.update(
         slope_bytes_per_min=float(slopes.mean()),
         ci_low_bytes_per_min=float(slopes.mean()) - half,
         ci_high_bytes_per_min=float(slopes.mean()) + half,
-        shape=shapes.pop() if len(shapes) == 1 else "mixed",
+        # The replicates' majority shape: one borderline replicate must not flip the verdict.
+        shape=shape if not others or votes > others[0][1] else "mixed",
         replicate_slopes_bytes_per_min=slopes.tolist(),
         replicate_spread_bytes_per_min=spread,
         method=f"mean of {len(slopes)} replicates; interval: their mean half-width and their spread "
@@ -190,6 +193,9 @@ def effect(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 
     The two runs are measured apart, so the interval's half-widths add in quadrature. The
     percentage is the difference over the baseline's own rate, whose uncertainty its row shows.
+    An interval wholly within ±10 % of the baseline's rate is a negligible effect, whatever side
+    of zero it falls: a code path a few allocations longer is not a fix, and calling it one would
+    flip from rerun to rerun.
     """
     diff = base["slope_bytes_per_min"] - other["slope_bytes_per_min"]
     half = float(
@@ -198,15 +204,18 @@ def effect(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
             (other["ci_high_bytes_per_min"] - other["ci_low_bytes_per_min"]) / 2,
         )
     )
+    rate = base["slope_bytes_per_min"]
+    margin = NEGLIGIBLE_SHARE * abs(rate)
+    negligible = bool(np.isfinite(half) and margin > 0 and -margin < diff - half and diff + half < margin)
     result: dict[str, Any] = {
         "removed_bytes_per_min": diff,
         "removed_ci_low_bytes_per_min": diff - half,
         "removed_ci_high_bytes_per_min": diff + half,
-        "measurable": bool(diff - half > 0 or diff + half < 0),
+        "negligible": negligible,
+        "measurable": bool((diff - half > 0 or diff + half < 0) and not negligible),
         "percent": None,
         "percent_ci": None,
     }
-    rate = base["slope_bytes_per_min"]
     if rate > 0 and np.isfinite(half):
         result["percent"] = 100.0 * diff / rate
         result["percent_ci"] = (100.0 * (diff - half) / rate, 100.0 * (diff + half) / rate)
@@ -215,6 +224,8 @@ def effect(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 
 def effect_text(entry: dict[str, Any]) -> str:
     found = entry["effect"]
+    if found.get("negligible"):
+        return f"no effect beyond ±{NEGLIGIBLE_SHARE:.0%} of the baseline's growth"
     if not found["measurable"]:
         return "no measurable effect in this run"
     if found["percent"] is None:
@@ -302,6 +313,8 @@ def conclusion(comparison: dict[str, Any]) -> str:
     parts = [f"{entries[0]['label']} {entries[0]['verdict']}"]
     for entry in entries[1:]:
         effect_claim = "removes growth" if entry["effect"]["measurable"] else "no measurable effect"
+        if entry["effect"].get("negligible"):
+            effect_claim = "negligible effect"
         if entry["effect"]["measurable"] and entry["effect"]["removed_bytes_per_min"] < 0:
             effect_claim = "adds growth"
         parts.append(f"{entry['label']} {entry['verdict']}, {effect_claim}")
@@ -309,21 +322,28 @@ def conclusion(comparison: dict[str, Any]) -> str:
 
 
 def weightiest_fix(entries: list[dict[str, Any]]) -> str:
-    """The single fix whose effect stands apart from every other single fix's, or why none does."""
+    """The single fix whose effect stands apart from every other single fix's, or why none does.
+
+    A fix whose effect could not be measured at all (an infinite interval: a sawtooth of too few
+    teeth) is left out of the ranking and named, rather than blocking it."""
     singles = [e for e in entries if e["label"].endswith(" only") and e.get("effect")]
-    if len(singles) < 2:
+    unknown = [e for e in singles if not np.isfinite(e["effect"]["removed_ci_high_bytes_per_min"])]
+    ranked = [e for e in singles if e not in unknown]
+    if len(singles) < 2 or not ranked:
         return ""
-    best = max(singles, key=lambda e: e["effect"]["removed_bytes_per_min"])
-    others = [e for e in singles if e is not best]
+    best = max(ranked, key=lambda e: e["effect"]["removed_bytes_per_min"])
     low = best["effect"]["removed_ci_low_bytes_per_min"]
-    if best["effect"]["measurable"] and all(
-        low > e["effect"]["removed_ci_high_bytes_per_min"] for e in others
-    ):
-        return f" Alone, {best['label'].removesuffix(' only')} carries the most weight."
-    return (
-        " No single fix stands apart from the others in this run: their effects' intervals overlap "
-        "(run longer with --minutes or repeat with --repeat to separate them)."
-    )
+    apart = all(low > e["effect"]["removed_ci_high_bytes_per_min"] for e in ranked if e is not best)
+    if not (best["effect"]["measurable"] and apart and len(ranked) >= 2):
+        return (
+            " No single fix stands apart from the others in this run: their effects' intervals "
+            "overlap (run longer with --minutes or repeat with --repeat to separate them)."
+        )
+    text = f" Alone, {best['label'].removesuffix(' only')} carries the most weight"
+    if unknown:
+        names = ", ".join(e["label"].removesuffix(" only") for e in unknown)
+        return text + f" of the fixes whose effect could be measured ({names}: not in this run)."
+    return text + "."
 
 
 def comparison_headline(comparison: dict[str, Any]) -> str:
@@ -337,7 +357,7 @@ def comparison_headline(comparison: dict[str, Any]) -> str:
             f"({entry['verdict']}, {effect_text(entry)})"
         )
     text = "; ".join(parts) + "."
-    if any(not entry["effect"]["measurable"] for entry in entries[1:]):
+    if any(not (e["effect"]["measurable"] or e["effect"].get("negligible")) for e in entries[1:]):
         text += (
             " Where there is no measurable effect, a longer run (--minutes) or more replicates"
             " (--repeat) would resolve it."
