@@ -53,6 +53,7 @@ class Expectation:
     op: str
     threshold: float
     at_s: float | None
+    value_text: str = ""
 
 
 def parse_expectation(text: str) -> Expectation:
@@ -70,7 +71,9 @@ def parse_expectation(text: str) -> Expectation:
         at_s = parse_duration_s(at, f"--expect {text!r}") if at is not None else None
     except UsageError as exc:
         raise UsageError(f"{exc.message}; write {GRAMMAR}") from None
-    return Expectation(text=text.strip(), metric=metric, op=op, threshold=float(threshold), at_s=at_s)
+    return Expectation(
+        text=text.strip(), metric=metric, op=op, threshold=float(threshold), at_s=at_s, value_text=value
+    )
 
 
 def check_expectations(texts: list[str]) -> None:

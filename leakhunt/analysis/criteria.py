@@ -15,19 +15,12 @@ import pandas as pd
 
 from leakhunt.analysis.growth import Growth
 from leakhunt.analysis.verdict import rate_text
-from leakhunt.errors import UsageError
+from leakhunt.expect import parse_expectation
 from leakhunt.units import (
     format_bytes,
     format_duration,
-    parse_duration_s,
-    parse_rate_bytes_per_min,
-    parse_size_bytes,
 )
 
-GRAMMAR = (
-    "METRIC OP VALUE[@TIME], e.g. rss<2GB@30m, peak<2.5GB, growth<50MB/h, swap==0, cpu<40%, "
-    "uptime>8h, restarts==0"
-)
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -35,31 +28,6 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "!=": operator.ne,
     "<": operator.lt,
     ">": operator.gt,
-}
-_PATTERN = re.compile(r"^\s*([a-z]+)\s*(<=|>=|==|!=|<|>)\s*([^@<>=!\s]+)\s*(?:@\s*(\S+))?\s*$")
-
-
-def _percent(text: str, what: str) -> float:
-    try:
-        return float(text.removesuffix("%"))
-    except ValueError:
-        raise UsageError(f"{what}: {text!r} is not a percentage such as 40%") from None
-
-
-def _count(text: str, what: str) -> float:
-    if not text.isdigit():
-        raise UsageError(f"{what}: {text!r} is not a whole number")
-    return float(text)
-
-
-_PARSERS: dict[str, Callable[[str, str], float]] = {
-    "rss": parse_size_bytes,
-    "peak": parse_size_bytes,
-    "swap": parse_size_bytes,
-    "growth": parse_rate_bytes_per_min,
-    "cpu": _percent,
-    "uptime": parse_duration_s,
-    "restarts": _count,
 }
 
 
@@ -108,22 +76,16 @@ class CriterionResult:
 
 
 def parse_expect(text: str) -> Criterion:
-    """One criterion; anything malformed is a usage error that shows the grammar."""
-    match = _PATTERN.match(re.sub(r"\s+", "", text))
-    if not match:
-        raise UsageError(f"--expect {text!r} is not understood; write {GRAMMAR}")
-    metric, op, value, at = match.groups()
-    if metric not in _PARSERS:
-        raise UsageError(f"--expect {text!r}: unknown metric {metric!r}; write {GRAMMAR}")
-    if at is not None and metric != "rss":
-        raise UsageError(f"--expect {text!r}: only rss takes @TIME; write {GRAMMAR}")
-    try:
-        threshold = _PARSERS[metric](value, f"--expect {text!r}")
-        at_s = parse_duration_s(at, f"--expect {text!r}") if at is not None else None
-    except UsageError as exc:
-        raise UsageError(f"{exc.message}; write {GRAMMAR}") from None
+    """One criterion; anything malformed is a usage error that shows the grammar (leakhunt.expect,
+    the one grammar, which the command line checks before the analysis loads)."""
+    parsed = parse_expectation(text)
     return Criterion(
-        text=text.strip(), metric=metric, op=op, threshold=float(threshold), at_s=at_s, value_text=value
+        text=parsed.text,
+        metric=parsed.metric,
+        op=parsed.op,
+        threshold=parsed.threshold,
+        at_s=parsed.at_s,
+        value_text=re.sub(r"\s+", "", parsed.value_text),
     )
 
 
