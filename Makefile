@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: soak test lint system-deps bench clean
+.PHONY: soak test lint system-deps bench mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +32,12 @@ test: $(STAMP) system-deps lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+# Mutation testing of analysis/ and units.py against the fast tests (config: pyproject's
+# [tool.mutmut]). It takes minutes, not seconds, so it is not part of `make test`.
+mutate: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $$(nproc) > mutants.log 2>&1 || (tail -c 2000 mutants.log; exit 1)
+	$(BIN)/python -m benchmarks.mutation_score
+
 clean:
-	rm -rf $(VENV) reports/*/
+	rm -rf $(VENV) reports/*/ mutants mutants.log

@@ -22,6 +22,7 @@ MODULES = (
     "bench_sampler",
     "bench_probe",
     "bench_cli",
+    "bench_detection",
 )
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

@@ -3,7 +3,14 @@
 import pytest
 
 from leakhunt.errors import UsageError
-from leakhunt.units import format_bytes, parse_duration_s, parse_rate_bytes_per_min, parse_size_bytes
+from leakhunt.units import (
+    format_bytes,
+    format_duration,
+    format_mb,
+    parse_duration_s,
+    parse_rate_bytes_per_min,
+    parse_size_bytes,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +86,52 @@ def test_a_bad_rate_quotes_the_whole_rate_as_typed(bad):
         parse_rate_bytes_per_min(bad, "--expect")
     assert f"{bad!r} is not a rate" in raised.value.message
     assert "'1" not in raised.value.message  # never the `1hour` the slash is read as
+
+
+def test_numbers_pass_through_as_seconds_and_whole_bytes():
+    assert parse_duration_s(5) == 5.0 and isinstance(parse_duration_s(5), float)
+    assert parse_size_bytes(2.7) == 2 and isinstance(parse_size_bytes(2.7), int)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        (parse_duration_s, "fast", "duration: 'fast' is not a duration"),
+        (parse_size_bytes, "lots", "size: 'lots' is not a size"),
+        (parse_rate_bytes_per_min, "fast", "rate: 'fast' is not a rate"),
+        (parse_rate_bytes_per_min, "lots/min", "rate: 'lots/min' is not a rate"),
+        (parse_rate_bytes_per_min, "5MB/fortnight", "rate: '5MB/fortnight' is not a rate"),
+        (parse_rate_bytes_per_min, "5MB/0s", "rate: '5MB/0s' has a zero time unit"),
+    ],
+)
+def test_an_error_names_the_field_and_the_text(parse, text, message):
+    with pytest.raises(UsageError) as error:
+        parse(text)
+    assert error.value.message.startswith(message)
+
+
+def test_a_rate_may_count_its_time_unit():
+    assert parse_rate_bytes_per_min("1MB/2h") == pytest.approx(1e6 / 120)
+    assert parse_rate_bytes_per_min("50MB/h ") == pytest.approx(50e6 / 60)
+
+
+@pytest.mark.parametrize(
+    ("size_bytes", "text"),
+    [(1e9, "1 GB"), (1e6, "1 MB"), (1e3, "1 kB"), (999, "999 B"), (1.5e3, "1.5 kB"), (-2e6, "-2 MB")],
+)
+def test_format_bytes_switches_unit_at_each_power_of_a_thousand(size_bytes, text):
+    assert format_bytes(size_bytes) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(3600, "1 h"), (4447, "1.24 h"), (60, "1 min"), (90, "1.5 min"), (59, "59 s")]
+)
+def test_format_duration_uses_the_largest_unit_reached(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_format_mb_is_plain_megabytes_with_a_sign_on_request():
+    assert format_mb(None) == "n/a" and format_mb(float("inf")) == "n/a"
+    assert format_mb(1_235_000.5) == "1.24"  # three significant figures below 100 MB
+    assert format_mb(3_600e6) == "3,600"
+    assert format_mb(5e6, signed=True) == "+5" and format_mb(250e6, signed=True) == "+250"

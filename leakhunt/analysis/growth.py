@@ -16,7 +16,7 @@ Rules (shown in reports through `Growth.method`):
   from the sum of their squared sizes. Its critical value is Student's t with the levels' degrees
   of freedom, or with as many as there were rises when there were fewer. Coverage on 200 seeded
   curves per shape: docs/decisions.md and tests/analysis/test_coverage.py.
-- Sawtooth: two or more sharp drops (a cleanup freeing memory) split the series into cycles; the
+- Sawtooth: three or more sharp drops (a cleanup freeing memory) split the series into cycles; the
   fit is then on the envelope, one point per drop: the trough after it averaged with the peak
   before it lowered by the median tooth height, so a rising series of teeth is growth and a flat
   one is not. Least squares through these points, Student's t with as many points less two.
@@ -177,18 +177,6 @@ class Steps:
     walk_bytes2_per_min: float
 
 
-def _steps(t_min: np.ndarray, y: np.ndarray) -> Steps:
-    """Rises standing `JUMP_SIGMAS` robust sigmas off the typical move, however small."""
-    if len(y) < 4 or np.ptp(t_min) == 0:
-        return Steps(0, 0.0)
-    diffs = np.diff(median_filter(y, size=3, mode="nearest"))
-    centre = np.median(diffs)
-    sigma = 1.4826 * np.median(np.abs(diffs - centre))
-    sizes = diffs[diffs - centre > max(JUMP_SIGMAS * sigma, 0.0)] - centre
-    sizes = sizes[sizes > 0]
-    return Steps(len(sizes), float(sizes @ sizes) / float(np.ptp(t_min)))
-
-
 def _moves(y: np.ndarray) -> tuple[np.ndarray, float]:
     """Each move of the curve less the local typical move, and the noise's robust sigma.
 
@@ -308,9 +296,9 @@ def fit_growth(
     shape, step_bytes, step_at_min = "linear", 0.0, None
     fit_t, fit_y = t_min, y_fit
     steps = _steps(t_min, y_fit)
-    if len(drops) >= 2:
-        # Two drops make three cycles, the fewest an envelope can be fitted on; a lone drop is
-        # left to the levels, which one jump cannot move far.
+    if len(drops) >= 3:
+        # The envelope has one point per drop, and a line with an interval needs three points;
+        # one or two drops are left to the levels, which a few jumps cannot move far.
         shape = "sawtooth"
         fit_t, fit_y = _envelope(t_min, y_fit, drops)
         overall = _envelope_trend(fit_t, fit_y)

@@ -9,11 +9,14 @@ Shapes follow what RSS curves of real services look like:
 - stairs: steps of random size at random (Poisson) times, as an allocator maps arenas;
 - sawtooth: a periodic cleanup freeing what accumulated since the last one; no growth;
 - linear_sawtooth: the same teeth riding on a steady leak.
+`service_at_rest` is apart from these four (the coverage test draws those): a service as RSS shows
+it second by second, with a leak of a rate the caller chooses, for detection-power measurements.
 """
 
 import numpy as np
 
 MB = 1e6
+MIB = 2**20
 SHAPES = ("linear_ar1", "stairs", "sawtooth", "linear_sawtooth")
 
 
@@ -78,3 +81,20 @@ def series(
     t_s = np.arange(0.0, minutes * 60 + 1e-9, interval_s)
     rss_bytes, slope = GENERATORS[shape](rng, t_s)
     return t_s, rss_bytes, slope
+
+
+def service_at_rest(
+    seed: int, leak_bytes_per_min: float, *, minutes: float = 30.0, interval_s: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """A service's RSS under realistic noise, leaking at a known rate: (t_s, rss_bytes, rate).
+
+    Noise as an idle service shows it: a periodic gc sawtooth (a tooth every 60-120 s, 1-5 MB
+    high), allocator stairs (RSS moves in whole MiB: it is rounded up to the next one, as arenas
+    are mapped in large chunks), and small jitter (0.1 MB). The leak is steady at the given rate.
+    """
+    rng = np.random.default_rng([seed, len(SHAPES)])
+    t_s = np.arange(0.0, minutes * 60 + 1e-9, interval_s)
+    teeth = _teeth(rng, t_s, rng.uniform(60, 120), rng.uniform(1, 5) * MB)
+    jitter = rng.normal(0.0, 0.1 * MB, len(t_s))
+    exact_bytes = 80 * MB + leak_bytes_per_min * t_s / 60 + teeth + jitter
+    return t_s, np.ceil(exact_bytes / MIB) * MIB, leak_bytes_per_min

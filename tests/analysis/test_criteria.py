@@ -172,3 +172,111 @@ def test_a_malformed_expression_is_a_usage_error_that_shows_the_grammar(bad):
         parse_expect(bad)
     assert "METRIC OP VALUE[@TIME]" in error.value.message
     assert "\n" not in error.value.message
+
+
+def test_a_result_serialises_what_summary_json_shows():
+    (result,) = check(["peak<2.5GB"], samples(10, 0.0))
+    assert result.criterion == parse_expect("peak<2.5GB")
+    assert result.to_dict() == {
+        "text": "peak<2.5GB",
+        "metric": "peak",
+        "measured": 500 * MB,
+        "threshold": 2.5e9,
+        "status": "PASS",
+        "passed": True,
+        "detail": "peak rss 500 MB < 2.5 GB",
+    }
+    assert parse_expect("rss<2GB@30m").to_dict() == {
+        "text": "rss<2GB@30m",
+        "metric": "rss",
+        "op": "<",
+        "threshold": 2e9,
+        "at_s": 1800.0,
+        "value_text": "2GB",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("rss<2GB", "rss at the end 510 MB < 2 GB"),
+        ("rss<1e3MB", "rss at the end 510 MB < 1e3 MB"),
+        ("peak<=510mb", "peak rss 510 MB <= 510 mb"),
+        ("swap==0", "most swap seen 4.1 kB is not == 0"),
+        ("cpu<20%", "mean cpu 5.0% < 20.0%"),
+        ("uptime>8h", "uptime 2.5 h is not > 8 h"),
+        ("restarts==0", "restarts 1 is not == 0"),
+    ],
+)
+def test_each_metric_reads_with_its_measured_value_and_the_threshold_as_written(text, detail):
+    frame = samples(10, 1 * MB, swap_bytes=np.nan)
+    frame.loc[3, "swap_bytes"] = 4096
+    frame.loc[::2, "cpu_percent"] = np.nan  # a missing cpu reading counts as idle
+    (result,) = check([text], frame, restarts=1, uptime_s=9000.0)
+    assert result.detail == detail
+
+
+def test_missing_swap_and_cpu_readings_count_as_zero():
+    frame = samples(10, 0.0, swap_bytes=np.nan, cpu=np.nan)
+    assert statuses(check(["swap==0", "cpu<0.5%"], frame)) == ["PASS", "PASS"]
+
+
+def test_with_no_samples_only_growth_restarts_and_uptime_are_measured():
+    empty = samples(10, 0.0).iloc[0:0]
+    growth = fitted(0.0, -1.0, 1.0)
+    results = check(["peak<1GB", "restarts==0", "uptime>1h", "growth<50MB/h"], empty, growth, uptime_s=7200.0)
+    assert [r.detail for r in results] == [
+        "no samples: nothing was measured",
+        "restarts 0 == 0",
+        "uptime 2 h > 1 h",
+        "growth 0 MB/min (0 MB/h) < 50 MB/h, its whole 95 % CI too",
+    ]
+    assert results[0].criterion.metric == "peak" and results[0].measured is None
+
+
+def test_unmeasured_growth_and_uptime_say_what_is_missing():
+    frame = samples(0.5, 0.0)
+    results = check(["uptime>1h", "growth<50MB/h"], frame)
+    assert results[0].detail == "uptime unknown: the target's start time was not read"
+    assert results[1].detail == (
+        "growth unknown: only 7 points to fit after warm-up; sample longer or more often"
+    )
+
+
+def test_a_time_point_is_reached_to_within_a_microsecond():
+    frame = samples(10, 0.0)
+    frame.loc[len(frame) - 1, "t_sim_s"] = 600 - 1e-6
+    assert statuses(check(["rss<2GB@10m"], frame)) == ["PASS"]
+    frame.loc[len(frame) - 1, "t_sim_s"] = 599.5
+    assert statuses(check(["rss<2GB@10m"], frame)) == ["NOT PROVEN"]
+
+
+def test_a_growth_gate_from_below_names_the_low_end_it_could_not_prove():
+    frame = samples(30, 0.0)
+    bound = 50 * MB / 60
+    (result,) = check(["growth>50MB/h"], frame, fitted(2 * bound, 0.5 * bound, 3 * bound))
+    assert result.detail == (
+        "growth 1.67 MB/min (100 MB/h) > 50 MB/h, but its 95 % CI reaches 0.417 MB/min (25 MB/h): "
+        "run longer or with more replicates to prove it"
+    )
+
+
+def test_a_run_that_ended_early_proves_no_final_rss_and_says_why_after_the_value():
+    (result,) = check(["rss<2GB"], samples(10, 1 * MB), ended_early="the target died")
+    assert result.status == Status.NOT_PROVEN
+    assert result.detail == "rss at the end 510 MB < 2 GB, but the target died: rerun to the end to prove it"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cpu<lots", "--expect 'cpu<lots': 'lots' is not a percentage such as 40%"),
+        ("restarts==x", "--expect 'restarts==x': 'x' is not a whole number"),
+        ("rss<lots", "--expect 'rss<lots': 'lots' is not a size such as 512MB"),
+        ("rss<2GB@soon", "--expect 'rss<2GB@soon': 'soon' is not a duration such as 500ms"),
+    ],
+)
+def test_a_bad_value_names_the_expression_and_what_would_be_right(text, message):
+    with pytest.raises(UsageError) as error:
+        parse_expect(text)
+    assert error.value.message.startswith(message)

@@ -1,9 +1,12 @@
 """growth.py: a robust slope with its interval, and the shapes least squares gets wrong."""
 
+import itertools
+
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
-from leakhunt.analysis.growth import fit_growth, least_squares_slope_bytes_per_min
+from leakhunt.analysis.growth import Growth, Steps, fit_growth, least_squares_slope_bytes_per_min, trend
 
 MB = 1e6
 rng = np.random.default_rng(20251030)
@@ -67,6 +70,9 @@ def test_a_cache_filling_to_its_cap_is_a_plateau_with_its_late_slope():
     assert growth.early_slope_bytes_per_min == pytest.approx(5 * MB, rel=0.15)
     assert growth.ci_low_bytes_per_min <= 0 <= growth.ci_high_bytes_per_min
     assert abs(growth.slope_bytes_per_min) < 0.05 * MB
+    assert growth.method.endswith(
+        "; growth clear early and gone late: slope and interval from the last third"
+    )
 
 
 def test_a_plateau_needs_clear_early_growth():
@@ -124,3 +130,333 @@ def test_nan_rows_and_unsorted_input_are_handled():
     growth = fit_growth(t_s[order], rss[order])
     assert growth.n_samples == len(t_s) - 1
     assert growth.slope_bytes_per_min == pytest.approx(MB, rel=1e-6)
+
+
+def test_least_squares_is_the_plain_fit_in_bytes_per_minute():
+    t_s = [0, 60, 120, 180]
+    assert least_squares_slope_bytes_per_min(t_s, [5 * MB, 7 * MB, 9 * MB, 11 * MB]) == pytest.approx(2 * MB)
+
+
+def test_the_slope_is_least_squares_through_the_medians_of_twelve_equal_time_windows():
+    t_s = np.arange(0, 1801, 5.0)
+    rss = 70 * MB + 1 * MB * t_s / 60 + np.random.default_rng(2).normal(0, 3e5, len(t_s))
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    edges = np.linspace(t_s[0], t_s[-1], 13)
+    window = np.minimum(np.searchsorted(edges, t_s, side="right") - 1, 11)
+    level_t = np.array([t_s[window == k].mean() / 60 for k in range(12)])
+    level_rss = np.array([np.median(rss[window == k]) for k in range(12)])
+    slope, intercept = np.polyfit(level_t, level_rss, 1)
+    assert growth.shape == "linear"
+    assert growth.slope_bytes_per_min == pytest.approx(slope, rel=1e-9)
+    assert growth.intercept_bytes == pytest.approx(intercept, rel=1e-9)
+
+
+def flat_with_step(n: int, rise: int, sigma_bytes: float, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    # Its own seed, so the draw does not depend on which tests ran before.
+    noise = np.random.default_rng(seed).normal(0, sigma_bytes, n)
+    return np.arange(n) * 5.0, 70 * MB + (np.arange(n) > rise) * 100 * MB + noise
+
+
+@pytest.mark.parametrize("rise", [5, 180])
+def test_a_steps_size_is_the_median_of_ten_points_after_less_ten_before_less_the_drift(rise):
+    t_s, rss = flat_with_step(361, rise, 3e5)
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    before, after = rss[max(0, rise - 9) : rise + 1], rss[rise + 1 : rise + 11]
+    drift = np.median(np.diff(rss)) * (len(before) + len(after)) / 2
+    assert growth.shape == "step"
+    assert growth.step_bytes == pytest.approx(np.median(after) - np.median(before) - drift, rel=1e-12)
+    assert growth.step_at_min == t_s[rise + 1] / 60
+
+
+def test_a_step_between_two_perfectly_flat_stretches_is_a_one_off():
+    # Zero noise gives intervals of exactly [0, 0]: a flat history includes its own edges.
+    t_s, rss = flat_with_step(361, 180, 0.0)
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    assert growth.shape == "step"
+    assert growth.step_bytes == 100 * MB
+    assert growth.method == (
+        "least squares through window medians of 361 samples after 0 s warm-up; one step of 100 MB at "
+        "15.1 min against a flat history, taken out"
+    )
+
+
+def test_a_rise_followed_by_growth_is_not_a_one_off():
+    t_s, rss = flat_with_step(361, 100, 1e5)
+    rss += np.maximum(t_s - t_s[101], 0) / 60 * 2 * MB
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    assert growth.shape != "step"
+    assert growth.step_bytes == 0.0
+
+
+@pytest.mark.parametrize(("rising_points", "shape"), [(3, "step"), (4, "linear")])
+def test_fewer_than_four_points_before_a_rise_cannot_show_growth(rising_points, shape):
+    # Growth before the rise makes it no one-off; under four points nothing can be told.
+    t_s = np.arange(200) * 5.0
+    rss = np.full(len(t_s), 170 * MB)
+    rss[:rising_points] = 66 * MB + np.arange(rising_points) * 1 * MB
+    assert fit_growth(t_s, rss, warmup_s=0).shape == shape
+
+
+def test_a_sawtooth_envelope_is_one_point_per_drop_fitted_by_least_squares_with_students_t():
+    t_s = np.arange(0, 3600, 5.0)
+    noise = np.random.default_rng(3).normal(0, 3e5, len(t_s))
+    rss = 70 * MB + ((t_s + 300) % 600) / 600 * 50 * MB + 0.5 * MB * t_s / 60 + noise
+    rss[0] += 30 * MB  # the first cycle's peak is its first sample, and it counts
+    rss[np.flatnonzero((t_s + 300) % 600 == 0) + 2] -= 3 * MB  # the trough comes two samples late
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    t_min = t_s / 60
+    drops = np.flatnonzero(np.diff(rss) < -40 * MB)
+    bounds = [0, *(drops + 1), len(rss)]
+    cycles = list(itertools.pairwise(bounds))
+    peaks = [(t_min[a + np.argmax(rss[a:b])], rss[a:b].max()) for a, b in cycles[:-1]]
+    troughs = [(t_min[a + np.argmin(rss[a:b])], rss[a:b].min()) for a, b in cycles[1:]]
+    lift = np.median([p[1] - q[1] for p, q in zip(peaks, troughs, strict=True)])
+    env_t = np.array([(p[0] + q[0]) / 2 for p, q in zip(peaks, troughs, strict=True)])
+    env_rss = np.array([(p[1] - lift + q[1]) / 2 for p, q in zip(peaks, troughs, strict=True)])
+    fit = scipy_stats.linregress(env_t, env_rss)
+    half = scipy_stats.t.ppf(0.975, len(env_t) - 2) * fit.stderr
+    assert (
+        np.argmax(rss[: drops[0] + 1]) == 0
+        and growth.shape == "sawtooth"
+        and growth.n_fit_points == len(drops)
+    )
+    assert growth.slope_bytes_per_min == pytest.approx(fit.slope, rel=1e-9)
+    assert growth.intercept_bytes == pytest.approx(fit.intercept, rel=1e-9)
+    assert growth.ci_low_bytes_per_min == pytest.approx(fit.slope - half, rel=1e-9)
+    assert growth.ci_high_bytes_per_min == pytest.approx(fit.slope + half, rel=1e-9)
+
+
+def test_a_growth_serialises_every_field():
+    growth = fit_growth(*flat_with_step(361, 180, 3e5), warmup_s=0)
+    data = growth.to_dict()
+    assert data["shape"] == "step" and data["step_bytes"] == growth.step_bytes
+    assert set(data) == set(growth.__dataclass_fields__)
+
+
+@pytest.mark.parametrize(("end_s", "drops", "shape"), [(1795.0, 2, "linear"), (1850.0, 3, "sawtooth")])
+def test_an_envelope_needs_three_drops_since_it_has_one_point_per_drop(end_s, drops, shape):
+    # Two envelope points fit a line with no interval: two drops are left to the levels.
+    t_s = np.arange(0, end_s + 1, 5.0)
+    noise = np.random.default_rng(4).normal(0, 3e5, len(t_s))
+    rss = 70 * MB + (t_s % 600) / 600 * 50 * MB + 1 * MB * t_s / 60 + noise
+    assert np.count_nonzero(np.diff(rss) < -25 * MB) == drops
+    growth = fit_growth(t_s, rss)
+    assert growth.shape == shape
+    assert np.isfinite(growth.ci_low_bytes_per_min) and np.isfinite(growth.ci_high_bytes_per_min)
+
+
+def test_more_points_than_max_points_are_binned_by_count_mean_time_and_median_rss():
+    # Irregular times: with regular ones a bin's mean time can sit exactly on a window's edge,
+    # where the fit's offset from the first sample decides the side by rounding.
+    rng5 = np.random.default_rng(5)
+    t_s = np.sort(rng5.uniform(0, 3000, 3000))
+    rss = 70 * MB + 1 * MB * t_s / 60 + rng5.normal(0, 3e5, len(t_s))
+    binned = fit_growth(t_s, rss, warmup_s=0, max_points=1000)
+    edges = np.linspace(0, len(t_s), 1001).astype(int)  # equal counts, up to rounding
+    bins = list(itertools.pairwise(edges))
+    bin_t = np.array([t_s[a:b].mean() for a, b in bins])
+    bin_rss = np.array([np.median(rss[a:b]) for a, b in bins])
+    by_hand = fit_growth(bin_t, bin_rss, warmup_s=0)
+    assert binned.n_fit_points == 1000 and "1,000 bins of 3,000 samples" in binned.method
+    assert binned.slope_bytes_per_min == pytest.approx(by_hand.slope_bytes_per_min, rel=1e-12)
+    assert binned.ci_high_bytes_per_min == pytest.approx(by_hand.ci_high_bytes_per_min, rel=1e-12)
+    exactly = fit_growth(t_s[:1000], rss[:1000], warmup_s=0, max_points=1000)
+    assert exactly.n_fit_points == 1000 and "bins" not in exactly.method
+
+
+@pytest.mark.parametrize("n", [12, 15])
+def test_twelve_to_fifteen_points_make_three_levels(n):
+    t_s = np.arange(n) * 5.0
+    rss = 70 * MB + 1 * MB * t_s / 60 + np.random.default_rng(6).normal(0, 3e5, n)
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    window = np.minimum((t_s / (t_s[-1] / 3)).astype(int), 2)
+    levels_t = [t_s[window == k].mean() / 60 for k in range(3)]
+    levels_rss = [np.median(rss[window == k]) for k in range(3)]
+    assert growth.slope_bytes_per_min == pytest.approx(np.polyfit(levels_t, levels_rss, 1)[0], rel=1e-9)
+
+
+def test_windows_without_samples_are_skipped():
+    # Sampling stopped for ten minutes (a lost connection): three windows hold no samples.
+    t_s = np.concatenate([np.arange(0, 600, 5.0), np.arange(1200, 1800, 5.0)])
+    rss = 70 * MB + 1 * MB * t_s / 60 + np.random.default_rng(7).normal(0, 3e5, len(t_s))
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    edges = np.linspace(t_s[0], t_s[-1], 13)
+    window = np.minimum(np.searchsorted(edges, t_s, side="right") - 1, 11)
+    held = [k for k in range(12) if np.any(window == k)]
+    levels_t = [t_s[window == k].mean() / 60 for k in held]
+    levels_rss = [np.median(rss[window == k]) for k in held]
+    assert len(held) < 12
+    assert growth.slope_bytes_per_min == pytest.approx(np.polyfit(levels_t, levels_rss, 1)[0], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("t_s", "slope_bytes_per_min"),
+    [([0.0, 5.0], 0.0), ([0.0, 5.0, 10.0], 12 * MB), ([0.0, 20.0, 40.0, 60.0], 12 * MB)],
+)
+def test_too_few_points_still_give_a_rough_slope_from_three_over_any_span(t_s, slope_bytes_per_min):
+    t_s = np.array(t_s)
+    growth = fit_growth(t_s, 70 * MB + 12 * MB * t_s / 60)
+    assert growth.shape == "too_few"
+    assert growth.slope_bytes_per_min == pytest.approx(slope_bytes_per_min)
+
+
+def test_samples_all_at_one_instant_give_no_slope_rather_than_an_error():
+    growth = fit_growth(np.zeros(20), 70 * MB + np.arange(20) * MB)
+    assert growth.slope_bytes_per_min == 0.0
+    assert growth.ci_low_bytes_per_min == -np.inf and growth.ci_high_bytes_per_min == np.inf
+
+
+def variogram_interval(t_min: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The docstring's interval on four levels: scatter plus the variogram's random walk."""
+    centred = t_min - t_min.mean()
+    sxx = centred @ centred
+    slope = centred @ (y - y.mean()) / sxx
+    residuals = y - (y.mean() - slope * t_min.mean()) - slope * t_min
+    moves = np.diff(y) - slope * np.diff(t_min)
+    gamma = np.mean(moves**2) + 2 * np.mean(moves[:-1] * moves[1:])
+    walk = max(gamma, 0.0) / np.mean(np.diff(t_min))
+    weights, since = centred / sxx, t_min - t_min[0]
+    variance = (
+        residuals @ residuals / (len(y) - 2) / sxx + walk * weights @ np.minimum.outer(since, since) @ weights
+    )
+    half = scipy_stats.t.ppf(0.975, len(y) - 2) * np.sqrt(variance)
+    return slope - half, slope + half
+
+
+@pytest.mark.parametrize("y", [[0.0, 2.0, 1.0, 3.0], [0.0, 1.0, 0.0, 1.0]])
+def test_the_interval_adds_the_random_walk_the_levels_variogram_shows(y):
+    t_min, y = np.arange(4.0) + 1.0, np.array(y)
+    fitted = trend(t_min, y)
+    assert (fitted.low, fitted.high) == pytest.approx(variogram_interval(t_min, y), rel=1e-12)
+    assert fitted.dof == 2
+
+
+def test_three_levels_have_no_variogram_only_their_scatter():
+    fitted = trend(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.0]))
+    half = scipy_stats.t.ppf(0.975, 1) * np.sqrt((2 / 3) / 1 / 2)  # residuals 1/3, -2/3, 1/3
+    assert (fitted.low, fitted.high) == pytest.approx((-half, half), rel=1e-12)
+
+
+def test_sharp_rises_cap_the_degrees_of_freedom_and_add_their_walk():
+    t_min = np.arange(24.0)
+    y = t_min * MB + np.tile([0.0, 0.1 * MB], 12)
+    plain, stepped = trend(t_min, y), trend(t_min, y, steps=Steps(3, 1e14))
+    assert stepped.dof == 3 and plain.dof == 4  # six levels of four points
+    assert stepped.high - stepped.slope > plain.high - plain.slope
+
+
+def test_a_rise_under_a_mebibyte_is_allocator_noise_never_a_step():
+    t_s = np.arange(0, 1800, 5.0)
+    rss = 70 * MB + (t_s > 900) * 0.5 * MB + np.random.default_rng(8).normal(0, 1e3, len(t_s))
+    assert fit_growth(t_s, rss, warmup_s=0).shape != "step"
+
+
+def test_a_move_of_exactly_the_threshold_is_not_a_jump():
+    # No noise: the threshold is the 1 MiB floor, and every move is exactly 1 MiB up or down.
+    t_s = np.arange(0, 1800, 5.0)
+    rss = 70 * MB + ((t_s // 300) % 2) * 2**20
+    assert fit_growth(t_s, rss, warmup_s=0).shape == "linear"
+
+
+def test_three_teeth_a_minute_apart_are_enough_for_an_envelope():
+    t_s = np.arange(100.0)  # drops after 19, 49 and 79 s: envelope points exactly a minute apart
+    rss = 70 * MB + ((t_s + 10) % 30) / 30 * 10 * MB + t_s / 60 * 1 * MB
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    assert growth.shape == "sawtooth" and growth.n_fit_points == 3
+    assert growth.method == (
+        "least squares through window medians of 100 samples after 0 s warm-up; sawtooth of 4 cycles "
+        "judged on its envelope (3 points)"
+    )
+    assert np.isfinite(growth.ci_low_bytes_per_min) and np.isfinite(growth.ci_high_bytes_per_min)
+
+
+def test_a_rise_is_measured_against_the_spread_of_the_moves_not_their_typical_size():
+    # A steady climb with tiny noise: a 1.5 MB rise stands far out of the noise, though it is
+    # not much bigger than the climb per sample; it must still count as a sharp rise.
+    t_s = np.arange(0, 1800, 5.0)
+    rss = 70 * MB + 0.2 * MB * t_s / 60 + np.random.default_rng(9).normal(0, 2e3, len(t_s))
+    rss[len(t_s) // 2 :] += 1.5 * MB
+    smooth = fit_growth(
+        t_s, 70 * MB + 0.2 * MB * t_s / 60 + np.random.default_rng(9).normal(0, 2e3, len(t_s))
+    )
+    growth = fit_growth(t_s, rss)
+    assert growth.ci_high_bytes_per_min - growth.slope_bytes_per_min > 10 * (
+        smooth.ci_high_bytes_per_min - smooth.slope_bytes_per_min
+    )
+
+
+def test_no_samples_give_an_empty_growth():
+    empty = Growth(0.0, -np.inf, np.inf, 0.0, "too_few", 0, 0, 0.0, "no samples", 0.0, 0.0)
+    assert fit_growth([], []) == empty
+
+
+def test_too_few_points_give_a_rough_slope_and_no_interval():
+    t_s = np.arange(5) * 5.0
+    rss = 70 * MB + 1 * MB * np.arange(5)
+    assert fit_growth(t_s, rss) == Growth(
+        pytest.approx(12 * MB), -np.inf, np.inf, pytest.approx(70 * MB), "too_few", 5, 5, 0.0,
+        "least squares through window medians of 5 samples after 0 s warm-up; fewer than 10 points, "
+        "no verdict",
+        pytest.approx(12 * MB), pytest.approx(12 * MB),
+    )  # fmt: skip
+
+
+def test_warm_up_is_a_tenth_of_the_span_at_most_five_minutes_if_ten_points_remain():
+    # 12 samples over 110 s starting at 1000 s: 11 s of warm-up leaves exactly 10 to fit.
+    t_s = 1000 + np.arange(12) * 10.0
+    growth = fit_growth(t_s, 70 * MB + 0.1 * MB * np.arange(12))
+    assert (growth.warmup_s, growth.n_fit_points, growth.shape) == (11.0, 10, "linear")
+    assert fit_growth(t_s[2:], 70 * MB + 0.1 * MB * np.arange(10)).warmup_s == 0.0
+
+
+def test_the_intercept_is_rss_where_the_fit_starts_after_warm_up():
+    t_s = np.arange(1000, 2800, 5.0)
+    growth = fit_growth(t_s, 70 * MB + 1 * MB * (t_s - 1000) / 60)
+    assert growth.warmup_s == 179.5
+    assert growth.intercept_bytes == pytest.approx(70 * MB + 1 * MB * 179.5 / 60, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [10, 361])
+def test_early_and_late_slopes_are_fitted_on_the_first_and_last_thirds(n):
+    t_min = np.arange(n) * 5.0 / 60
+    rss = 70 * MB + 1 * MB * t_min**1.5 + np.random.default_rng(10).normal(0, 3e5, n)
+    growth = fit_growth(t_min * 60, rss, warmup_s=0)
+    third = max(n // 3, 3)
+    assert growth.early_slope_bytes_per_min == pytest.approx(
+        trend(t_min[:third], rss[:third]).slope, rel=1e-9
+    )
+    assert growth.late_slope_bytes_per_min == pytest.approx(
+        trend(t_min[-third:], rss[-third:]).slope, rel=1e-9
+    )
+
+
+def test_a_perfectly_flat_end_after_clear_growth_is_a_plateau():
+    t_s = np.arange(0, 3600, 5.0)
+    growth = fit_growth(t_s, 70 * MB + np.minimum(t_s, 1200) / 60 * 5 * MB)
+    assert growth.shape == "plateau"
+    assert abs(growth.ci_low_bytes_per_min) < 1.0 and abs(growth.ci_high_bytes_per_min) < 1.0
+
+
+def test_taking_a_step_out_is_fitting_the_curve_less_the_step():
+    t_s, rss = flat_with_step(361, 180, 3e5)
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    less_step = rss.copy()
+    less_step[181:] -= growth.step_bytes
+    by_hand = fit_growth(t_s, less_step, warmup_s=0)
+    assert growth.shape == "step"
+    assert growth.slope_bytes_per_min == pytest.approx(by_hand.slope_bytes_per_min, rel=1e-12)
+    assert growth.ci_high_bytes_per_min == pytest.approx(by_hand.ci_high_bytes_per_min, rel=1e-12)
+
+
+def two_rises(drop: bool) -> tuple[np.ndarray, np.ndarray]:
+    t_s = np.arange(0, 1800, 5.0)
+    rss = 70 * MB + (t_s > 600) * 50 * MB + (t_s > 1200) * 50 * MB - (drop and 1) * (t_s > 1500) * 80 * MB
+    return t_s, rss + np.random.default_rng(11).normal(0, 3e5, len(t_s))
+
+
+def test_two_sharp_rises_and_no_drop_are_a_staircase_and_a_drop_makes_them_none():
+    stairs = fit_growth(*two_rises(drop=False), warmup_s=0)
+    assert stairs.shape == "stairs"
+    assert stairs.method.endswith("; 2 steps up: a staircase is growth, each step counted in the interval")
+    assert stairs.method.startswith("least squares through window medians of 360 samples after 0 s warm-up")
+    assert fit_growth(*two_rises(drop=True), warmup_s=0).shape == "linear"

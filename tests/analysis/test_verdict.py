@@ -6,6 +6,7 @@ import pytest
 from leakhunt.analysis.growth import Growth, fit_growth
 from leakhunt.analysis.verdict import (
     STABLE_BOUND_BYTES_PER_MIN,
+    Judgement,
     Verdict,
     judge,
     limit_text,
@@ -128,3 +129,91 @@ def test_reduction_is_the_share_of_baseline_growth_removed_and_is_not_clipped():
     assert reduction_percent(200 * MB, -10 * MB) == 105.0
     assert reduction_percent(200 * MB, 300 * MB) == -50.0
     assert reduction_percent(0.0, 1.0) is None
+
+
+def test_every_verdict_gives_its_reason_in_full():
+    assert judge(growth(220 * MB, 210 * MB, 230 * MB)).reason == (
+        "grows 220 MB/min (95 % CI 210 MB/min to 230 MB/min), above the stable bound of "
+        "0.833 MB/min (50 MB/h)"
+    )
+    assert judge(growth(0.2 * MB, 0.1 * MB, 0.3 * MB)).reason == (
+        "grows 0.2 MB/min (95 % CI 0.1 MB/min to 0.3 MB/min), within the stable bound of "
+        "0.833 MB/min (50 MB/h); it does grow (the interval excludes zero): a slow leak under the bound"
+    )
+    plateau = Growth(0.0, -0.1 * MB, 0.1 * MB, 70 * MB, "plateau", 100, 100, 0.0, "test", 5 * MB, 0.0)
+    assert judge(plateau).reason == (
+        "growth flattens to a plateau: 5 MB/min early, now 0 MB/min (95 % CI -0.1 MB/min to 0.1 MB/min)"
+    )
+
+
+def test_an_unbounded_interval_reads_unbounded():
+    assert rate_text(np.inf) == "unbounded"
+    assert judge(growth(1 * MB, -np.inf, np.inf)).reason.startswith(
+        "grows 1 MB/min (95 % CI unbounded to unbounded), an interval that straddles"
+    )
+
+
+def test_a_slow_leak_is_said_only_when_the_interval_lies_above_zero():
+    touching = judge(growth(0.1 * MB, 0.0, 0.2 * MB))
+    assert touching.verdict == Verdict.STABLE and "slow leak" not in touching.reason
+    # Any positive low end counts, however small: half a byte per minute is growth.
+    assert "a slow leak under the bound" in judge(growth(0.1 * MB, 0.5, 0.2 * MB)).reason
+
+
+def test_the_sawtooth_note_goes_on_decided_verdicts_only():
+    envelope = "; judged on the sawtooth's envelope"
+    leak = judge(growth(220 * MB, 210 * MB, 230 * MB, "sawtooth"))
+    assert leak.reason == judge(growth(220 * MB, 210 * MB, 230 * MB)).reason + envelope
+    assert judge(growth(0.8 * MB, 0.1 * MB, 2 * MB, "sawtooth")).reason.endswith("more often")
+    assert envelope not in judge(growth(220 * MB, 210 * MB, 230 * MB)).reason
+
+
+def test_a_taken_out_step_is_said_after_the_verdicts_reason():
+    step = growth(0.0, -0.01 * MB, 0.01 * MB, "step", step_bytes=100 * MB, step_at_min=15.0)
+    assert judge(step).reason == (
+        "grows 0 MB/min (95 % CI -0.01 MB/min to 0.01 MB/min), within the stable bound of "
+        "0.833 MB/min (50 MB/h); a one-off step of 100 MB was taken out"
+    )
+
+
+def test_the_judgement_carries_its_bound_and_serialises_its_verdict_as_text():
+    judgement = judge(growth(0.2 * MB, 0.1 * MB, 0.3 * MB), stable_bound_bytes_per_min=5 * MB / 60)
+    assert judgement.stable_bound_bytes_per_min == 5 * MB / 60
+    assert judgement.to_dict() == {
+        "verdict": "LEAK",
+        "reason": judgement.reason,
+        "stable_bound_bytes_per_min": 5 * MB / 60,
+        "time_to_limit_min": None,
+        "time_to_limit_range_min": None,
+    }
+
+
+def test_any_rising_slope_has_a_time_to_limit_and_a_falling_one_never_reaches_it():
+    # A bound below zero makes a slow shrink a "leak": the time to limit must still make sense.
+    tiny = judge(
+        growth(0.5, 0.25, 1.0), stable_bound_bytes_per_min=0.0, limit_bytes=101.0, last_rss_bytes=1.0
+    )
+    assert tiny.time_to_limit_min == pytest.approx(200.0)
+    assert tiny.time_to_limit_range_min == (pytest.approx(100.0), pytest.approx(400.0))
+    level = judge(
+        growth(0.0, -0.5, 0.5), stable_bound_bytes_per_min=-1.0, limit_bytes=6e9, last_rss_bytes=1e9
+    )
+    assert level.verdict == Verdict.LEAK
+    assert level.time_to_limit_min is None
+    assert level.time_to_limit_range_min == (pytest.approx(1e10), None)
+    falling = judge(
+        growth(-0.5, -0.8, -0.2), stable_bound_bytes_per_min=-1.0, limit_bytes=6e9, last_rss_bytes=1e9
+    )
+    assert falling.time_to_limit_min is None and falling.time_to_limit_range_min is None
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"), [(9.96, "~10.0 min"), (10.0, "~10 min"), (10.6, "~11 min"), (1234.4, "~1,234 min")]
+)
+def test_to_limit_shows_tenths_below_ten_minutes_only(minutes, text):
+    judgement = Judgement(Verdict.LEAK, "test", BOUND, minutes)
+    assert limit_text(judgement, limit_bytes=LIMIT) == text
+
+
+def test_any_growing_baseline_has_a_reduction():
+    assert reduction_percent(0.5, 0.0) == 100.0

@@ -108,8 +108,7 @@ def test_a_dataframe_is_counted_at_its_deep_size_and_its_arrays_not_again():
     deep_bytes = int(frame.memory_usage(deep=True).sum())  # 12 MB: two float columns and the index
     after = by_type(take())
     grown = {
-        name: after[name]["size_bytes"] - before.get(name, {"size_bytes": 0})["size_bytes"]
-        for name in after
+        name: after[name]["size_bytes"] - before.get(name, {"size_bytes": 0})["size_bytes"] for name in after
     }
     assert grown["pandas.DataFrame"] == pytest.approx(deep_bytes, rel=0.01)
     assert abs(grown.get("numpy.ndarray", 0)) < 0.01 * deep_bytes

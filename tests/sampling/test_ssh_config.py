@@ -23,47 +23,63 @@ DEFAULT_KEYS = ("~/.ssh/id_rsa", "~/.ssh/id_ed25519")
 # {rel} is a directory under ~/.ssh, for Includes relative to it), then the hosts to resolve.
 CASES = {
     "a Host block with every key": (
-        {"config": "Host vps\n  HostName 10.0.0.5\n  User deploy\n  Port 2222\n"
-                   "  IdentityFile ~/.ssh/id_vps\n  IdentityFile /keys/%r@%h:%p\n  ProxyJump bastion\n"},
+        {
+            "config": "Host vps\n  HostName 10.0.0.5\n  User deploy\n  Port 2222\n"
+            "  IdentityFile ~/.ssh/id_vps\n  IdentityFile /keys/%r@%h:%p\n  ProxyJump bastion\n"
+        },
         ["vps", "other"],
     ),
     "Host * defaults: the first value wins, wherever it comes from": (
-        {"config": "Host *\n  User everyone\n  Port 2022\nHost vps\n  User deploy\n  HostName 10.0.0.5\n"
-                   "Host *\n  Port 9\n  ProxyJump jump1\n"},
+        {
+            "config": "Host *\n  User everyone\n  Port 2022\nHost vps\n  User deploy\n  HostName 10.0.0.5\n"
+            "Host *\n  Port 9\n  ProxyJump jump1\n"
+        },
         ["vps", "db"],
     ),
     "a host defined only in an absolutely included file": (
-        {"config": "Include {root}/conf.d/vps.conf\nHost *\n  User fallback\n",
-         "conf.d/vps.conf": "Host inc\n  HostName 10.1.1.1\n  Port 2200\n  User incuser\n"},
+        {
+            "config": "Include {root}/conf.d/vps.conf\nHost *\n  User fallback\n",
+            "conf.d/vps.conf": "Host inc\n  HostName 10.1.1.1\n  Port 2200\n  User incuser\n",
+        },
         ["inc", "vps"],
     ),
     "Includes by glob, in order, and an Include inside a block that does not apply": (
-        {"config": "Include {root}/conf.d/*.conf\nHost nothere\n  Include {root}/never/*.conf\n",
-         "conf.d/10-a.conf": "Host a\n  HostName 10.0.0.1\nHost *\n  User first\n",
-         "conf.d/20-b.conf": "Host a b\n  HostName 10.0.0.2\n  User second\n",
-         "never/x.conf": "Host *\n  Port 999\n"},
+        {
+            "config": "Include {root}/conf.d/*.conf\nHost nothere\n  Include {root}/never/*.conf\n",
+            "conf.d/10-a.conf": "Host a\n  HostName 10.0.0.1\nHost *\n  User first\n",
+            "conf.d/20-b.conf": "Host a b\n  HostName 10.0.0.2\n  User second\n",
+            "never/x.conf": "Host *\n  Port 999\n",
+        },
         ["a", "b"],
     ),
     "an Include relative to ~/.ssh, and the block around it resumes afterwards": (
-        {"config": "Host vps\n  Include {rel}/*.conf\n  User after-include\n",
-         "rel/vps.conf": "HostName 10.9.9.9\nHost *\n  Port 7\n"},
+        {
+            "config": "Host vps\n  Include {rel}/*.conf\n  User after-include\n",
+            "rel/vps.conf": "HostName 10.9.9.9\nHost *\n  Port 7\n",
+        },
         ["vps", "other"],
     ),
     "Match host sees the HostName so far; Match user the User so far or the local one": (
-        {"config": "Host vps\n  HostName 10.0.0.7\nMatch host 10.0.0.*\n  Port 2201\n"
-                   "Match user root\n  IdentityFile /keys/root\n"
-                   "Match user deploy\n  IdentityFile /keys/deploy\n"
-                   "Host *\n  User deploy\nMatch originalhost vps,db !user nobody\n  ProxyJump j9\n"},
+        {
+            "config": "Host vps\n  HostName 10.0.0.7\nMatch host 10.0.0.*\n  Port 2201\n"
+            "Match user root\n  IdentityFile /keys/root\n"
+            "Match user deploy\n  IdentityFile /keys/deploy\n"
+            "Host *\n  User deploy\nMatch originalhost vps,db !user nobody\n  ProxyJump j9\n"
+        },
         ["vps", "db", "web"],
     ),
     "negated Host patterns, ? wildcards, Match all, case and key=value syntax": (
-        {"config": "host * !bastion\n  proxyjump=bastion\nHOST web?\n  Hostname \"10.2.0.1\"  # a comment\n"
-                   "Match all\n  Port=2022\n"},
+        {
+            "config": 'host * !bastion\n  proxyjump=bastion\nHOST web?\n  Hostname "10.2.0.1"  # a comment\n'
+            "Match all\n  Port=2022\n"
+        },
         ["web1", "web12", "bastion"],
     ),
     "HostName with %h, ProxyJump none, and Match final": (
-        {"config": "Host db\n  HostName %h.internal.example\n  ProxyJump none\nMatch final host *.example\n"
-                   "  User finaluser\nHost *\n  ProxyJump jump\n"},
+        {
+            "config": "Host db\n  HostName %h.internal.example\n  ProxyJump none\nMatch final host *.example\n"
+            "  User finaluser\nHost *\n  ProxyJump jump\n"
+        },
         ["db", "web"],
     ),
 }
@@ -137,7 +153,7 @@ def test_the_table_covers_what_paramiko_gets_wrong(tmp_path, relative_dir):
 def test_what_cannot_be_honoured_is_named_in_one_line_per_keyword(tmp_path):
     config = tmp_path / "config"
     config.write_text(
-        "Host vps\n  HostName 10.0.0.5\n  ProxyCommand nc %h %p\nMatch exec \"true\"\n  User x\n"
+        'Host vps\n  HostName 10.0.0.5\n  ProxyCommand nc %h %p\nMatch exec "true"\n  User x\n'
         "Host *\n  HostKeyAlias other\n"
     )
     warnings = resolve("vps", config).warnings
@@ -151,7 +167,7 @@ def test_what_cannot_be_honoured_is_named_in_one_line_per_keyword(tmp_path):
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("Host a\n  HostName \"unbalanced\n", ["line 2", "quotes"]),
+        ('Host a\n  HostName "unbalanced\n', ["line 2", "quotes"]),
         ("Match\n", ["line 1", "Match needs criteria"]),
         ("Host a\n  Port eighty\n", ["Port 'eighty'"]),
         ("Include {config}\n", ["Include nested deeper"]),

@@ -105,4 +105,3 @@ def test_the_count_covers_every_object_once_and_holders_never_exceed_it():
     search = find_holders(here(), min_bytes=0)
     assert counted["objects"] > counted["untracked_objects"] > 0
     assert max(row["bytes"] for row in search["holders"]) < counted["py_heap_bytes"]
-

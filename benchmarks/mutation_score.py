@@ -1,0 +1,54 @@
+"""`make mutate`'s summary: the mutation score and every survivor not listed as equivalent.
+
+Reads mutmut's own counts (mutants/mutmut-cicd-stats.json) and `mutmut results`; equivalent
+mutants are the backquoted mutant names in docs/decisions.md, each with one line of why.
+Exits 1 when fewer than 90 % of the mutants are killed or a survivor is neither killed nor listed.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_KILLED_SHARE = 0.90
+_NAME = re.compile(r"`(leakhunt\.[^`\s]+__mutmut_\d+)`")
+# The console script beside this interpreter: `python -m mutmut` re-imports its __main__.
+MUTMUT = str(Path(sys.executable).with_name("mutmut"))
+
+
+def equivalent_mutants(decisions: Path = ROOT / "docs" / "decisions.md") -> set[str]:
+    return set(_NAME.findall(decisions.read_text()))
+
+
+def not_killed() -> dict[str, str]:
+    """Mutant name -> status for every mutant a test did not kill (survived, no tests, timeout...)."""
+    out = subprocess.run([MUTMUT, "results"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    rows = (line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
+    return {name: status for name, status in rows}
+
+
+def main() -> int:
+    subprocess.run([MUTMUT, "export-cicd-stats"], cwd=ROOT, check=True)
+    stats = json.loads((ROOT / "mutants" / "mutmut-cicd-stats.json").read_text())
+    survivors = not_killed()
+    equivalent = equivalent_mutants()
+    listed = sorted(set(survivors) & equivalent)
+    unexplained = sorted(set(survivors) - equivalent)
+    stale = sorted(equivalent - set(survivors))
+    total, killed = stats["total"], stats["killed"]
+    print(f"mutation score: {killed / total:.1%} killed ({killed} of {total})")
+    print(
+        f"  not killed: {len(survivors)}, of which listed as equivalent in docs/decisions.md: {len(listed)}"
+    )
+    print(f"  score counting equivalent mutants as killed: {(killed + len(listed)) / total:.1%}")
+    for name in unexplained:
+        print(f"  SURVIVOR {name}: {survivors[name]} (kill it with a test or list it as equivalent)")
+    for name in stale:
+        print(f"  note: {name} is listed as equivalent but was killed or no longer exists")
+    return 0 if killed / total >= MIN_KILLED_SHARE and not unexplained else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
