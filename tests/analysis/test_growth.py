@@ -9,12 +9,17 @@ from scipy import stats as scipy_stats
 from leakhunt.analysis.growth import Growth, Steps, fit_growth, least_squares_slope_bytes_per_min, trend
 
 MB = 1e6
-rng = np.random.default_rng(20251030)
 
 
-def page_noise(n: int, sigma_bytes: float = 5e5) -> np.ndarray:
+# Every draw starts from its own seed: with one shared generator, a test's noise depended on the
+# tests that ran before it, and mutmut, which runs subsets in forked workers, saw them flake.
+def rng(salt: int = 0) -> np.random.Generator:
+    return np.random.default_rng([20251030, salt])
+
+
+def page_noise(n: int, sigma_bytes: float = 5e5, salt: int = 0) -> np.ndarray:
     """RSS noise is page-granular: round to 4 KiB."""
-    return np.round(rng.normal(0, sigma_bytes, n) / 4096) * 4096
+    return np.round(rng(salt).normal(0, sigma_bytes, n) / 4096) * 4096
 
 
 def test_a_known_slope_with_noise_is_found_within_3_percent():
@@ -30,7 +35,7 @@ def test_outliers_move_least_squares_but_not_the_robust_slope():
     t_s = np.arange(0, 600, 1.0)
     rss = 70 * MB + 1 * MB * t_s / 60 + page_noise(len(t_s), 1e5)
     spikes = np.arange(300, 600, 15)  # GC spikes / page-ins, late in the run
-    rss[spikes] += 200 * MB * rng.random(len(spikes))
+    rss[spikes] += 200 * MB * rng(1).random(len(spikes))
     assert fit_growth(t_s, rss).slope_bytes_per_min == pytest.approx(1 * MB, rel=0.05)
     assert least_squares_slope_bytes_per_min(t_s, rss) > 1.5 * MB
 
@@ -70,8 +75,9 @@ def test_a_cache_filling_to_its_cap_is_a_plateau_with_its_late_slope():
     assert growth.early_slope_bytes_per_min == pytest.approx(5 * MB, rel=0.15)
     assert growth.ci_low_bytes_per_min <= 0 <= growth.ci_high_bytes_per_min
     assert abs(growth.slope_bytes_per_min) < 0.05 * MB
-    assert growth.method.endswith(
-        "; growth clear early and gone late: slope and interval from the last third"
+    assert growth.method == (
+        "least squares through window medians of 660 samples after 300 s warm-up; growth clear early "
+        "and gone late: slope and interval from the last third"
     )
 
 
@@ -126,7 +132,7 @@ def test_nan_rows_and_unsorted_input_are_handled():
     t_s = np.arange(0, 600, 5.0)
     rss = 70 * MB + MB * t_s / 60
     rss[10] = np.nan
-    order = rng.permutation(len(t_s))
+    order = rng(2).permutation(len(t_s))
     growth = fit_growth(t_s[order], rss[order])
     assert growth.n_samples == len(t_s) - 1
     assert growth.slope_bytes_per_min == pytest.approx(MB, rel=1e-6)
@@ -323,7 +329,8 @@ def variogram_interval(t_min: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope - half, slope + half
 
 
-@pytest.mark.parametrize("y", [[0.0, 2.0, 1.0, 3.0], [0.0, 1.0, 0.0, 1.0]])
+# The last climbs like a random walk (its variogram is positive); the first two zigzag (it is not).
+@pytest.mark.parametrize("y", [[0.0, 2.0, 1.0, 3.0], [0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 2.0, 2.5]])
 def test_the_interval_adds_the_random_walk_the_levels_variogram_shows(y):
     t_min, y = np.arange(4.0) + 1.0, np.array(y)
     fitted = trend(t_min, y)
@@ -354,7 +361,7 @@ def test_a_rise_under_a_mebibyte_is_allocator_noise_never_a_step():
 def test_a_move_of_exactly_the_threshold_is_not_a_jump():
     # No noise: the threshold is the 1 MiB floor, and every move is exactly 1 MiB up or down.
     t_s = np.arange(0, 1800, 5.0)
-    rss = 70 * MB + ((t_s // 300) % 2) * 2**20
+    rss = 70 * MB + ((t_s // 100) % 2) * 2**20  # eight drops and nine rises
     assert fit_growth(t_s, rss, warmup_s=0).shape == "linear"
 
 
@@ -371,18 +378,37 @@ def test_three_teeth_a_minute_apart_are_enough_for_an_envelope():
 
 
 def test_a_rise_is_measured_against_the_spread_of_the_moves_not_their_typical_size():
-    # A steady climb with tiny noise: a 1.5 MB rise stands far out of the noise, though it is
-    # not much bigger than the climb per sample; it must still count as a sharp rise.
+    # A steady climb with tiny noise: a 0.3 MB rise stands far out of the noise, though it is
+    # not much bigger than the climb per sample; it counts as a sharp rise and widens the interval.
     t_s = np.arange(0, 1800, 5.0)
-    rss = 70 * MB + 0.2 * MB * t_s / 60 + np.random.default_rng(9).normal(0, 2e3, len(t_s))
-    rss[len(t_s) // 2 :] += 1.5 * MB
-    smooth = fit_growth(
-        t_s, 70 * MB + 0.2 * MB * t_s / 60 + np.random.default_rng(9).normal(0, 2e3, len(t_s))
-    )
-    growth = fit_growth(t_s, rss)
-    assert growth.ci_high_bytes_per_min - growth.slope_bytes_per_min > 10 * (
-        smooth.ci_high_bytes_per_min - smooth.slope_bytes_per_min
-    )
+    smooth = 70 * MB + 0.2 * MB * t_s / 60 + np.random.default_rng(9).normal(0, 2e3, len(t_s))
+    risen = smooth + (np.arange(len(t_s)) >= len(t_s) // 2) * 0.3 * MB
+    plain, growth = fit_growth(t_s, smooth), fit_growth(t_s, risen)
+    # Counted as a step, the rise's walk widens the interval to about +-0.16 MB/min; were it taken
+    # for noise (sigma from the moves' typical size), to about +-0.03.
+    assert plain.ci_high_bytes_per_min - plain.slope_bytes_per_min < 0.001 * MB
+    assert growth.ci_high_bytes_per_min - growth.slope_bytes_per_min > 0.1 * MB
+
+
+def staircase(n_steps: int, last_step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Steps of 4 MB from 60 s to `last_step_s`, then nothing, over 30 minutes."""
+    t_s = np.arange(0, 1800, 5.0)
+    rises = sum((t_s > at_s) * 4 * MB for at_s in np.linspace(60, last_step_s, n_steps))
+    return t_s, 70 * MB + rises + np.random.default_rng(1).normal(0, 0.2 * MB, len(t_s))
+
+
+@pytest.mark.parametrize("last_step_s", [400.0, 600.0])
+def test_three_sharp_rises_are_a_staircase_its_steps_in_every_interval(last_step_s):
+    # With its steps counted in the early interval, growth is not "clear early": no plateau.
+    assert fit_growth(*staircase(3, last_step_s), warmup_s=0).shape == "stairs"
+
+
+def test_a_staircase_that_stops_is_a_plateau_whose_late_interval_keeps_its_steps():
+    t_s, rss = staircase(5, 500.0)
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    late = trend(t_s[-120:] / 60, rss[-120:])  # the last third without the steps
+    assert growth.shape == "plateau"
+    assert growth.ci_high_bytes_per_min > 10 * late.high
 
 
 def test_no_samples_give_an_empty_growth():
@@ -432,16 +458,20 @@ def test_early_and_late_slopes_are_fitted_on_the_first_and_last_thirds(n):
 
 def test_a_perfectly_flat_end_after_clear_growth_is_a_plateau():
     t_s = np.arange(0, 3600, 5.0)
-    growth = fit_growth(t_s, 70 * MB + np.minimum(t_s, 1200) / 60 * 5 * MB)
+    # 6 MB/min is 500,000 bytes a sample: every number here is exact, so the end's interval is [0, 0].
+    growth = fit_growth(t_s, 70 * MB + np.minimum(t_s, 1200) / 5 * 0.5 * MB)
     assert growth.shape == "plateau"
-    assert abs(growth.ci_low_bytes_per_min) < 1.0 and abs(growth.ci_high_bytes_per_min) < 1.0
+    assert (growth.ci_low_bytes_per_min, growth.ci_high_bytes_per_min) == (0.0, 0.0)
 
 
 def test_taking_a_step_out_is_fitting_the_curve_less_the_step():
-    t_s, rss = flat_with_step(361, 180, 3e5)
+    # A 1.5 MB bump before the step is a sharp rise too small to be a jump: it stays in the
+    # interval as a random-walk step.
+    t_s, rss = flat_with_step(361, 184, 5e4)  # the sample after the rise reads below its window's median
+    rss += ((t_s > 300) & (t_s < 600)) * 1.5 * MB
     growth = fit_growth(t_s, rss, warmup_s=0)
     less_step = rss.copy()
-    less_step[181:] -= growth.step_bytes
+    less_step[185:] -= growth.step_bytes
     by_hand = fit_growth(t_s, less_step, warmup_s=0)
     assert growth.shape == "step"
     assert growth.slope_bytes_per_min == pytest.approx(by_hand.slope_bytes_per_min, rel=1e-12)
@@ -460,3 +490,20 @@ def test_two_sharp_rises_and_no_drop_are_a_staircase_and_a_drop_makes_them_none(
     assert stairs.method.endswith("; 2 steps up: a staircase is growth, each step counted in the interval")
     assert stairs.method.startswith("least squares through window medians of 360 samples after 0 s warm-up")
     assert fit_growth(*two_rises(drop=True), warmup_s=0).shape == "linear"
+
+
+def test_integer_byte_counts_are_fitted_like_floats():
+    # psutil reports RSS as int; taking a step out subtracts a float from it.
+    t_s, rss = flat_with_step(361, 180, 3e5)
+    as_int = fit_growth(t_s, np.round(rss).astype(np.int64), warmup_s=0)
+    assert as_int.shape == "step"
+    assert as_int.slope_bytes_per_min == pytest.approx(
+        fit_growth(t_s, np.round(rss), warmup_s=0).slope_bytes_per_min
+    )
+
+
+def test_the_method_gives_a_steps_size_in_megabytes_to_three_figures():
+    t_s, rss = flat_with_step(361, 180, 0.0)
+    rss = np.where(rss > 100 * MB, 70 * MB + 12_350_005, rss)  # a step of 12.350005 MB
+    growth = fit_growth(t_s, rss, warmup_s=0)
+    assert "; one step of 12.4 MB at 15.1 min" in growth.method

@@ -112,7 +112,7 @@ def test_a_leaking_run_is_summarised_in_full():
 
 
 def test_the_time_axis_and_the_stable_bound_come_from_the_meta():
-    samples = run_samples(30, 22 * MB)
+    samples = run_samples(30, 22 * MB, start_s=60.0)
     meta = leaking_meta(
         time_axis="t_wall_s", stable_bound_bytes_per_min=5 * MB, allow_unproven=True, expect=[]
     )
