@@ -77,8 +77,8 @@ CASES = {
     ),
     "HostName with %h, ProxyJump none, and Match final": (
         {
-            "config": "Host db\n  HostName %h.internal.example\n  ProxyJump none\nMatch final host *.example\n"
-            "  User finaluser\nHost *\n  ProxyJump jump\n"
+            "config": "Host db\n  HostName %h.internal.example\n  ProxyJump none\n"
+            "Match final host *.example\n  User finaluser\nHost *\n  ProxyJump jump\n"
         },
         ["db", "web"],
     ),
