@@ -87,6 +87,8 @@ class Growth:
     late_slope_bytes_per_min: float
     step_bytes: float = 0.0
     step_at_min: float | None = None
+    # The high end of the whole fitted span's interval: for a plateau, whether it ever grew fast.
+    whole_ci_high_bytes_per_min: float = np.inf
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -324,11 +326,12 @@ def fit_growth(
     early = trend(t_min[:third], y_fit[:third], steps=steps)
     late = trend(t_min[-third:], y_fit[-third:], steps=steps)
     growth_stopped = early.low > 0 and late.low <= 0 <= late.high and late.high < early.slope
+    whole_high = overall.high
     if shape in ("linear", "stairs") and growth_stopped:
         shape = "plateau"
         overall = late
         method += "; growth clear early and gone late: slope and interval from the last third"
     return Growth(
         overall.slope, overall.low, overall.high, overall.intercept, shape, n_samples, len(fit_t),
-        warmup_s, method, early.slope, late.slope, step_bytes, step_at_min,
+        warmup_s, method, early.slope, late.slope, step_bytes, step_at_min, whole_high,
     )  # fmt: skip

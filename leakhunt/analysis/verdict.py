@@ -2,8 +2,10 @@
 
 Rules, in order (shown in every report):
 1. Fewer than 10 points to fit: INCONCLUSIVE.
-2. The curve flattens to a plateau (its late interval holds zero, its early one does not): BOUNDED.
-3. The whole 95 % interval at or below the stable bound (default the incident's 50 MB/h): STABLE.
+2. The whole 95 % interval at or below the stable bound (default the incident's 50 MB/h): STABLE.
+   For a plateau, the interval over the whole fitted span is the one judged here: a curve that
+   never grew faster than the bound is STABLE, however it bends.
+3. The curve flattens to a plateau (its late interval holds zero, its early one does not): BOUNDED.
 4. The low end of the interval above the stable bound: LEAK.
 5. Otherwise the interval straddles the bound: INCONCLUSIVE, "sample longer or more often".
 Time to limit is given for a LEAK with a known limit only: (limit - last RSS) / slope, with the
@@ -73,10 +75,16 @@ def judge(
     if growth.shape == "too_few":
         verdict = Verdict.INCONCLUSIVE
         reason = f"only {growth.n_fit_points} points to fit after warm-up; need at least 10: sample longer"
-    elif growth.shape == "plateau":
+    elif growth.shape == "plateau" and growth.whole_ci_high_bytes_per_min > bound:
         verdict = Verdict.BOUNDED
         reason = (
             f"growth flattens to a plateau: {_rate(growth.early_slope_bytes_per_min)} early, now {interval}"
+        )
+    elif growth.shape == "plateau":
+        verdict = Verdict.STABLE
+        reason = (
+            f"grows at most {_rate(growth.whole_ci_high_bytes_per_min)} over the run and flattens, "
+            f"now {interval}: within {bound_text}"
         )
     elif high <= bound:
         verdict = Verdict.STABLE

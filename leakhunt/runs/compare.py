@@ -171,6 +171,7 @@ def _pooled_growth(group: list[dict[str, Any]]) -> dict[str, Any]:
         # The replicates' majority shape: one borderline replicate must not flip the verdict.
         shape=shape if not others or votes > others[0][1] else "mixed",
         replicate_slopes_bytes_per_min=slopes.tolist(),
+        whole_ci_high_bytes_per_min=max(g.get("whole_ci_high_bytes_per_min", np.inf) for g in growths),
         replicate_spread_bytes_per_min=spread,
         method=f"mean of {len(slopes)} replicates; interval: their mean half-width and their spread "
         f"(t over {len(slopes)} runs) in quadrature; each: {growths[0]['method']}",

@@ -217,3 +217,18 @@ def test_to_limit_shows_tenths_below_ten_minutes_only(minutes, text):
 
 def test_any_growing_baseline_has_a_reduction():
     assert reduction_percent(0.5, 0.0) == 100.0
+
+
+def test_a_plateau_that_never_grew_faster_than_the_bound_is_stable_and_one_that_did_is_bounded():
+    slow = growth(0.0, -0.1 * MB, 0.1 * MB, "plateau", whole_ci_high_bytes_per_min=BOUND)
+    fast = growth(
+        0.0, -0.1 * MB, 0.1 * MB, "plateau", whole_ci_high_bytes_per_min=np.nextafter(BOUND, np.inf)
+    )
+    assert judge(slow).verdict == Verdict.STABLE and "flattens" in judge(slow).reason
+    assert judge(fast).verdict == Verdict.BOUNDED
+
+
+def test_a_cache_filling_fast_to_its_cap_is_bounded():
+    t_s = np.arange(0, 3600, 5.0)
+    rss = 70 * MB + np.minimum(t_s, 1200) / 60 * 5 * MB + np.random.default_rng(7).normal(0, 5e5, len(t_s))
+    assert judge(fit_growth(t_s, rss)).verdict == Verdict.BOUNDED

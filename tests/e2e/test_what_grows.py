@@ -167,6 +167,6 @@ def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tm
     off = leakhunt("soak", "--minutes", "5", "--probe-interval", "0", "--out", str(tmp_path / "off"))
     statement = load_json(tmp_path / "off" / "summary.json")["attribution"]["statement"]
     assert "probes were off (--probe-interval 0)" in statement and "--probe-interval" in statement
-    assert "What grows: No inside view" in off.stderr
+    assert "What grows: No inside view" in off.stdout  # a result: stdout
     watch = leakhunt("watch", "--pid", str(idle.pid), "--duration", "2s", "--interval", "1s")
-    assert "this watch had no agent" in watch.stderr and "--agent" in watch.stderr
+    assert "this watch had no agent" in watch.stdout and "--agent" in watch.stdout
