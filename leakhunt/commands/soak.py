@@ -54,6 +54,7 @@ def soak_command(
         f"soak {resolved.name}: {minutes:g} simulated min, fixes "
         f"{', '.join(sorted(resolved.fixes)) or 'off'}",
         highlight=False,
+        markup=False,
     )
     with live_progress(progress, live, options.duration_s) as on_sample, interrupts_stop_runs():
         result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
