@@ -108,6 +108,8 @@ def watch_command(
     view = WatchView([parse_expect(text) for text in expect])
     with live_watch(progress, view, interval_s) as on_sample, interrupts_stop_runs():
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
+    if result.write_error is not None:
+        raise result.write_error  # no report on a full disk: it could only be half written
     if result.samples == 0:
         raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
     with progress.status("writing the report"):

@@ -93,6 +93,8 @@ def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -
     cost = summary.get("cost") or {}
     if cost.get("sampler_cpu_s_per_read") is not None:
         console.print(f"[dim]what measuring cost: {describe_cost(cost)}[/]", highlight=False)
+    for note in summary.get("file_notes") or []:
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     console.print(f"run directory: [bold]{escape(run_dir)}[/]  (report.html, memory.png)", highlight=False)
 
 

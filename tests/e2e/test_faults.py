@@ -1,0 +1,93 @@
+"""The fault suite: each fault made real, and what the user is left with afterwards.
+
+Disk full is a real 1 MiB tmpfs; a killed leakhunt is a real SIGKILL. A fault must cost no sample
+already written, leave no temporary or half-written file, and be told in one line.
+"""
+
+import errno
+import json
+import os
+from pathlib import Path
+
+from leakhunt.sampling.store import RunDir
+from tests.e2e.conftest import leakhunt
+
+FILLER_BYTES = 450 * 1024  # of the 1 MiB tmpfs: the run directory's reserve and ~300 kB remain
+
+
+def fill(directory: Path, size_bytes: int) -> None:
+    (directory / "filler").write_bytes(bytes(size_bytes))
+
+
+def fill_up(directory: Path) -> None:
+    """Write until the filesystem says it is full."""
+    with (directory / "filler").open("wb", buffering=0) as stream:
+        try:
+            while True:
+                stream.write(bytes(4096))
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_a_full_disk_stops_the_soak_cleanly_naming_the_file_and_keeping_every_sample(tiny_tmpfs):
+    fill(tiny_tmpfs, FILLER_BYTES)
+    out = tiny_tmpfs / "run"
+    result = leakhunt("soak", "--scenario", "smoke", "--minutes", "600", "--interval", "1s",
+                      "--probe-interval", "0", "--out", str(out))  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert result.returncode == 1, result.stderr
+    assert errors == [
+        f"error: cannot write {out / 'samples.csv'}: No space left on device; free some space or choose "
+        "another --out (every sample already written is kept)"
+    ]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["exit_reason"] == "write_failed" and "No space left" in meta["exit_detail"]["text"]
+    samples = RunDir(out).read_samples()
+    assert len(samples) > 100 and samples["rss_bytes"].min() > 10e6  # no torn row read as a sample
+    assert not any(".tmp" in path.name for path in out.iterdir())
+    assert not (out / "report.html").exists()
+    assert not os.path.exists(f"/proc/{meta['pid']}")  # the target was stopped, not abandoned
+
+
+def test_a_full_disk_while_rendering_leaves_no_half_written_report(tiny_tmpfs, tmp_path):
+    source = tmp_path / "run"
+    leakhunt("soak", "--scenario", "smoke", "--minutes", "5", "--out", str(source), check_rc=0)
+    copy = tiny_tmpfs / "run"
+    copy.mkdir()
+    for name in ("meta.json", "samples.csv", "summaries.jsonl"):
+        (copy / name).write_bytes((source / name).read_bytes())
+    fill_up(tiny_tmpfs)
+    result = leakhunt("report", str(copy))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot write {copy}/") and "No space left" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert sorted(path.name for path in copy.iterdir()) == ["meta.json", "samples.csv", "summaries.jsonl"]
+    assert not (tiny_tmpfs / "run" / "report.html").exists()
+
+
+def run_copy(tmp_path: Path, source: Path, **replacements: bytes) -> Path:
+    copy = tmp_path / "copy"
+    copy.mkdir(parents=True)
+    for name in ("meta.json", "samples.csv", "summaries.jsonl"):
+        (copy / name).write_bytes(replacements.get(name.replace(".", "_"), (source / name).read_bytes()))
+    return copy
+
+
+def test_corrupt_run_files_and_a_torn_row_when_re_rendered(tmp_path):
+    source = tmp_path / "run"
+    leakhunt("soak", "--scenario", "smoke", "--minutes", "5", "--out", str(source), check_rc=0)
+    cases = {
+        "meta_json": (b"\xff\xfe\x00binary", "meta.json is not a leakhunt run file (not text)"),
+        "summaries_jsonl": (b"{}\n[oops\n{}\n", "summaries.jsonl is not a leakhunt run file (line 2"),
+        "samples_csv": (b"what,is,this\n1,2,3\n", "samples.csv is not a leakhunt run file (no t_wall_s"),
+    }
+    for index, (name, (content, words)) in enumerate(cases.items()):
+        copy = run_copy(tmp_path / str(index), source, **{name: content})
+        result = leakhunt("report", str(copy))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("error: ") and words in result.stderr, result.stderr
+    torn = (source / "samples.csv").read_bytes() + b"61.0,61.0,138"
+    copy = run_copy(tmp_path / "torn", source, samples_csv=torn)
+    summary = json.loads(leakhunt("report", str(copy), "--json", check_rc=0).stdout)
+    assert summary["peak_rss_bytes"] > 10e6 and summary["n_samples"] == len(RunDir(source).read_samples())
+    assert any("torn last row" in note for note in summary["file_notes"])
