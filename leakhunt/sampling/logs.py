@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from leakhunt.errors import UsageError
+from leakhunt.sampling.lifeline import dies_with_parent
 from leakhunt.sampling.source import Event
 
 CLOSE_READ_S = 2.0
@@ -58,7 +59,13 @@ def follow_local(command: str, pattern: str) -> LogFollower:
     if not argv:
         raise UsageError("--events needs a command, e.g. 'journalctl -u myservice -f'")
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=dies_with_parent(),  # never left following a log after leakhunt is killed
+        )
     except OSError as exc:
         raise UsageError(f"--events {command!r} cannot start: {exc.strerror}") from None
     assert process.stdout is not None

@@ -7,10 +7,17 @@ already written, leave no temporary or half-written file, and be told in one lin
 import errno
 import json
 import os
+import re
+import select
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import psutil
+
 from leakhunt.sampling.store import RunDir
-from tests.e2e.conftest import leakhunt
+from tests.e2e.conftest import REPO, leakhunt
 
 FILLER_BYTES = 450 * 1024  # of the 1 MiB tmpfs: the run directory's reserve and ~300 kB remain
 
@@ -91,3 +98,64 @@ def test_corrupt_run_files_and_a_torn_row_when_re_rendered(tmp_path):
     summary = json.loads(leakhunt("report", str(copy), "--json", check_rc=0).stdout)
     assert summary["peak_rss_bytes"] > 10e6 and summary["n_samples"] == len(RunDir(source).read_samples())
     assert any("torn last row" in note for note in summary["file_notes"])
+
+
+# A bound on waiting, not a measured time: without the lifeline the child lives for minutes.
+DEATH_DEADLINE_S = 30.0
+
+
+def wait_for_exit(pid: int) -> bool:
+    """True once `pid` has exited (a pidfd becomes readable), False at the deadline."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], DEATH_DEADLINE_S)[0])
+    finally:
+        os.close(pidfd)
+
+
+def start_leakhunt(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "leakhunt", *args],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_sigkilled_soak_takes_its_target_with_it_and_re_renders_as_cut_off(tmp_path):
+    out = tmp_path / "run"
+    # One barrier every 30 simulated minutes in real time: the target would wait that long.
+    parent = start_leakhunt("soak", "--scenario", "smoke", "--minutes", "60", "--interval", "30m",
+                            "--speed", "1", "--probe-interval", "0", "--out", str(out))  # fmt: skip
+    for line in parent.stderr:
+        if line.startswith("sim"):  # the first sample is written: the target runs
+            break
+    target_pid = json.loads((out / "meta.json").read_text())["pid"]
+    assert psutil.pid_exists(target_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    parent.stderr.close()
+    parent.stdout.close()
+    assert wait_for_exit(target_pid)
+    summary = json.loads(leakhunt("report", str(out), "--json", check_rc=0).stdout)
+    assert summary["exit_reason"] == "ended without finishing"
+    assert re.match(r"ended without finishing; last sample at \d+\.\d s", summary["exit_detail"]["text"])
+
+
+def test_a_sigkilled_watch_leaves_no_events_command_behind(tmp_path):
+    log = tmp_path / "service.log"
+    log.write_text("")
+    events = ("--events", f"tail -f {log}", "--event-match", "x")
+    parent = start_leakhunt("watch", "--pid", str(os.getpid()), *events, "--out", str(tmp_path / "run"))
+    assert parent.stderr.readline().startswith("watching")  # the events command is running
+    (follower,) = psutil.Process(parent.pid).children()
+    assert follower.name() == "tail"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    parent.stderr.close()
+    parent.stdout.close()
+    assert wait_for_exit(follower.pid)
