@@ -7,7 +7,11 @@ with procfs.py exactly as local files are. No user value reaches the remote shel
 is an int, a unit name matches a strict pattern and is quoted, a pattern is quoted.
 
 A dropped connection is retried with back-off; the gap is recorded as events and nothing sampled
-before it is lost.
+before it is lost. A connection that stays up but goes silent (a stalled host or sshd) is caught
+by a read deadline of READ_DEADLINE_INTERVALS intervals (at least MIN_READ_DEADLINE_S): keepalives
+alone cannot see it, as paramiko sends them without waiting for an answer. The gap is recorded
+on the remote host's own clock, from the last sample before it to the first sample after it,
+not from when the silence was noticed to when the connection came back.
 """
 
 import shlex
@@ -30,6 +34,12 @@ from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 DEFAULT_GIVE_UP_S = 300.0
+READ_DEADLINE_INTERVALS = 3
+MIN_READ_DEADLINE_S = 5.0  # the remote loop's first block, over a busy link, may take this long
+
+
+def read_deadline_s(interval_s: float) -> float:
+    return max(MIN_READ_DEADLINE_S, READ_DEADLINE_INTERVALS * interval_s)
 
 
 def sampling_script(*, pid: int | None, unit: str | None, interval_s: float) -> str:
@@ -123,7 +133,7 @@ class RemoteSource:
             transport = self.client.get_transport()
         assert transport is not None
         channel = transport.open_session()
-        channel.settimeout(max(30.0, interval_s * 4 + 10.0))
+        channel.settimeout(read_deadline_s(interval_s))
         channel.exec_command(sampling_script(pid=self.pid, unit=self.unit, interval_s=interval_s))
         self._channel = channel
         buffer = b""
@@ -164,16 +174,8 @@ class RemoteSource:
                     {"text": f"gave up reconnecting to {self.spec.alias} after {self.give_up_after_s:.0f} s"},
                 )
                 return
-            back_s = self._now(state, started_s)
-            yield Event(
-                back_s,
-                "gap",
-                {
-                    "from_s": lost_at_s,
-                    "to_s": back_s,
-                    "text": f"gap of {back_s - lost_at_s:.1f} s: reconnected to {self.spec.alias}",
-                },
-            )
+            # The gap event waits for the first sample after it: only then is its end known.
+            state["gap_from_s"] = state["last"]["t_s"] if state["last"] is not None else lost_at_s
 
     def _now(self, state: dict[str, Any], started_s: float) -> float:
         if state["last"] is not None:
@@ -269,6 +271,10 @@ class RemoteSource:
         if last is not None and t_s > last["t_s"]:
             cpu_percent = 100.0 * (stat.cpu_ticks - last["ticks"]) / CLOCK_TICKS_PER_S / (t_s - last["t_s"])
         state["last"] = {"t_s": t_s, "ticks": stat.cpu_ticks, "mono_s": time.monotonic()}
+        if "gap_from_s" in state:
+            from_s = state.pop("gap_from_s")
+            text = f"gap of {t_s - from_s:.1f} s between samples: reconnected to {self.spec.alias}"
+            yield Event(t_s, "gap", {"from_s": from_s, "to_s": t_s, "text": text})
         self._samples += 1
         self._sampler_cpu_s += time.thread_time() - began_cpu_s
         yield Sample(

@@ -4,7 +4,10 @@ The only stand-in is `systemctl` for --unit (systemd cannot run here): tests/hel
 first on the remote PATH, answers `systemctl show` for a real child process the test controls.
 """
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 
 from leakhunt.errors import LeakhuntError, RunError, UsageError
 from leakhunt.sampling.local import LocalSource
-from leakhunt.sampling.remote import RemoteSource
+from leakhunt.sampling.remote import MIN_READ_DEADLINE_S, RemoteSource
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
@@ -111,6 +114,34 @@ def test_a_killed_connection_is_resumed_with_a_gap_and_nothing_lost(trusted_sshd
     samples = [i for i in items if isinstance(i, Sample)]
     assert len(samples) == 12
     assert [s.t_wall_s for s in samples] == sorted(s.t_wall_s for s in samples)
+
+
+def test_a_stalled_connection_is_noticed_by_its_read_deadline_and_its_gap_has_its_true_length(
+    trusted_sshd, idle
+):
+    stalled: list[int] = []
+
+    def stall_sessions(k: int) -> None:
+        if k == 5:  # alive but silent: the sshd session stops, its TCP connection stays open
+            stalled.extend(trusted_sshd.session_processes())
+            for pid in stalled:
+                os.kill(pid, signal.SIGSTOP)
+
+    try:
+        items = collect(remote(trusted_sshd, pid=idle.pid), 10, on_sample=stall_sessions)
+    finally:
+        for pid in stalled:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGCONT)
+    events = [i for i in items if isinstance(i, Event)]
+    assert [e.kind for e in events] == ["connection_lost", "gap"]
+    gap = events[1].detail
+    at = items.index(events[1])
+    last_before, first_after = items[at - 2], items[at + 1]  # connection_lost sits between
+    assert (gap["from_s"], gap["to_s"]) == (last_before.t_wall_s, first_after.t_wall_s)
+    # The hole lasted at least until the deadline noticed it (the old record said 0.6 s).
+    assert gap["to_s"] - gap["from_s"] >= MIN_READ_DEADLINE_S
 
 
 def test_a_host_that_stays_unreachable_is_given_up_on_after_the_set_time(idle):
