@@ -41,6 +41,13 @@ class LogFollower:
                     Event(t_s, "log", {"line": line.rstrip()[:300], "text": line.rstrip()[:120]})
                 )
 
+    def attach(self, lines: Iterable[str], close: Callable[[], None]) -> None:
+        """Follow a new stream of the same command (after a reconnect); the old one is closed."""
+        self._close()
+        self._close = close
+        self._reader = threading.Thread(target=self._follow, args=(lines,), daemon=True)
+        self._reader.start()
+
     def drain(self) -> list[Event]:
         events = []
         while not self._events.empty():

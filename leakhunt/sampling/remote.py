@@ -14,10 +14,11 @@ on the remote host's own clock, from the last sample before it to the first samp
 not from when the silence was noticed to when the connection came back.
 """
 
+import contextlib
 import shlex
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,16 @@ def sampling_script(*, pid: int | None, unit: str | None, interval_s: float) -> 
         f"sleep {interval}\n"
         "done\n"
     )
+
+
+def events_command(command: str) -> str:
+    """The user's log command, ended when its channel closes or its connection drops.
+
+    sshd starts a session without a pty in a process group of its own; the command runs in the
+    background while `cat` waits for the end of the channel's input, then `kill 0` ends the
+    group, pipelines included. A quiet command never writes, so it would never meet SIGPIPE.
+    """
+    return f"{{ {command}\n}} </dev/null & cat >/dev/null; kill 0"
 
 
 def find_remote_pid(client: paramiko.SSHClient, pattern: str) -> int:
@@ -125,6 +136,8 @@ class RemoteSource:
         self._samples = 0
         self._remote_ticks = 0
         self._channel: paramiko.Channel | None = None
+        self._events_command: str | None = None
+        self._follower: LogFollower | None = None
 
     def _open(self, interval_s: float) -> Iterator[str]:
         transport = self.client.get_transport()
@@ -174,6 +187,7 @@ class RemoteSource:
                     {"text": f"gave up reconnecting to {self.spec.alias} after {self.give_up_after_s:.0f} s"},
                 )
                 return
+            self._reopen_events()
             # The gap event waits for the first sample after it: only then is its end known.
             state["gap_from_s"] = state["last"]["t_s"] if state["last"] is not None else lost_at_s
 
@@ -274,6 +288,8 @@ class RemoteSource:
         if "gap_from_s" in state:
             from_s = state.pop("gap_from_s")
             text = f"gap of {t_s - from_s:.1f} s between samples: reconnected to {self.spec.alias}"
+            if self._follower is not None:
+                text += "; --events reopened, log lines written in the gap may be missing"
             yield Event(t_s, "gap", {"from_s": from_s, "to_s": t_s, "text": text})
         self._samples += 1
         self._sampler_cpu_s += time.thread_time() - began_cpu_s
@@ -282,12 +298,25 @@ class RemoteSource:
         )
 
     def follow(self, command: str, pattern: str) -> "LogFollower":
-        """The user's log command on the remote host, on its own channel of the same connection."""
+        """The user's log command on the remote host, on its own channel of the same connection;
+        reopened after every reconnect (lines written during the gap may be missed)."""
+        self._events_command = command
+        self._follower = LogFollower(pattern, *self._open_events())
+        return self._follower
+
+    def _open_events(self) -> tuple[Iterator[str], Callable[[], None]]:
         transport = self.client.get_transport()
-        assert transport is not None
+        assert transport is not None and self._events_command is not None
         channel = transport.open_session()
-        channel.exec_command(command)
-        return LogFollower(pattern, channel.makefile("r"), channel.close)
+        channel.exec_command(events_command(self._events_command))
+        return channel.makefile("r"), channel.close
+
+    def _reopen_events(self) -> None:
+        if self._follower is None:
+            return
+        # If the connection failed again, the next reconnect tries again.
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            self._follower.attach(*self._open_events())
 
     def cost(self) -> dict[str, Any]:
         return {
