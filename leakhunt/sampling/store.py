@@ -13,6 +13,7 @@ dropped with a note, and a file that is not ours is a UsageError naming it.
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -43,10 +44,11 @@ class WriteFailed(RunError):
     """The disk is full, or another I/O error: exit 1, naming the file."""
 
     def __init__(self, path: Path, exc: OSError) -> None:
-        super().__init__(
-            f"cannot write {path}: {exc.strerror or exc}; free some space or choose another --out "
-            "(every sample already written is kept)"
-        )
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            what_to_do = "copy the run directory somewhere writable and run `leakhunt report` there"
+        else:
+            what_to_do = "free some space or choose another --out (every sample already written is kept)"
+        super().__init__(f"cannot write {path}: {exc.strerror or exc}; {what_to_do}")
         self.path = path
 
 

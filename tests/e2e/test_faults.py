@@ -72,6 +72,19 @@ def test_a_full_disk_while_rendering_leaves_no_half_written_report(tiny_tmpfs, t
     assert not (tiny_tmpfs / "run" / "report.html").exists()
 
 
+def test_report_on_a_read_only_run_is_one_line_saying_where_to_copy_it(tiny_tmpfs, tmp_path):
+    source = tmp_path / "run"
+    leakhunt("soak", "--scenario", "smoke", "--minutes", "5", "--out", str(source), check_rc=0)
+    copy = tiny_tmpfs / "run"
+    copy.mkdir()
+    for name in ("meta.json", "samples.csv", "summaries.jsonl"):
+        (copy / name).write_bytes((source / name).read_bytes())
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_tmpfs)], check=True)
+    result = leakhunt("report", str(copy))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "Read-only file system" in result.stderr and "copy the run directory" in result.stderr
+
+
 def run_copy(tmp_path: Path, source: Path, **replacements: bytes) -> Path:
     copy = tmp_path / "copy"
     copy.mkdir(parents=True)
