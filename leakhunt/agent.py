@@ -12,17 +12,21 @@ The agent is a daemon thread blocked in accept(): it costs nothing between reque
 imports only small modules into the service (measured: see benchmarks/results.md). A summary is
 a heap snapshot taken in a forked child (sampling/probe.py): the service pauses for the fork
 only, and the child's JSON line is forwarded unparsed, stamped with the moment of the fork. It
-serves one JSON request per line ({"op": "summary"} or {"op": "ping"}) and answers one line.
-Only the process's own user may talk to it: the socket lives in a 0700 directory with mode
-0600, and every peer's uid is checked with SO_PEERCRED. Nothing a request does can take the host
-down: any error becomes an {"error": ...} reply and the connection is closed.
+serves one JSON request per line ({"op": "summary"} or {"op": "ping"}) and answers one line,
+each connection in its own thread with a deadline for its request. Only the process's own user
+may talk to it: the socket is 0600 in a private folder (agent_socket.py says which), and every
+peer's uid is checked with SO_PEERCRED. Nothing a request does can take the host down: any error
+becomes an {"error": ...} reply and the connection is closed. If the agent cannot start, the
+service runs anyway and one line on stderr says why.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import signal
 import socket
 import stat
 import struct
@@ -31,23 +35,15 @@ import threading
 import time
 from pathlib import Path
 
+from leakhunt.agent_socket import default_socket_path, is_stale, prepare_directory, remove_stale_sockets
 from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling.probe import Probe
 
 MAX_REQUEST_BYTES = 4096
-
-
-def _temp_dir() -> str:
-    """tempfile.gettempdir()'s choice, without importing tempfile (and random) into the service."""
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        if os.environ.get(name):
-            return os.environ[name]
-    return "/tmp"
-
-
-def default_socket_path(pid: int | None = None) -> Path:
-    directory = Path(_temp_dir()) / f"leakhunt-{os.getuid()}"
-    return directory / f"agent-{pid or os.getpid()}.sock"
+# Each connection gets its own thread and this long to send its request line, so an idle or
+# slow client delays nobody else; past MAX_CLIENTS at once a client is told the agent is busy.
+REQUEST_DEADLINE_S = 5.0
+MAX_CLIENTS = 32
 
 
 def _peer_uid(connection: socket.socket) -> int:
@@ -55,24 +51,69 @@ def _peer_uid(connection: socket.socket) -> int:
     return struct.unpack("3i", creds)[1]
 
 
+def _read_request_line(connection: socket.socket) -> bytes:
+    """One line of at most MAX_REQUEST_BYTES, within REQUEST_DEADLINE_S in all."""
+    deadline_s = time.monotonic() + REQUEST_DEADLINE_S
+    received = b""
+    while b"\n" not in received and len(received) < MAX_REQUEST_BYTES:
+        remaining_s = deadline_s - time.monotonic()
+        if remaining_s <= 0:
+            raise TimeoutError(f"no request line within {REQUEST_DEADLINE_S:g} s")
+        connection.settimeout(remaining_s)
+        try:
+            chunk = connection.recv(MAX_REQUEST_BYTES - len(received))
+        except TimeoutError:
+            raise TimeoutError(f"no request line within {REQUEST_DEADLINE_S:g} s") from None
+        if not chunk:
+            break
+        received += chunk
+    return received.split(b"\n", 1)[0]
+
+
+def _claim_socket_path(socket_path: Path) -> None:
+    """Remove a stale socket at the path; refuse a live agent's socket or anything else."""
+    try:
+        info = os.lstat(socket_path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISSOCK(info.st_mode) and info.st_uid == os.getuid():
+        if is_stale(socket_path):
+            socket_path.unlink()
+            return
+        raise UsageError(f"another agent is listening on {socket_path}: pass a different --socket PATH")
+    raise UsageError(
+        f"{socket_path} already exists and is not a socket of yours: pass a different --socket PATH"
+    )
+
+
 class Agent:
-    def __init__(self, socket_path: Path) -> None:
-        self.socket_path = Path(socket_path)
+    def __init__(self, socket_path: Path | None = None) -> None:
+        self.socket_path = Path(socket_path) if socket_path else default_socket_path()
         self.probe = Probe()
+        self.probe_lock = threading.Lock()  # one fork at a time, however many clients ask
+        self.clients = threading.BoundedSemaphore(MAX_CLIENTS)
         self.thread_ident: int | None = None
         self.started_s = time.monotonic()
         directory = self.socket_path.parent
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
+        # The default folder is trusted only if private; a folder the user named is theirs to
+        # choose, and its mode is never changed (the socket itself is 0600 and peers are checked).
+        prepare_directory(directory, must_be_private=socket_path is None)
+        if socket_path is None:
+            remove_stale_sockets(directory)
+        _claim_socket_path(self.socket_path)
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         previous = os.umask(0o177)  # the socket is created 0600, never briefly open to others
         try:
             self.server.bind(str(self.socket_path))
+        except OSError as exc:
+            self.server.close()
+            raise UsageError(
+                f"cannot listen on {self.socket_path}: {exc.strerror}: pass --socket PATH"
+            ) from None
         finally:
             os.umask(previous)
-        self.server.listen(4)
+        self.server.listen(MAX_CLIENTS)
+        self.closed = False
 
     def serve_forever(self) -> None:
         self.thread_ident = threading.get_ident()
@@ -81,18 +122,28 @@ class Agent:
                 connection, _ = self.server.accept()
             except OSError:
                 return  # closed: the host is shutting down
+            if not self.clients.acquire(blocking=False):
+                with connection, contextlib.suppress(OSError):
+                    self._reply(connection, {"error": f"busy: {MAX_CLIENTS} clients already connected"})
+                continue
+            threading.Thread(target=self._serve_and_release, args=(connection,), daemon=True).start()
+
+    def _serve_and_release(self, connection: socket.socket) -> None:
+        try:
             with connection:
                 self._serve(connection)
+        finally:
+            self.clients.release()
 
     def _serve(self, connection: socket.socket) -> None:
         try:
-            connection.settimeout(5.0)
             # The request line is read (bounded) before anything is answered, so a refused peer
             # gets its refusal rather than a connection closed under its write.
-            line = connection.makefile("rb").readline(MAX_REQUEST_BYTES)
+            line = _read_request_line(connection)
             if _peer_uid(connection) != os.getuid():
                 self._reply(connection, {"error": "refused: the agent answers only its own user"})
                 return
+            connection.settimeout(None)
             reply = self.handle(json.loads(line))
             if isinstance(reply, bytes):
                 connection.sendall(reply)
@@ -109,12 +160,13 @@ class Agent:
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
         if op == "summary":
-            frames = self._service_frames()
-            t_s = time.monotonic() - self.started_s
-            try:
-                return self.probe.take_line(t_sim_s=t_s, t_wall_s=t_s, frames=frames)
-            finally:
-                del frames
+            with self.probe_lock:
+                frames = self._service_frames()
+                t_s = time.monotonic() - self.started_s
+                try:
+                    return self.probe.take_line(t_sim_s=t_s, t_wall_s=t_s, frames=frames)
+                finally:
+                    del frames
         return {"error": f"unknown op {op!r}: use summary or ping"}
 
     def _service_frames(self) -> list:
@@ -131,16 +183,41 @@ class Agent:
         connection.sendall(json.dumps(payload, default=str).encode() + b"\n")
 
     def close(self) -> None:
+        """Stop listening and remove the socket; safe to call twice (atexit, finally, a signal)."""
+        if self.closed:
+            return
+        self.closed = True
         self.server.close()
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
 
 
 def start(socket_path: str | Path | None = None) -> Agent:
-    """Start the agent in a daemon thread of this process; returns it (its socket_path)."""
-    agent = Agent(Path(socket_path) if socket_path else default_socket_path())
+    """Start the agent in a daemon thread of this process; returns it (its socket_path).
+
+    The socket is removed when the process exits normally (atexit); `main` also catches SIGTERM.
+    """
+    agent = Agent(Path(socket_path) if socket_path else None)
+    atexit.register(agent.close)
     threading.Thread(target=agent.serve_forever, name="leakhunt-agent", daemon=True).start()
     return agent
+
+
+def _close_on_signals(agent: Agent) -> None:
+    """SIGTERM and SIGHUP remove the socket, then end the process as the signal would have.
+
+    Only signals still at their default are taken, and a service that installs its own handler
+    replaces ours: it then exits through `main`'s finally, which closes the agent too.
+    """
+
+    def close_and_die(signum: int, _frame: object) -> None:
+        agent.close()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, close_and_die)
 
 
 def check_socket_is_private(socket_path: Path) -> None:
@@ -212,13 +289,21 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] != "-m" and not os.path.isfile(args[0]):
         sys.stderr.write(f"error: no such script {args[0]!r}: give a path to a .py file, or -m module\n")
         sys.exit(2)
-    agent = start(socket_path)
-    sys.stderr.write(f"leakhunt agent listening on {agent.socket_path}\n")
+    agent = None
+    try:
+        agent = start(socket_path)
+    except UsageError as exc:
+        # The service matters more than the agent: it runs anyway, and the user reads why not.
+        sys.stderr.write(f"leakhunt agent not started ({exc.message}); the service runs without it\n")
+    else:
+        _close_on_signals(agent)
+        sys.stderr.write(f"leakhunt agent listening on {agent.socket_path}\n")
     sys.stderr.flush()
     try:
         _run_service(args)
     finally:
-        agent.close()
+        if agent is not None:
+            agent.close()
 
 
 if __name__ == "__main__":

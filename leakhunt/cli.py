@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer._click.exceptions import ClickException
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
@@ -74,10 +75,20 @@ def _flag(name: str, help_text: str) -> Any:
     return typer.Option(name, help=help_text, metavar="")
 
 
+def _out_dir(text: str | None) -> Path | None:
+    # Path("") is Path("."): an empty --out would quietly write into the current folder.
+    if text is not None and not text.strip():
+        raise typer.BadParameter("give a directory, not an empty string", param_hint="--out")
+    return Path(text) if text is not None else None
+
+
 OutOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--out", metavar="DIR", help="Run directory to write (default: reports/TIME-COMMAND-NAME/)."
+        "--out",
+        metavar="DIR",
+        help="Run directory to write (default: reports/TIME-COMMAND-NAME/).",
+        callback=_out_dir,
     ),
 ]
 JsonOption = Annotated[bool, _flag("--json", "Print summary.json on stdout, and nothing else there.")]
@@ -408,7 +419,8 @@ def scenarios() -> None:
 
     for path in available_scenarios():
         scenario = load_scenario_file(path)
-        out.print(f"[bold]{scenario.name:22}[/] {scenario.description}", highlight=False, soft_wrap=True)
+        name, description = escape(f"{scenario.name:22}"), escape(scenario.description)
+        out.print(f"[bold]{name}[/] {description}", highlight=False, soft_wrap=True)
 
 
 @app.command(cls=_Command, epilog="Example: leakhunt report reports/RUN_DIR --json > summary.json")

@@ -5,6 +5,7 @@ criterion as typed. analysis/criteria.py evaluates the criteria; it loads pandas
 line cannot wait for it just to refuse a typo.
 """
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +23,12 @@ _PATTERN = re.compile(r"^\s*([a-z]+)\s*(<=|>=|==|!=|<|>)\s*([^@<>=!]+?)\s*(?:@\s
 
 def _percent(text: str, what: str) -> float:
     try:
-        return float(text.removesuffix("%").strip())
+        percent = float(text.removesuffix("%").strip())
     except ValueError:
-        raise UsageError(f"{what}: {text!r} is not a percentage such as 40%") from None
+        percent = math.nan
+    if not (math.isfinite(percent) and percent >= 0):
+        raise UsageError(f"{what}: {text!r} is not a percentage such as 40%")
+    return percent
 
 
 def _count(text: str, what: str) -> float:

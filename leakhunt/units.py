@@ -1,6 +1,8 @@
 """The one parser for durations and sizes on the command line, in scenarios and in `--expect`.
 
-Files store SI base units only (seconds, bytes), whatever the user typed.
+Files store SI base units only (seconds, bytes), whatever the user typed. Only finite numbers >= 0
+are read: nan, inf, a negative number, a number too large for a float (`1e999s`) or a TOML
+boolean is refused with the expected form, never passed on to crash a run later.
 """
 
 import math
@@ -39,15 +41,25 @@ RATE_HELP = "a rate such as 220MB/min, 50MB/h, 50 MB/hour or 2MiB/s"
 
 def _split(text: str) -> tuple[float, str] | None:
     match = _NUMBER_UNIT.match(str(text))
-    if not match:
+    if not match or not math.isfinite(float(match.group(1))):
         return None
     return float(match.group(1)), match.group(2).lower()
 
 
+def _plain_number(value: object) -> float | None:
+    """A TOML or Python number that is finite and >= 0; None for anything else (bools too)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
 def parse_duration_s(text: str | float, what: str = "duration") -> float:
     """`500ms`, `30s`, `5m`, `2h`, `1d` or a bare number of seconds -> seconds."""
-    if isinstance(text, int | float):
-        return float(text)
+    if not isinstance(text, str):
+        number = _plain_number(text)
+        if number is None:
+            raise UsageError(f"{what}: {text!r} is not {DURATION_HELP}")
+        return number
     parts = _split(text)
     unit = _DURATION_WORDS.get(parts[1], parts[1]) if parts else None
     if parts is None or unit not in ("", *_DURATION_S):
@@ -57,8 +69,11 @@ def parse_duration_s(text: str | float, what: str = "duration") -> float:
 
 def parse_size_bytes(text: str | float, what: str = "size") -> int:
     """`512MB`, `2GB`, `6GiB` (also the systemd-style `6G` = GiB) or bare bytes -> bytes."""
-    if isinstance(text, int | float):
-        return int(text)
+    if not isinstance(text, str):
+        number = _plain_number(text)
+        if number is None:
+            raise UsageError(f"{what}: {text!r} is not {SIZE_HELP}")
+        return round(number)
     parts = _split(text)
     if parts is None or parts[1] not in ("", *_SIZE_BYTES):
         raise UsageError(f"{what}: {text!r} is not {SIZE_HELP}")

@@ -25,24 +25,25 @@ CHILD = HELPERS / "agent_child.py"
 MB = 1e6
 
 
-def start_service(socket_path: Path, per_step: int = 20000) -> subprocess.Popen:
+def spawn_service(
+    socket_path: Path | None, per_step: int = 20000, env: dict | None = None
+) -> subprocess.Popen:
     """A real child process started under `python -m leakhunt.agent -- agent_child.py`."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "leakhunt.agent",
-            "--socket",
-            str(socket_path),
-            "--",
-            str(CHILD),
-            str(per_step),
-        ],
+    socket_args = ["--socket", str(socket_path)] if socket_path else []
+    return subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", *socket_args, "--", str(CHILD), str(per_step)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
+
+
+def start_service(
+    socket_path: Path | None, per_step: int = 20000, env: dict | None = None
+) -> subprocess.Popen:
+    process = spawn_service(socket_path, per_step, env)
     assert "listening on" in process.stderr.readline()
     assert process.stdout.readline().strip() == "ready"
     return process
@@ -254,3 +255,173 @@ def test_probes_every_5_s_leave_a_leaking_service_on_the_curve_of_an_unprobed_on
     slope = {name: np.polyfit(steps, values, 1)[0] for name, values in rss.items()}
     assert abs(rss["probed"][-1] - rss["quiet"][-1]) <= 1 * MB
     assert slope["probed"] == pytest.approx(slope["quiet"], rel=0.05)
+
+
+# --- Where the socket lives, and what another local user can do about it ---------------------
+
+NOBODY_UID = 65534
+
+
+@pytest.fixture
+def shared_tmp():
+    """A 1777 folder like /tmp, reachable by another user (pytest's tmp_path is 0700)."""
+    directory = Path(tempfile.mkdtemp(prefix="leakhunt-shared-", dir="/tmp"))
+    os.chmod(directory, 0o1777)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def default_env(tmp_dir: Path, runtime_dir: Path | None = None) -> dict:
+    env = {key: value for key, value in os.environ.items() if key not in ("XDG_RUNTIME_DIR", "TEMP", "TMP")}
+    env["TMPDIR"] = str(tmp_dir)
+    if runtime_dir is not None:
+        env["XDG_RUNTIME_DIR"] = str(runtime_dir)
+    return env
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.stdin.close()
+    process.wait(timeout=30)
+
+
+def test_a_socket_in_a_shared_folder_leaves_the_folder_mode_alone(shared_tmp):
+    socket_path = shared_tmp / "service.sock"
+    process = start_service(socket_path)
+    try:
+        assert oct(shared_tmp.stat().st_mode & 0o7777) == "0o1777"
+        assert oct(socket_path.stat().st_mode & 0o777) == "0o600"
+        assert request(socket_path, {"op": "ping"})["pid"] == process.pid
+    finally:
+        stop(process)
+
+
+def test_the_default_folder_is_created_private_under_tmpdir(shared_tmp):
+    process = start_service(None, env=default_env(shared_tmp))
+    try:
+        folder = shared_tmp / f"leakhunt-{os.getuid()}"
+        assert oct(folder.stat().st_mode & 0o777) == "0o700"
+        assert request(folder / f"agent-{process.pid}.sock", {"op": "ping"})["pid"] == process.pid
+    finally:
+        stop(process)
+
+
+def test_xdg_runtime_dir_is_preferred_when_it_exists(shared_tmp, tmp_path):
+    runtime = tmp_path / "run-user"
+    runtime.mkdir(mode=0o700)
+    process = start_service(None, env=default_env(shared_tmp, runtime))
+    try:
+        assert (runtime / "leakhunt" / f"agent-{process.pid}.sock").is_socket()
+        assert not (shared_tmp / f"leakhunt-{os.getuid()}").exists()
+    finally:
+        stop(process)
+
+
+def as_nobody(*command: str) -> None:
+    subprocess.run(list(command), user=NOBODY_UID, group=NOBODY_UID, check=True, timeout=30)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+@pytest.mark.parametrize("planted", ["folder", "open folder", "symlink to our own private folder"])
+def test_a_folder_another_user_planted_is_refused_and_the_service_still_runs(shared_tmp, tmp_path, planted):
+    folder = shared_tmp / f"leakhunt-{os.getuid()}"
+    if planted == "folder":
+        as_nobody("mkdir", "-m", "700", str(folder))
+    elif planted == "open folder":
+        as_nobody("mkdir", "-m", "777", str(folder))
+    else:
+        ours = tmp_path / "ours"
+        ours.mkdir(mode=0o700)
+        as_nobody("ln", "-s", str(ours), str(folder))
+    process = spawn_service(None, env=default_env(shared_tmp))
+    try:
+        refusal = process.stderr.readline()
+        assert refusal.startswith("leakhunt agent not started") and str(folder) in refusal
+        assert "--socket" in refusal  # the way out
+        assert process.stdout.readline().strip() == "ready"  # the service runs without the agent
+        grow(process)
+        assert os.lstat(folder).st_uid == NOBODY_UID  # nothing of theirs was changed or used
+        assert list(Path(os.path.realpath(folder)).glob("*.sock")) == []
+    finally:
+        stop(process)
+    assert process.returncode == 0
+    assert process.stderr.read() == ""
+
+
+def test_a_socket_path_in_an_unwritable_place_is_one_line_and_the_service_still_runs(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    process = spawn_service(blocker / "agent.sock")
+    try:
+        assert process.stderr.readline().startswith("leakhunt agent not started")
+        assert process.stdout.readline().strip() == "ready"
+    finally:
+        stop(process)
+    assert process.stderr.read() == ""
+
+
+# --- Several clients, and a socket that does not outlive its agent ----------------------------
+
+
+def test_idle_clients_do_not_delay_a_ping(service):
+    process, socket_path = service
+    idle = []
+    try:
+        for _ in range(6):  # more than the old backlog of 4 and one at a time
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.connect(str(socket_path))
+            idle.append(client)
+        assert request(socket_path, {"op": "ping"}, timeout_s=30)["pid"] == process.pid
+        for client in idle:  # served concurrently: none of them was timed out to make room
+            client.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                client.recv(1)
+    finally:
+        for client in idle:
+            client.close()
+
+
+def test_a_silent_client_is_dropped_after_its_deadline(service):
+    _, socket_path = service
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(60)
+        client.connect(str(socket_path))
+        client.sendall(b'{"op": ')  # half a request, then silence
+        assert b"no request line" in client.makefile("rb").readline()
+
+
+def test_sigterm_removes_the_socket_and_ends_the_service_as_sigterm_would(tmp_path):
+    socket_path = tmp_path / "term.sock"
+    process = start_service(socket_path)
+    process.terminate()
+    assert process.wait(timeout=30) == -15
+    assert not socket_path.exists()
+
+
+def test_a_normal_exit_removes_the_socket_of_an_embedded_agent(tmp_path):
+    socket_path = tmp_path / "embedded.sock"
+    process = subprocess.Popen(
+        [sys.executable, str(HELPERS / "embedded_agent.py"), str(socket_path), "10"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "ready"
+    assert socket_path.is_socket()
+    stop(process)
+    assert not socket_path.exists()
+
+
+def test_the_socket_of_a_killed_agent_is_cleaned_at_the_next_start(shared_tmp):
+    env = default_env(shared_tmp)
+    killed = start_service(None, env=env)
+    folder = shared_tmp / f"leakhunt-{os.getuid()}"
+    stale = folder / f"agent-{killed.pid}.sock"
+    killed.kill()
+    killed.wait(timeout=30)
+    assert stale.is_socket()  # SIGKILL cannot be caught: the socket stays behind
+    process = start_service(None, env=env)
+    try:
+        assert not stale.exists()
+        assert [path.name for path in folder.iterdir()] == [f"agent-{process.pid}.sock"]
+    finally:
+        stop(process)

@@ -1,5 +1,6 @@
 """Option checks shared by several commands; light imports only, so bad input is refused fast."""
 
+import math
 from pathlib import Path
 
 from leakhunt.errors import UsageError
@@ -9,6 +10,8 @@ from leakhunt.runs.soak import SoakOptions
 from leakhunt.units import parse_duration_s, parse_size_bytes
 from leakhunt.workload.clock import parse_speed
 from leakhunt.workload.scenario import Scenario, load_scenario, parse_fixes
+
+MAX_TRACEMALLOC_FRAMES = 65535  # tracemalloc.start() refuses more
 
 
 def build_scenario(
@@ -20,16 +23,26 @@ def build_scenario(
     memory_limit: str | None = None,
 ) -> Scenario:
     scenario = load_scenario(name)
-    if scale is not None and scale <= 0:
-        raise UsageError(f"--scale must be positive, got {scale}")
+    if scale is not None and not (scale > 0 and math.isfinite(scale)):
+        raise UsageError(f"--scale must be positive and finite, such as 0.05; got {scale}")
     if seed is not None and seed < 0:
         raise UsageError(f"--seed must be >= 0, got {seed}")
     return scenario.with_overrides(
         fixes=parse_fixes(fixes) if fixes is not None else None,
         scale=scale,
         seed=seed,
-        memory_limit_bytes=parse_size_bytes(memory_limit, "--memory-limit") if memory_limit else None,
+        memory_limit_bytes=memory_limit_bytes(memory_limit),
     )
+
+
+def memory_limit_bytes(text: str | None) -> int | None:
+    """`--memory-limit`: a size above zero, or None when not given."""
+    if text is None:
+        return None
+    limit_bytes = parse_size_bytes(text, "--memory-limit")
+    if limit_bytes <= 0:
+        raise UsageError(f"--memory-limit must be above zero, got {text!r}: give a size such as 6GB")
+    return limit_bytes
 
 
 def soak_options(
@@ -45,16 +58,16 @@ def soak_options(
     out: Path | None,
     allow_unproven: bool = False,
 ) -> SoakOptions:
-    if not minutes > 0:
-        raise UsageError(f"--minutes must be positive, got {minutes:g}")
+    if not (minutes > 0 and math.isfinite(minutes)):
+        raise UsageError(f"--minutes must be positive and finite, got {minutes:g}")
     interval_s = parse_duration_s(interval, "--interval")
     if interval_s <= 0:
         raise UsageError(f"--interval must be positive, got {interval}")
     if interval_s > minutes * 60:
         raise UsageError(f"--interval {interval} is longer than the run ({minutes:g} min): shorten it")
     probe_s = resolve_cadence(probe_interval, minutes * 60.0).interval_s
-    if tracemalloc_frames < 0:
-        raise UsageError("--tracemalloc takes a frame count >= 0")
+    if not 0 <= tracemalloc_frames <= MAX_TRACEMALLOC_FRAMES:
+        raise UsageError(f"--tracemalloc takes a frame count from 0 to {MAX_TRACEMALLOC_FRAMES}")
     check_expectations(expect)
     return SoakOptions(
         scenario=scenario,

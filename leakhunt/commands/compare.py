@@ -32,10 +32,10 @@ def compare_command(
 ) -> dict[str, Any]:
     if baseline and runs:
         raise UsageError("give either --baseline or saved run directories, not both")
-    if not baseline and not runs:
-        raise UsageError("nothing to compare: use --baseline, or give two or more run directories")
     if ablation and not baseline:
         raise UsageError("--ablation goes with --baseline")
+    if not baseline and not runs:
+        raise UsageError("nothing to compare: use --baseline, or give two or more run directories")
     if repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {repeat}")
     if jobs is not None and jobs < 1:
@@ -66,6 +66,7 @@ def compare_command(
         f"compare {resolved.name}: {len(labels)} variants x {repeat} runs of {minutes:g} simulated min, "
         f"{jobs} at a time",
         highlight=False,
+        markup=False,
     )
     with CompareProgress(progress, labels, repeat, options.duration_s) as shown:
         done = run_baseline_comparison(

@@ -38,7 +38,7 @@ def live_progress(console: Console, live: LiveLine, duration_s: float) -> Iterat
     def on_line(sample: Sample) -> None:
         text = live.update(sample)
         if sample.t_sim_s >= next_s[0]:
-            console.print(text, highlight=False)
+            console.print(text, highlight=False, markup=False)
             next_s[0] = (sample.t_sim_s // step_s + 1) * step_s
 
     yield on_line
@@ -121,6 +121,6 @@ def live_watch(console: Console, view: WatchView, interval_s: float) -> Iterator
     def on_line(sample: Sample) -> None:
         view.update(sample)
         if len(view.rows) % every == 1 or every == 1:
-            console.print(view.line(), highlight=False)
+            console.print(view.line(), highlight=False, markup=False)
 
     yield on_line

@@ -1,6 +1,5 @@
 """`leakhunt report`: re-render a run or a comparison from its files."""
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ def report_command(path: Path, *, results: Console, progress: Console) -> dict[s
     from leakhunt.report.console import print_comparison, print_run_summary
     from leakhunt.runs.compare import COMPARISON, comparison_runs, is_comparison, render_comparison
     from leakhunt.runs.finish import finish_run, open_run
-    from leakhunt.sampling.store import RunDir
+    from leakhunt.sampling.store import RunDir, read_json_file
 
     if is_comparison(path):
-        saved = json.loads((Path(path) / COMPARISON).read_text())
+        saved = read_json_file(Path(path) / COMPARISON)
         with progress.status("re-rendering the comparison"):
             comparison = render_comparison(
                 RunDir(path),

@@ -54,9 +54,12 @@ def soak_command(
         f"soak {resolved.name}: {minutes:g} simulated min, fixes "
         f"{', '.join(sorted(resolved.fixes)) or 'off'}",
         highlight=False,
+        markup=False,
     )
     with live_progress(progress, live, options.duration_s) as on_sample, interrupts_stop_runs():
         result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
+    if result.write_error is not None:
+        raise result.write_error  # no report on a full disk: it could only be half written
     with progress.status("writing the report"):
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))

@@ -5,11 +5,12 @@ from typing import Any
 
 from rich.console import Console
 
+from leakhunt.commands.checks import memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
-from leakhunt.units import parse_duration_s, parse_size_bytes
+from leakhunt.units import parse_duration_s
 
 
 def watch_command(
@@ -45,7 +46,7 @@ def watch_command(
     duration_s = parse_duration_s(duration, "--duration") if duration else None
     if duration_s is not None and duration_s <= 0:
         raise UsageError(f"--duration must be positive, got {duration}")
-    limit_bytes = parse_size_bytes(memory_limit, "--memory-limit") if memory_limit else None
+    limit_bytes = memory_limit_bytes(memory_limit)
     cadence = resolve_cadence(probe_interval, duration_s)
     if (agent or agent_socket) and host:
         raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
@@ -102,10 +103,13 @@ def watch_command(
         + (f" for {duration_s / 60:g} min" if duration_s else " until Ctrl-C")
         + f", every {interval_s:g} s; writing {run_dir.path}",
         highlight=False,
+        markup=False,
     )
     view = WatchView([parse_expect(text) for text in expect])
     with live_watch(progress, view, interval_s) as on_sample, interrupts_stop_runs():
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
+    if result.write_error is not None:
+        raise result.write_error  # no report on a full disk: it could only be half written
     if result.samples == 0:
         raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
     with progress.status("writing the report"):
@@ -142,5 +146,5 @@ def _source(
         accept_new_host_key=accept_new_host_key,
     )
     for warning in source.spec.warnings:
-        progress.print(f"warning: {warning}", highlight=False, soft_wrap=True)
+        progress.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
     return source

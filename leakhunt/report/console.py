@@ -1,4 +1,7 @@
-"""What the terminal shows: rich tables at the end of a run, and the live line during it."""
+"""What the terminal shows: rich tables at the end of a run, and the live line during it.
+
+Everything a user or a target wrote (labels, criteria, paths, type names, process names) is
+escaped before it reaches rich, so `[bold]` or `a[/]b` in it prints as typed."""
 
 import re
 import textwrap
@@ -6,6 +9,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
@@ -50,13 +54,13 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
         growth = summary.get("growth") or {}
         verdict = summary.get("verdict", "?")
         table.add_row(
-            label,
+            escape(label),
             f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
             _mb(growth.get("slope_bytes_per_min")),
             f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
             summary.get("to_limit", ""),
             format_bytes(summary.get("peak_rss_bytes") or 0),
-            *((str(summary.get("exit_reason", "")),) if show_ended else ()),
+            *((escape(str(summary.get("exit_reason", ""))),) if show_ended else ()),
         )
     return table
 
@@ -78,36 +82,40 @@ def print_prose(console: Console, text: str, hang: str = "") -> None:
 
 def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -> None:
     console.print(growth_table([(summary.get("label", "run"), summary)]))
-    print_prose(console, summary.get("headline", ""))
+    print_prose(console, escape(summary.get("headline", "")))
     for criterion in summary.get("criteria", []):
         mark = _STATUS_MARK.get(criterion.get("status", ""), "[bold red]FAIL[/]")
-        print_prose(console, f"  {mark} {criterion['text']}: {criterion['detail']}", hang="    ")
+        print_prose(
+            console, f"  {mark} {escape(criterion['text'])}: {escape(criterion['detail'])}", hang="    "
+        )
     for line in what_grows_lines(summary.get("attribution")):
         console.print(line, highlight=False)
     cost = summary.get("cost") or {}
     if cost.get("sampler_cpu_s_per_read") is not None:
         console.print(f"[dim]what measuring cost: {describe_cost(cost)}[/]", highlight=False)
-    console.print(f"run directory: [bold]{run_dir}[/]  (report.html, memory.png)", highlight=False)
+    for note in summary.get("file_notes") or []:
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+    console.print(f"run directory: [bold]{escape(run_dir)}[/]  (report.html, memory.png)", highlight=False)
 
 
 def what_grows_lines(attribution: dict[str, Any] | None, top: int = 3) -> list[str]:
     """The terminal's "What grows": the statement, who holds it, the fastest types, and notes."""
     if not attribution:
         return []
-    lines = [f"[bold]What grows:[/] {attribution.get('statement', '')}"]
+    lines = [f"[bold]What grows:[/] {escape(attribution.get('statement', ''))}"]
     for point in (attribution.get("accumulation_points") or [])[:top]:
         members = f" ({point['members']} like it)" if point["members"] > 1 else ""
         lines.append(
-            f"  held by {point['pattern']}{members}: {point['first_count']:,} -> {point['last_count']:,} "
-            f"items, {_mb(point['bytes_per_min'])} MB/min"
+            f"  held by {escape(point['pattern'])}{members}: "
+            f"{point['first_count']:,} -> {point['last_count']:,} items, {_mb(point['bytes_per_min'])} MB/min"
         )
     types = attribution.get("types") or []
     if types:
         lines.append(
             "  growing types: "
-            + ", ".join(f"{t['name']} {_mb(t['bytes_per_min'])} MB/min" for t in types[:top])
+            + ", ".join(f"{escape(t['name'])} {_mb(t['bytes_per_min'])} MB/min" for t in types[:top])
         )
-    lines += [f"  [dim]{note}[/]" for note in attribution.get("notes") or []]
+    lines += [f"  [dim]{escape(note)}[/]" for note in attribution.get("notes") or []]
     probe_cost = attribution.get("cost") or {}
     if probe_cost.get("child_walk_s_mean") is not None:
         lines.append(f"  [dim]probes: {describe_probe_cost(probe_cost)}[/]")
@@ -166,15 +174,18 @@ class LiveLine:
 def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
     rows = [(entry["label"], entry) for entry in comparison["runs"]]
     console.print(growth_table(rows, title="leakhunt compare"))
-    print_prose(console, comparison.get("headline", ""))
+    print_prose(console, escape(comparison.get("headline", "")))
     for entry in comparison["runs"]:
         for criterion in entry.get("criteria", []):
             mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
             print_prose(
-                console, f"  {entry['label']}: {mark} {criterion['text']}: {criterion['detail']}", hang="    "
+                console,
+                f"  {escape(entry['label'])}: {mark} "
+                f"{escape(criterion['text'])}: {escape(criterion['detail'])}",
+                hang="    ",
             )
     console.print(
-        f"comparison directory: [bold]{comparison.get('comparison_dir', '')}[/]  "
+        f"comparison directory: [bold]{escape(str(comparison.get('comparison_dir', '')))}[/]  "
         "(report.html, comparison.png)",
         highlight=False,
     )
@@ -231,7 +242,7 @@ class WatchView:
             table.add_row("verdict so far", f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
             for result in self.status["criteria"]:
                 mark = _STATUS_MARK[str(result.status)]
-                table.add_row(result.criterion.text, f"{mark} {result.detail}")
+                table.add_row(escape(result.criterion.text), f"{mark} {escape(result.detail)}")
         return table
 
     def line(self) -> str:

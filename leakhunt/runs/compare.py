@@ -29,7 +29,7 @@ from leakhunt.report.plots import plot_comparison
 from leakhunt.runs.finish import analyse_run, finish_run, open_run
 from leakhunt.runs.soak import SoakOptions, SoakResult, interrupts_stop_runs, run_soak
 from leakhunt.sampling.sample import Sample
-from leakhunt.sampling.store import RunDir
+from leakhunt.sampling.store import NotARunFile, RunDir, read_json_file, write_atomic
 from leakhunt.units import format_mb
 from leakhunt.workload.names import FIXES
 
@@ -404,15 +404,21 @@ def render_comparison(
     comparison["meta_overrides"] = meta_overrides
     comparison["comparison_dir"] = str(comparison_dir.path)
     comparison["rendered_at"] = datetime.now(UTC).isoformat()
-    figure = plot_comparison(runs, comparison_dir.file("comparison.png"))
-    comparison_dir.file(COMPARISON).write_text(json.dumps(comparison, indent=2, default=str) + "\n")
-    comparison_dir.file("report.html").write_text(render_comparison_html(comparison, [figure]))
+    figure = comparison_dir.file("comparison.png")
+    write_atomic(figure, lambda tmp: plot_comparison(runs, tmp))
+    text = json.dumps(comparison, indent=2, default=str) + "\n"
+    write_atomic(comparison_dir.file(COMPARISON), lambda tmp: tmp.write_text(text))
+    html = render_comparison_html(comparison, [figure])
+    write_atomic(comparison_dir.file("report.html"), lambda tmp: tmp.write_text(html))
     return comparison
 
 
 def comparison_runs(comparison_dir: Path) -> list[RunDir]:
     """The runs of a saved comparison, in their recorded order."""
-    data = json.loads((Path(comparison_dir) / COMPARISON).read_text())
+    path = Path(comparison_dir) / COMPARISON
+    data = read_json_file(path)
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise NotARunFile(path, "no list of runs")
     runs = []
     for entry in data["runs"]:
         for recorded in entry.get("run_dirs") or [entry["run_dir"]]:

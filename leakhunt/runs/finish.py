@@ -1,8 +1,12 @@
 """Analyse a run directory and render its report, from its files alone.
 
-Used at the end of every command and by `leakhunt report RUN_DIR`.
+Used at the end of every command and by `leakhunt report RUN_DIR`. Every file is written to a
+temporary twin and renamed, so a full disk leaves the old file or none, never half a report. A
+run whose meta.json still says "running" was cut off (its leakhunt was killed): it renders as
+"ended without finishing" with the time of its last sample.
 """
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +16,9 @@ from leakhunt.analysis.summary import summarize_run
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_run_html
 from leakhunt.report.plots import plot_holders, plot_run, plot_types
-from leakhunt.sampling.store import RunDir
+from leakhunt.sampling.store import RESERVE, RunDir, write_atomic
+
+CUT_OFF = "ended without finishing"
 
 
 def _analyse(run_dir: RunDir, meta_overrides: dict[str, Any] | None) -> tuple[dict, pd.DataFrame, dict, list]:
@@ -23,6 +29,14 @@ def _analyse(run_dir: RunDir, meta_overrides: dict[str, Any] | None) -> tuple[di
     summaries = run_dir.read_summaries()
     summary = summarize_run(samples, meta, summaries)
     summary["run_dir"] = str(run_dir.path)
+    if meta.get("exit_reason") == "running":
+        last_s = float(samples["t_wall_s"].iloc[-1])
+        text = f"{CUT_OFF}; last sample at {last_s:.1f} s (t_wall_s) of the run"
+        meta = {**meta, "exit_reason": CUT_OFF, "exit_detail": {"text": text}}
+        summary.update(exit_reason=CUT_OFF, exit_detail={"text": text})
+        run_dir.notes.append(text)
+    if run_dir.notes:
+        summary["file_notes"] = list(run_dir.notes)
     return summary, samples, meta, summaries
 
 
@@ -39,15 +53,22 @@ def finish_run(run_dir: RunDir) -> dict[str, Any]:
     """Write summary.json, memory.png and report.html; return the summary."""
     summary, samples, meta, summaries = _analyse(run_dir, None)
     run_dir.write_summary(summary)
-    figures = [plot_run(samples, meta, summary, run_dir.file("memory.png"))]
+    figures = [run_dir.file("memory.png")]
+    write_atomic(figures[0], lambda tmp: plot_run(samples, meta, summary, tmp))
     attribution = summary.get("attribution")
     if attribution and attribution["types"]:
         top_names = [t["name"] for t in attribution["types"][:5]]
-        figures.append(plot_types(summaries, top_names, run_dir.file("types.png")))
+        figures.append(run_dir.file("types.png"))
+        write_atomic(figures[-1], lambda tmp: plot_types(summaries, top_names, tmp))
     if attribution and attribution.get("accumulation_points"):
         points = attribution["accumulation_points"][:5]
-        figures.append(plot_holders(points, run_dir.file("holders.png")))
-    run_dir.file("report.html").write_text(render_run_html(meta, summary, figures))
+        figures.append(run_dir.file("holders.png"))
+        write_atomic(figures[-1], lambda tmp: plot_holders(points, tmp))
+    html = render_run_html(meta, summary, figures)
+    write_atomic(run_dir.file("report.html"), lambda tmp: tmp.write_text(html))
+    # A finished report no longer needs the space reserve a run keeps for its last meta.json.
+    with contextlib.suppress(OSError):
+        run_dir.file(RESERVE).unlink()
     return summary
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from leakhunt import __version__
 from leakhunt.sampling.child import ProcessMeter, TargetProcess
 from leakhunt.sampling.sample import Sample
-from leakhunt.sampling.store import RunDir
+from leakhunt.sampling.store import RunDir, WriteFailed
 from leakhunt.units import format_bytes
 from leakhunt.workload.scenario import Scenario
 
@@ -49,6 +49,7 @@ class SoakResult:
     run_dir: RunDir
     exit_reason: str
     samples: int
+    write_error: WriteFailed | None = None  # why a "write_failed" run stopped
 
 
 _active_targets: set[TargetProcess] = set()
@@ -144,6 +145,7 @@ def run_soak(
     probe_s = 0.0
     last_rss_bytes = 0
     cleanup_rss_before = 0
+    write_error: WriteFailed | None = None
     with run_dir.sample_writer() as writer:
         try:
             meter = ProcessMeter(target.pid)
@@ -213,6 +215,10 @@ def run_soak(
                     detail = {k: message[k] for k in ("fetches", "candles", "oi_entries", "feed_crc32")}
         except KeyboardInterrupt:
             exit_reason = "interrupted"
+        except WriteFailed as exc:
+            # The target stops cleanly below; every row written so far stays in samples.csv.
+            exit_reason, write_error = "write_failed", exc
+            detail = {"text": exc.message, "path": str(exc.path)}
         finally:
             with _active_lock:
                 _active_targets.discard(target)
@@ -250,4 +256,5 @@ def run_soak(
                     else None,
                 },
             )
-    return SoakResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples)
+        run_dir.release_reserve()  # meta.json has its last word; the report may use the space
+    return SoakResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples, write_error=write_error)

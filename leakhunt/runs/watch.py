@@ -24,7 +24,7 @@ from leakhunt.runs.cadence import Cadence
 from leakhunt.sampling.logs import LogFollower
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event, Source
-from leakhunt.sampling.store import RunDir
+from leakhunt.sampling.store import RunDir, WriteFailed
 
 ENDING_EVENTS = {
     "exited": "target_exited",
@@ -53,6 +53,7 @@ class WatchResult:
     run_dir: RunDir
     exit_reason: str
     samples: int
+    write_error: WriteFailed | None = None  # why a "write_failed" run stopped
 
 
 def _event_record(event: Event) -> dict[str, Any]:
@@ -101,6 +102,7 @@ def run_watch(
     last_restart_s, next_probe_s = 0.0, 0.0
     cadence = _cadence(options)
     prober = _Prober(options.ask_summary, run_dir) if options.ask_summary is not None else None
+    write_error: WriteFailed | None = None
     try:
         with run_dir.sample_writer() as writer:
             for item in source.stream(options.interval_s, stop):
@@ -128,6 +130,8 @@ def run_watch(
                     break
     except KeyboardInterrupt:
         exit_reason = "interrupted"
+    except WriteFailed as exc:
+        exit_reason, write_error = "write_failed", exc
     finally:
         stop.set()
         probe_s = prober.close() if prober is not None else 0.0
@@ -137,6 +141,7 @@ def run_watch(
             wall_s=wall_s,
             end_time=datetime.now(UTC).isoformat(),
             uptime_s=_uptime_s(run_dir, last_restart_s),
+            **({"exit_detail": {"text": write_error.message}} if write_error else {}),
             cost=_cost(source.cost(), samples, wall_s, options.interval_s, probe_s),
         )
         if options.log_follower is not None:
@@ -145,7 +150,8 @@ def run_watch(
             for event in options.log_follower.drain():
                 run_dir.add_event(_event_record(event))
         source.close()
-    return WatchResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples)
+        run_dir.release_reserve()  # meta.json has its last word; the report may use the space
+    return WatchResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples, write_error=write_error)
 
 
 def _uptime_s(run_dir: RunDir, last_restart_s: float) -> float:

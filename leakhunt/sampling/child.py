@@ -7,6 +7,7 @@ psutil; never from the target about itself.
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 import psutil
 
 from leakhunt.errors import RunError
+from leakhunt.sampling.lifeline import dies_with_parent
 
 
 def read_status_bytes(pid: int) -> tuple[int, int]:
@@ -72,6 +74,8 @@ class TargetProcess:
             bufsize=1,
             # Its own session: Ctrl-C reaches the parent only, which stops the child cleanly.
             start_new_session=True,
+            # A SIGKILLed parent stops nobody: the kernel does, instead of the next barrier.
+            preexec_fn=dies_with_parent(signal.SIGKILL),
             # The same seed must draw the same curve: string hashes order sets and dicts, and
             # so the allocations the model makes.
             env={**os.environ, "PYTHONHASHSEED": str(config["scenario"].get("seed", 0))},

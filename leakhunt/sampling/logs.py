@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from leakhunt.errors import UsageError
+from leakhunt.sampling.lifeline import dies_with_parent
 from leakhunt.sampling.source import Event
 
 CLOSE_READ_S = 2.0
@@ -40,6 +41,13 @@ class LogFollower:
                     Event(t_s, "log", {"line": line.rstrip()[:300], "text": line.rstrip()[:120]})
                 )
 
+    def attach(self, lines: Iterable[str], close: Callable[[], None]) -> None:
+        """Follow a new stream of the same command (after a reconnect); the old one is closed."""
+        self._close()
+        self._close = close
+        self._reader = threading.Thread(target=self._follow, args=(lines,), daemon=True)
+        self._reader.start()
+
     def drain(self) -> list[Event]:
         events = []
         while not self._events.empty():
@@ -58,7 +66,13 @@ def follow_local(command: str, pattern: str) -> LogFollower:
     if not argv:
         raise UsageError("--events needs a command, e.g. 'journalctl -u myservice -f'")
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=dies_with_parent(),  # never left following a log after leakhunt is killed
+        )
     except OSError as exc:
         raise UsageError(f"--events {command!r} cannot start: {exc.strerror}") from None
     assert process.stdout is not None

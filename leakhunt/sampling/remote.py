@@ -7,13 +7,18 @@ with procfs.py exactly as local files are. No user value reaches the remote shel
 is an int, a unit name matches a strict pattern and is quoted, a pattern is quoted.
 
 A dropped connection is retried with back-off; the gap is recorded as events and nothing sampled
-before it is lost.
+before it is lost. A connection that stays up but goes silent (a stalled host or sshd) is caught
+by a read deadline of READ_DEADLINE_INTERVALS intervals (at least MIN_READ_DEADLINE_S): keepalives
+alone cannot see it, as paramiko sends them without waiting for an answer. The gap is recorded
+on the remote host's own clock, from the last sample before it to the first sample after it,
+not from when the silence was noticed to when the connection came back.
 """
 
+import contextlib
 import shlex
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,12 @@ from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 DEFAULT_GIVE_UP_S = 300.0
+READ_DEADLINE_INTERVALS = 3
+MIN_READ_DEADLINE_S = 5.0  # the remote loop's first block, over a busy link, may take this long
+
+
+def read_deadline_s(interval_s: float) -> float:
+    return max(MIN_READ_DEADLINE_S, READ_DEADLINE_INTERVALS * interval_s)
 
 
 def sampling_script(*, pid: int | None, unit: str | None, interval_s: float) -> str:
@@ -60,6 +71,16 @@ def sampling_script(*, pid: int | None, unit: str | None, interval_s: float) -> 
         f"sleep {interval}\n"
         "done\n"
     )
+
+
+def events_command(command: str) -> str:
+    """The user's log command, ended when its channel closes or its connection drops.
+
+    sshd starts a session without a pty in a process group of its own; the command runs in the
+    background while `cat` waits for the end of the channel's input, then `kill 0` ends the
+    group, pipelines included. A quiet command never writes, so it would never meet SIGPIPE.
+    """
+    return f"{{ {command}\n}} </dev/null & cat >/dev/null; kill 0"
 
 
 def find_remote_pid(client: paramiko.SSHClient, pattern: str) -> int:
@@ -115,6 +136,8 @@ class RemoteSource:
         self._samples = 0
         self._remote_ticks = 0
         self._channel: paramiko.Channel | None = None
+        self._events_command: str | None = None
+        self._follower: LogFollower | None = None
 
     def _open(self, interval_s: float) -> Iterator[str]:
         transport = self.client.get_transport()
@@ -123,7 +146,7 @@ class RemoteSource:
             transport = self.client.get_transport()
         assert transport is not None
         channel = transport.open_session()
-        channel.settimeout(max(30.0, interval_s * 4 + 10.0))
+        channel.settimeout(read_deadline_s(interval_s))
         channel.exec_command(sampling_script(pid=self.pid, unit=self.unit, interval_s=interval_s))
         self._channel = channel
         buffer = b""
@@ -164,16 +187,9 @@ class RemoteSource:
                     {"text": f"gave up reconnecting to {self.spec.alias} after {self.give_up_after_s:.0f} s"},
                 )
                 return
-            back_s = self._now(state, started_s)
-            yield Event(
-                back_s,
-                "gap",
-                {
-                    "from_s": lost_at_s,
-                    "to_s": back_s,
-                    "text": f"gap of {back_s - lost_at_s:.1f} s: reconnected to {self.spec.alias}",
-                },
-            )
+            self._reopen_events()
+            # The gap event waits for the first sample after it: only then is its end known.
+            state["gap_from_s"] = state["last"]["t_s"] if state["last"] is not None else lost_at_s
 
     def _now(self, state: dict[str, Any], started_s: float) -> float:
         if state["last"] is not None:
@@ -269,6 +285,12 @@ class RemoteSource:
         if last is not None and t_s > last["t_s"]:
             cpu_percent = 100.0 * (stat.cpu_ticks - last["ticks"]) / CLOCK_TICKS_PER_S / (t_s - last["t_s"])
         state["last"] = {"t_s": t_s, "ticks": stat.cpu_ticks, "mono_s": time.monotonic()}
+        if "gap_from_s" in state:
+            from_s = state.pop("gap_from_s")
+            text = f"gap of {t_s - from_s:.1f} s between samples: reconnected to {self.spec.alias}"
+            if self._follower is not None:
+                text += "; --events reopened, log lines written in the gap may be missing"
+            yield Event(t_s, "gap", {"from_s": from_s, "to_s": t_s, "text": text})
         self._samples += 1
         self._sampler_cpu_s += time.thread_time() - began_cpu_s
         yield Sample(
@@ -276,12 +298,25 @@ class RemoteSource:
         )
 
     def follow(self, command: str, pattern: str) -> "LogFollower":
-        """The user's log command on the remote host, on its own channel of the same connection."""
+        """The user's log command on the remote host, on its own channel of the same connection;
+        reopened after every reconnect (lines written during the gap may be missed)."""
+        self._events_command = command
+        self._follower = LogFollower(pattern, *self._open_events())
+        return self._follower
+
+    def _open_events(self) -> tuple[Iterator[str], Callable[[], None]]:
         transport = self.client.get_transport()
-        assert transport is not None
+        assert transport is not None and self._events_command is not None
         channel = transport.open_session()
-        channel.exec_command(command)
-        return LogFollower(pattern, channel.makefile("r"), channel.close)
+        channel.exec_command(events_command(self._events_command))
+        return channel.makefile("r"), channel.close
+
+    def _reopen_events(self) -> None:
+        if self._follower is None:
+            return
+        # If the connection failed again, the next reconnect tries again.
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            self._follower.attach(*self._open_events())
 
     def cost(self) -> dict[str, Any]:
         return {

@@ -3,9 +3,18 @@
 Everything is written as it happens: a sample row is flushed when taken, a summary line when
 probed, meta.json rewritten atomically on every event, so an interrupted or killed run keeps
 everything it saw and `leakhunt report` can render it later from these files alone.
+
+A full disk or an I/O error becomes WriteFailed, naming the file and the error; a temporary file
+is never left behind. Each run directory holds a small reserve file (RESERVE_BYTES) made when it
+is created: when the disk fills, the reserve is deleted so that meta.json can still record how
+the run ended. Readers tolerate what a crash or a full disk leaves: a torn last row or line is
+dropped with a note, and a file that is not ours is a UsageError naming it.
 """
 
+import contextlib
 import csv
+import errno
+import io
 import json
 import os
 import re
@@ -15,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from leakhunt.errors import UsageError
+from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
 
 if TYPE_CHECKING:
@@ -26,33 +35,83 @@ SAMPLES = "samples.csv"
 SUMMARIES = "summaries.jsonl"
 SUMMARY = "summary.json"
 DEFAULT_ROOT = Path("reports")
+RESERVE = ".leakhunt-reserve"
+# Enough for meta.json's last rewrite many times over (a long run's meta is a few kB).
+RESERVE_BYTES = 256 * 1024
+
+
+class WriteFailed(RunError):
+    """The disk is full, or another I/O error: exit 1, naming the file."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            what_to_do = "copy the run directory somewhere writable and run `leakhunt report` there"
+        else:
+            what_to_do = "free some space or choose another --out (every sample already written is kept)"
+        super().__init__(f"cannot write {path}: {exc.strerror or exc}; {what_to_do}")
+        self.path = path
+
+
+class NotARunFile(UsageError):
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path} is not a leakhunt run file ({why}); re-run, or remove it")
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60] or "run"
 
 
+def temporary_twin(path: Path) -> Path:
+    """`report.tmp.html` beside `report.html`: same suffix, so a writer picks the same format."""
+    return path.with_name(f"{path.stem}.tmp{path.suffix}")
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """`write(tmp_path)`, then rename over `path`: readers see the old file or the new, never half."""
+    tmp = temporary_twin(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise WriteFailed(path, exc) from None
+
+
 def _write_json_atomic(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def read_json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise NotARunFile(path, "not text") from None
+    except json.JSONDecodeError as exc:
+        raise NotARunFile(path, f"not JSON: {exc.msg} at line {exc.lineno}") from None
 
 
 class SampleWriter:
-    """Appends one CSV row per sample and flushes it, so a crash loses nothing already taken."""
+    """Appends one CSV row per sample, unbuffered, so a crash loses nothing already taken and a
+    failed write is not retried (half a row at most: readers drop a torn last row)."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[bytes], path: Path) -> None:
         self._stream = stream
-        self._writer = csv.writer(stream)
+        self.path = path
         self.rows_written = 0
         self.bytes_written = 0
 
     def write(self, sample: Sample) -> None:
         row = ["" if getattr(sample, c) is None else getattr(sample, c) for c in SAMPLE_COLUMNS]
-        before = self._stream.tell()
-        self._writer.writerow(row)
-        self._stream.flush()
-        self.bytes_written += self._stream.tell() - before
+        text = io.StringIO()
+        csv.writer(text).writerow(row)
+        data = text.getvalue().encode()
+        try:
+            self._stream.write(data)
+        except OSError as exc:
+            raise WriteFailed(self.path, exc) from None
+        self.bytes_written += len(data)
         self.rows_written += 1
 
 
@@ -61,6 +120,7 @@ class RunDir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.notes: list[str] = []  # what the readers dropped, for the report
 
     @classmethod
     def create(cls, command: str, label: str, out: Path | None = None) -> "RunDir":
@@ -74,10 +134,10 @@ class RunDir:
             raise UsageError(f"{path} already holds a run: choose another --out, or remove it first")
         try:
             path.mkdir(parents=True, exist_ok=True)
-            probe = path / ".write-test"
-            probe.write_text("")
-            probe.unlink()
+            (path / RESERVE).write_bytes(bytes(RESERVE_BYTES))
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                (path / RESERVE).unlink()
             raise UsageError(
                 f"cannot write to output directory {path}: {exc.strerror or exc}; choose another with --out"
             ) from None
@@ -89,10 +149,28 @@ class RunDir:
     # meta.json -----------------------------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
         path = self.file(META)
-        return json.loads(path.read_text()) if path.exists() else {}
+        if not path.exists():
+            return {}
+        meta = read_json_file(path)
+        if not isinstance(meta, dict):
+            raise NotARunFile(path, f"a JSON {type(meta).__name__}, not an object")
+        return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:
-        _write_json_atomic(self.file(META), meta)
+        try:
+            _write_json_atomic(self.file(META), meta)
+        except WriteFailed:
+            if not self.release_reserve():
+                raise
+            _write_json_atomic(self.file(META), meta)
+
+    def release_reserve(self) -> bool:
+        """Delete the space reserve; True if there was one to free."""
+        try:
+            self.file(RESERVE).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def update_meta(self, **fields: Any) -> dict[str, Any]:
         meta = self.read_meta()
@@ -110,11 +188,14 @@ class RunDir:
     def sample_writer(self) -> Iterator[SampleWriter]:
         path = self.file(SAMPLES)
         fresh = not path.exists() or path.stat().st_size == 0
-        with path.open("a", newline="", buffering=1) as stream:
+        try:
+            stream = path.open("ab", buffering=0)
             if fresh:
-                stream.write(",".join(SAMPLE_COLUMNS) + "\n")
-                stream.flush()
-            yield SampleWriter(stream)
+                stream.write((",".join(SAMPLE_COLUMNS) + "\n").encode())
+        except OSError as exc:
+            raise WriteFailed(path, exc) from None
+        with stream:
+            yield SampleWriter(stream, path)
 
     def read_samples(self) -> "pd.DataFrame":
         # pandas loads here, not at import: creating a run directory must not wait for it.
@@ -123,27 +204,51 @@ class RunDir:
         path = self.file(SAMPLES)
         if not path.exists():
             raise UsageError(f"{self.path} holds no {SAMPLES}: is it a leakhunt run directory?")
-        # A run killed mid-write can leave a torn last line; keep every complete row.
-        frame = pd.read_csv(path, on_bad_lines="skip")
+        complete, torn = _complete_rows(path)
+        if torn:
+            self.notes.append(f"{SAMPLES}: dropped a torn last row ({torn!r}) left by a crash or full disk")
+        try:
+            frame = pd.read_csv(io.StringIO(complete), on_bad_lines="skip")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise NotARunFile(path, str(exc).strip().splitlines()[0]) from None
+        missing = [c for c in ("t_wall_s", "t_sim_s", "rss_bytes") if c not in frame.columns]
+        if missing:
+            raise NotARunFile(path, f"no {missing[0]} column")
+        for column in SAMPLE_COLUMNS:
+            if column in frame.columns:
+                frame[column] = pd.to_numeric(frame[column], errors="coerce")
         frame = frame.dropna(subset=["t_wall_s", "t_sim_s", "rss_bytes"])
         return frame.reset_index(drop=True)
 
     # summaries.jsonl -------------------------------------------------------------------------
     def append_summary(self, summary: dict[str, Any]) -> None:
-        with self.file(SUMMARIES).open("a") as stream:
-            stream.write(json.dumps(summary, default=str) + "\n")
-            stream.flush()
+        data = (json.dumps(summary, default=str) + "\n").encode()
+        try:
+            with self.file(SUMMARIES).open("ab", buffering=0) as stream:
+                stream.write(data)
+        except OSError as exc:
+            raise WriteFailed(self.file(SUMMARIES), exc) from None
 
     def read_summaries(self) -> list[dict[str, Any]]:
         path = self.file(SUMMARIES)
         if not path.exists():
             return []
+        try:
+            lines = path.read_text().splitlines()
+        except UnicodeDecodeError:
+            raise NotARunFile(path, "not text") from None
         summaries = []
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(lines, 1):
             try:
-                summaries.append(json.loads(line))
+                summary = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a torn last line of an interrupted run
+                summary = None
+            if isinstance(summary, dict):
+                summaries.append(summary)
+            elif number == len(lines):
+                self.notes.append(f"{SUMMARIES}: dropped a torn last line, left by a crash or a full disk")
+            else:
+                raise NotARunFile(path, f"line {number} is not a JSON object")
         return summaries
 
     # summary.json (written by analysis) ------------------------------------------------------
@@ -152,3 +257,15 @@ class RunDir:
 
     def is_run(self) -> bool:
         return self.file(SAMPLES).exists() and self.file(META).exists()
+
+
+def _complete_rows(path: Path) -> tuple[str, str]:
+    """The file up to its last newline, and the torn tail after it (empty if none)."""
+    try:
+        text = path.read_bytes().decode()
+    except UnicodeDecodeError:
+        raise NotARunFile(path, "not text") from None
+    head, newline, tail = text.rpartition("\n")
+    if not newline:
+        return text, ""  # a header alone, written without its newline: nothing torn to drop
+    return head + newline, tail

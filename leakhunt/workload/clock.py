@@ -4,6 +4,7 @@ speed 1 is real time, N is N times faster, None ("max") never waits, so a run's 
 is bounded only by the work it does.
 """
 
+import math
 import time
 
 from leakhunt.errors import UsageError
@@ -17,8 +18,8 @@ def parse_speed(text: str | float | None) -> float | None:
         speed = float(text)
     except ValueError:
         raise UsageError(f"--speed {text!r} is not a number or 'max': use 1, 60 or max") from None
-    if speed <= 0:
-        raise UsageError(f"--speed must be positive or 'max', got {text}")
+    if not (speed > 0 and math.isfinite(speed)):
+        raise UsageError(f"--speed must be a positive number or 'max', got {text}")
     return speed
 
 

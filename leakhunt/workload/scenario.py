@@ -5,6 +5,7 @@ A bad file gets one message naming the file, the key and the expected type.
 """
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -122,8 +123,9 @@ class _Reader:
     def number(self, key: str, *, low: float, high: float = float("inf"), default: Any = ...) -> float:
         value = self.get(key, default)
         ok = isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
-        if not ok:
-            raise self.fail(key, f"a number from {low} to {high}")
+        if not ok or not math.isfinite(value):
+            bounds = f"from {low} to {high}" if math.isfinite(high) else f">= {low} (and finite)"
+            raise self.fail(key, f"a number {bounds}")
         return float(value)
 
     def integer(self, key: str, *, low: int, default: Any = ...) -> int:
@@ -203,11 +205,20 @@ def _reference(path: Path, value: Any) -> Reference | None:
     return reference
 
 
+def _positive_size_bytes(value: Any) -> int:
+    size_bytes = parse_size_bytes(value)
+    if size_bytes <= 0:
+        raise UsageError("a memory limit of 0 bytes")
+    return size_bytes
+
+
 def load_scenario_file(path: Path) -> Scenario:
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc}); fix the scenario file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a text file (not UTF-8); give a TOML scenario file") from None
     except OSError as exc:
         raise UsageError(f"cannot read scenario {path}: {exc.strerror}") from None
     reader = _Reader(path, data)
@@ -230,7 +241,7 @@ def load_scenario_file(path: Path) -> Scenario:
         seed=reader.integer("seed", low=0),
         fixes=parse_fixes(fixes_value),
         cleanup_interval_s=reader.unit("cleanup_interval_s", parse_duration_s, "a duration in seconds"),
-        memory_limit_bytes=reader.unit("memory_limit", parse_size_bytes, "a size like '6GB'", None),
+        memory_limit_bytes=reader.unit("memory_limit", _positive_size_bytes, "a size like '6GB'", None),
         scale=reader.number("scale", low=1e-6, default=1.0),
         calibrated=tuple(calibrated),
         assumptions=reader.text("assumptions", ""),
@@ -250,6 +261,8 @@ def load_scenario(name_or_path: str) -> Scenario:
     """A shipped scenario by name, or a TOML file by path."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
+        if candidate.is_dir():
+            raise UsageError(f"scenario {candidate} is a directory; give a .toml file")
         if not candidate.is_file():
             raise UsageError(f"scenario file {candidate} does not exist; check the path")
         return load_scenario_file(candidate)

@@ -44,3 +44,34 @@ def test_prose_never_breaks_between_a_number_and_its_unit(width):
         split_unit = re.search(r"\d$", line) and re.match(r"(%|MB|GB|GiB|s\b|h\b)", following)
         assert not split_unit, (line, following)
     assert " ".join(lines) == text
+
+
+def test_user_text_prints_literally_never_as_markup():
+    from leakhunt.report.console import print_run_summary, what_grows_lines
+
+    hostile = {
+        **summary("LEAK", 1e6),
+        "label": "name[/]?",
+        "headline": "[bold red]proc[/] leaks",
+        "criteria": [{"status": "FAIL", "text": "rss<[red]1GB", "detail": "a[/]b"}],
+    }
+    stream = io.StringIO()
+    console = Console(file=stream, width=120, force_terminal=False)
+    print_run_summary(console, hostile, "out/a[/]b")
+    attribution = {
+        "statement": "[bold]x[/]",
+        "notes": ["[/]"],
+        "types": [{"name": "dict[str]", "bytes_per_min": 1}],
+    }
+    for line in what_grows_lines(attribution):
+        console.print(line)
+    text = stream.getvalue()
+    for literal in (
+        "name[/]?",
+        "[bold red]proc[/] leaks",
+        "rss<[red]1GB: a[/]b",
+        "out/a[/]b",
+        "[bold]x[/]",
+        "dict[str]",
+    ):
+        assert literal in text, literal

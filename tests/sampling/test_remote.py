@@ -4,7 +4,11 @@ The only stand-in is `systemctl` for --unit (systemd cannot run here): tests/hel
 first on the remote PATH, answers `systemctl show` for a real child process the test controls.
 """
 
+import contextlib
+import os
+import select
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -13,7 +17,7 @@ import pytest
 
 from leakhunt.errors import LeakhuntError, RunError, UsageError
 from leakhunt.sampling.local import LocalSource
-from leakhunt.sampling.remote import RemoteSource
+from leakhunt.sampling.remote import MIN_READ_DEADLINE_S, RemoteSource
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
@@ -111,6 +115,82 @@ def test_a_killed_connection_is_resumed_with_a_gap_and_nothing_lost(trusted_sshd
     samples = [i for i in items if isinstance(i, Sample)]
     assert len(samples) == 12
     assert [s.t_wall_s for s in samples] == sorted(s.t_wall_s for s in samples)
+
+
+def test_a_stalled_connection_is_noticed_by_its_read_deadline_and_its_gap_has_its_true_length(
+    trusted_sshd, idle
+):
+    stalled: list[int] = []
+
+    def stall_sessions(k: int) -> None:
+        if k == 5:  # alive but silent: the sshd session stops, its TCP connection stays open
+            stalled.extend(trusted_sshd.session_processes())
+            for pid in stalled:
+                os.kill(pid, signal.SIGSTOP)
+
+    try:
+        items = collect(remote(trusted_sshd, pid=idle.pid), 10, on_sample=stall_sessions)
+    finally:
+        for pid in stalled:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGCONT)
+    events = [i for i in items if isinstance(i, Event)]
+    assert [e.kind for e in events] == ["connection_lost", "gap"]
+    gap = events[1].detail
+    at = items.index(events[1])
+    last_before, first_after = items[at - 2], items[at + 1]  # connection_lost sits between
+    assert (gap["from_s"], gap["to_s"]) == (last_before.t_wall_s, first_after.t_wall_s)
+    # The hole lasted at least until the deadline noticed it (the old record said 0.6 s).
+    assert gap["to_s"] - gap["from_s"] >= MIN_READ_DEADLINE_S
+
+
+# A bound on waiting for a process to end, not a measured time.
+EXIT_DEADLINE_S = 30.0
+
+
+def has_exited(pid: int) -> bool:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], EXIT_DEADLINE_S)[0])
+    finally:
+        os.close(pidfd)
+
+
+QUIET_EVENTS = "sh -c 'echo started $$; exec sleep 1000'"  # says its pid once, then nothing
+
+
+def started_pids(follower) -> list[int]:
+    return [int(e.detail["line"].split()[1]) for e in follower.drain()]
+
+
+def test_a_quiet_remote_events_command_does_not_outlive_the_run(trusted_sshd, idle):
+    source = remote(trusted_sshd, pid=idle.pid)
+    follower = source.follow(QUIET_EVENTS, "started")
+    collect(source, 3)  # closes the source
+    follower.close()
+    (pid,) = started_pids(follower)
+    assert has_exited(pid)
+
+
+def test_remote_events_are_reopened_after_a_reconnect(trusted_sshd, idle):
+    def kill_sessions(k: int) -> None:
+        if k == 3:
+            for pid in trusted_sshd.session_processes():
+                subprocess.run(["kill", "-9", str(pid)], check=False)
+
+    source = remote(trusted_sshd, pid=idle.pid)
+    follower = source.follow(QUIET_EVENTS, "started")
+    items = collect(source, 20, on_sample=kill_sessions)
+    follower.close()
+    first, second = started_pids(follower)
+    assert first != second
+    assert has_exited(first) and has_exited(second)  # neither is left on the host
+    gap = next(i for i in items if isinstance(i, Event) and i.kind == "gap")
+    assert "--events reopened" in gap.detail["text"]
 
 
 def test_a_host_that_stays_unreachable_is_given_up_on_after_the_set_time(idle):

@@ -6,7 +6,7 @@ import pytest
 
 from leakhunt.errors import UsageError
 from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
-from leakhunt.sampling.store import RunDir
+from leakhunt.sampling.store import NotARunFile, RunDir, WriteFailed
 
 
 def test_a_new_run_directory_is_named_by_time_command_and_label(tmp_path, monkeypatch):
@@ -73,3 +73,68 @@ def test_a_directory_that_already_holds_a_run_is_never_appended_to(tmp_path):
         writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=100))
     with pytest.raises(UsageError, match="already holds a run"):
         RunDir.create("soak", "x", tmp_path / "run")
+
+
+# --- What a crash or a full disk leaves behind --------------------------------------------
+
+
+def test_a_torn_last_row_that_still_parses_is_not_a_sample_and_is_noted(tmp_path):
+    run = RunDir.create("soak", "x", tmp_path / "run")
+    with run.sample_writer() as writer:
+        writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=123_456_789))
+    with run.file("samples.csv").open("a") as stream:
+        stream.write("1.0,1.0,138")  # "138" of 138457600 when the disk filled
+    assert run.read_samples()["rss_bytes"].tolist() == [123_456_789]
+    assert any("torn last row" in note for note in run.notes)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("meta.json", b"\x00\xff\xfe binary", "not text"),
+        ("meta.json", b'{"exit_reason": "comp', "not JSON"),
+        ("meta.json", b"[1, 2]", "not an object"),
+        ("samples.csv", b"\x89PNG\r\n\x1a\n\x00\xff", "not text"),
+        ("samples.csv", b"a,b\n1,2\n", "t_wall_s"),
+        ("summaries.jsonl", b'{"t_sim_s": 1}\nnot json\n{"t_sim_s": 2}\n', "line 2"),
+    ],
+)
+def test_a_corrupt_run_file_is_named_with_why(tmp_path, name, content, why):
+    run = RunDir.create("soak", "x", tmp_path / "run")
+    with run.sample_writer() as writer:
+        writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=1))
+    run.write_meta({"exit_reason": "completed"})
+    run.file(name).write_bytes(content)
+    readers = {
+        "meta.json": run.read_meta,
+        "samples.csv": run.read_samples,
+        "summaries.jsonl": run.read_summaries,
+    }
+    with pytest.raises(NotARunFile, match=rf"{run.file(name)} is not a leakhunt run file \(.*{why}"):
+        readers[name]()
+
+
+def test_a_torn_last_summary_line_is_dropped_with_a_note(tmp_path):
+    run = RunDir.create("soak", "x", tmp_path / "run")
+    run.append_summary({"t_sim_s": 1})
+    with run.file("summaries.jsonl").open("a") as stream:
+        stream.write('{"t_sim_s": 2, "ty')
+    assert run.read_summaries() == [{"t_sim_s": 1}]
+    assert run.notes
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_temporary_file(tiny_tmpfs):
+    run = RunDir.create("soak", "x", tiny_tmpfs / "run")
+    run.write_meta({"exit_reason": "running"})
+    filler = tiny_tmpfs / "filler"
+    with pytest.raises(OSError), filler.open("wb") as stream:
+        while True:
+            stream.write(bytes(64 * 1024))
+    with pytest.raises(WriteFailed, match=rf"cannot write {run.file('summaries.jsonl')}: No space left"):
+        run.append_summary({"t_sim_s": 1, "types": ["x" * 100_000]})
+    with pytest.raises(WriteFailed, match=r"summary.json: No space left"):
+        run.write_summary({"big": "x" * 100_000})
+    # meta.json still records how the run ended: the reserve made room for it.
+    run.update_meta(exit_reason="write_failed")
+    assert run.read_meta()["exit_reason"] == "write_failed"
+    assert sorted(p.name for p in run.path.iterdir() if ".tmp" in p.name) == []
