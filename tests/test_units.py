@@ -90,7 +90,7 @@ def test_a_bad_rate_quotes_the_whole_rate_as_typed(bad):
 
 def test_numbers_pass_through_as_seconds_and_whole_bytes():
     assert parse_duration_s(5) == 5.0 and isinstance(parse_duration_s(5), float)
-    assert parse_size_bytes(2.7) == 2 and isinstance(parse_size_bytes(2.7), int)
+    assert parse_size_bytes(2.7) == 3 == parse_size_bytes("2.7") and isinstance(parse_size_bytes(2.7), int)
 
 
 @pytest.mark.parametrize(
