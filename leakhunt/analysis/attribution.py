@@ -272,6 +272,9 @@ def _accumulates(points: list[tuple[float, dict[str, Any]]], last_t_min: float) 
     counts = [row["count"] for _, row in points]
     if len(points) < ACCUMULATION_MIN_PROBES or points[-1][0] != last_t_min or counts[-1] <= counts[0]:
         return False
+    # Still growing in the second half: a cache that filled to its cap early is not where growth is.
+    if counts[-1] <= counts[len(counts) // 2]:
+        return False
     return all(b >= a * (1 - ACCUMULATION_MAX_DROP) for a, b in pairwise(counts))
 
 
@@ -301,6 +304,14 @@ def accumulation_points(
             if outer != path and path.startswith(outer) and path[len(outer)] in ".[:":
                 inner_rates[outer] = inner_rates.get(outer, 0.0) + rate
     precise = {path: value for path, value in growing.items() if inner_rates.get(path, 0.0) < 0.8 * value[1]}
+    # ... and an inner one is dropped when its outer one is kept: its bytes are counted there.
+    precise = {
+        path: value
+        for path, value in precise.items()
+        if not any(
+            outer != path and path.startswith(outer) and path[len(outer)] in ".[:" for outer in precise
+        )
+    }
     patterns = _patterns(list(precise))
     groups: dict[str, list[str]] = {}
     for path, pattern in patterns.items():

@@ -159,3 +159,14 @@ def test_when_nothing_can_be_attributed_the_section_says_why_and_which_option_fi
     assert "Only 1 probe(s) in 1.0 min (one every 300 s)" in one and "--probe-interval 10s" in one
     failed = [{"error": "the snapshot child took over 300 s: killed"}]
     assert "killed" in why({"command": "watch", "agent": True, "probe_interval_s": 10.0}, failed)
+
+
+def test_a_cache_that_filled_to_its_cap_early_is_not_where_growth_is_held():
+    capped = [min(672, 200 * (t + 1)) for t in range(6)]  # full from the fourth probe on
+    summaries = [
+        probe_with_holders(
+            t, {"app.CACHE": (capped[t], 2000 * capped[t]), "app.LOG": (100 * (t + 1), 9000 * (t + 1))}
+        )
+        for t in range(6)
+    ]
+    assert [point["pattern"] for point in accumulation_points(summaries, 9000.0, 9000.0)] == ["app.LOG"]
