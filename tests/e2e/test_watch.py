@@ -120,7 +120,7 @@ def test_an_idle_web_server_under_load_is_stable_not_a_leak(tmp_path):
     try:
         out = tmp_path / "run"
         leakhunt(
-            "watch", "--pid", str(server.pid), "--duration", "15s", "--interval", "100ms",
+            "watch", "--pid", str(server.pid), "--duration", "30s", "--interval", "100ms",
             "--expect", "growth<50MB/h", "--out", str(out), check_rc=0,
         )  # fmt: skip
     finally:
