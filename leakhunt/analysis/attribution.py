@@ -104,6 +104,7 @@ class Gap:
     gap_bytes_per_min: float
     python_share: float | None
     statement: str
+    measurable: bool  # RSS or the Python objects grow more than noise
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,9 +121,17 @@ def native_gap(
     share = python_rate / rss_slope_bytes_per_min if rss_slope_bytes_per_min > 0 else None
     rss_text, py_text = f"{rss_slope_bytes_per_min / MB:.3g} MB/min", f"{python_rate / MB:.3g} MB/min"
     # Below the stable bound growth is still attributed (a slow leak is a leak); only growth too
-    # small to tell from noise is not.
-    if rss_slope_bytes_per_min <= NEGLIGIBLE_SHARE_OF_BOUND * stable_bound_bytes_per_min:
+    # small to tell from noise is not. Objects can grow while RSS does not (the allocator hands
+    # back memory freed earlier), and that is still growth to attribute.
+    negligible = NEGLIGIBLE_SHARE_OF_BOUND * stable_bound_bytes_per_min
+    if max(rss_slope_bytes_per_min, python_rate) <= negligible:
         statement = f"RSS does not grow measurably ({rss_text}): nothing to attribute."
+    elif rss_slope_bytes_per_min <= negligible:
+        statement = (
+            f"RSS does not grow measurably yet ({rss_text}) but the Python objects do ({py_text}): "
+            "the allocator is reusing memory it already holds, and RSS grows once that is used up. "
+            "Look at the growing types below."
+        )
     elif share is not None and share >= PYTHON_EXPLAINS_SHARE:
         statement = (
             f"Python objects explain {min(share, 1.0):.0%} of the RSS growth "
@@ -138,7 +147,8 @@ def native_gap(
             "arenas holding freed memory). Try the cleanup with malloc_trim, or a native "
             "profiler such as memray with --native."
         )
-    return Gap(rss_slope_bytes_per_min, python_rate, gap, share, statement)
+    measurable = max(rss_slope_bytes_per_min, python_rate) > negligible
+    return Gap(rss_slope_bytes_per_min, python_rate, gap, share, statement, measurable)
 
 
 def attribute(
@@ -161,7 +171,7 @@ def attribute(
     types = rank_growing_types(usable, rss_slope_bytes_per_min)
     lines = rank_growing_lines(usable, rss_slope_bytes_per_min)
     points = []
-    if gap.rss_bytes_per_min > NEGLIGIBLE_SHARE_OF_BOUND * stable_bound_bytes_per_min:
+    if gap.measurable:
         points = accumulation_points(usable, gap.python_bytes_per_min, rss_slope_bytes_per_min)
     notes = []
     shares = [g.share_of_rss_growth for g in (*types, *lines) if g.share_of_rss_growth is not None]

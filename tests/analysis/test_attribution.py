@@ -80,6 +80,28 @@ def test_growth_too_small_to_measure_is_not_attributed_and_one_probe_is_not_enou
     assert attribute(flat[:1], 1e6, STABLE_BOUND) is None
 
 
+def test_objects_that_grow_while_rss_stays_flat_are_still_attributed_to_who_holds_them():
+    # The allocator can serve new objects from memory freed earlier, so RSS stays flat for a
+    # while: the growth is still there (a pandas frame re-made by each concat, seen in CI).
+    summaries = [
+        probe_with_holders(
+            t, {"app.history": (1000 * (t + 1), 100_000 * (t + 1))}, heap_bytes=10**7 + 100_000 * t
+        )
+        for t in range(6)
+    ]
+    report = attribute(summaries, 0.0, STABLE_BOUND)
+    assert "RSS does not grow measurably yet" in report["statement"]
+    assert "the Python objects do (0.1 MB/min)" in report["statement"]
+    assert [p["pattern"] for p in report["accumulation_points"]] == ["app.history"]
+    # Just under the noise floor of the bound (10 % of it), neither RSS nor objects count.
+    still = [
+        probe_with_holders(t, {"app.history": (1000 * (t + 1), 100 * (t + 1))}, heap_bytes=10**7 + t * 8_000)
+        for t in range(6)
+    ]
+    report = attribute(still, 0.0, STABLE_BOUND)
+    assert "nothing to attribute" in report["statement"] and report["accumulation_points"] == []
+
+
 def test_a_type_missing_from_early_probes_counts_from_zero_so_its_rate_is_a_lower_bound():
     summaries = [summary(t, 5000, 10**7) for t in range(4)]
     summaries[2]["types"].append({"type": "bytes", "count": 1, "size_bytes": 4_000_000})
