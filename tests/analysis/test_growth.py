@@ -507,3 +507,15 @@ def test_the_method_gives_a_steps_size_in_megabytes_to_three_figures():
     rss = np.where(rss > 100 * MB, 70 * MB + 12_350_005, rss)  # a step of 12.350005 MB
     growth = fit_growth(t_s, rss, warmup_s=0)
     assert "; one step of 12.4 MB at 15.1 min" in growth.method
+
+
+def test_the_running_median_is_scipys_median_filter_with_nearest_edges():
+    from scipy.ndimage import median_filter
+
+    from leakhunt.analysis.growth import running_median
+
+    rng = np.random.default_rng(3)
+    for size in (3, 9):
+        for n in (1, 2, 5, 50):
+            y = rng.normal(size=n).round(1)  # ties included
+            assert np.array_equal(running_median(y, size), median_filter(y, size=size, mode="nearest"))
