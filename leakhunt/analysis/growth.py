@@ -145,6 +145,8 @@ def trend(t_min: ArrayLike, y_bytes: ArrayLike, *, steps: "Steps | None" = None)
         return UNKNOWN
     levels_t, levels_y = _levels(t, y)
     n = len(levels_t)
+    if n < 3:  # points bunched at two moments (a long gap between them): no interval
+        return UNKNOWN
     centred = levels_t - levels_t.mean()
     sxx = float(centred @ centred)
     slope = float(centred @ (levels_y - levels_y.mean())) / sxx

@@ -108,19 +108,16 @@ class CompareProgress:
 def live_watch(console: Console, view: WatchView, interval_s: float) -> Iterator[Callable[[Sample], None]]:
     """A live panel on a terminal; elsewhere a plain line about once a minute."""
     if console.is_terminal:
-        with Live(view.render(), console=console, refresh_per_second=2, transient=True) as live:
-
-            def on_sample(sample: Sample) -> None:
-                view.update(sample)
-                live.update(view.render())
-
-            yield on_sample
+        # Rendered at each refresh (twice a second), not at each sample: at 10 Hz a table per
+        # sample would cost more than the sampling.
+        with Live(get_renderable=view.render, console=console, refresh_per_second=2, transient=True):
+            yield view.update
         return
     every = max(1, round(60.0 / interval_s))
 
     def on_line(sample: Sample) -> None:
         view.update(sample)
-        if len(view.rows) % every == 1 or every == 1:
+        if view.n_samples % every == 1 or every == 1:
             console.print(view.line(), highlight=False, markup=False)
 
     yield on_line

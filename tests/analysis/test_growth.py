@@ -519,3 +519,11 @@ def test_the_running_median_is_scipys_median_filter_with_nearest_edges():
         for n in (1, 2, 5, 50):
             y = rng.normal(size=n).round(1)  # ties included
             assert np.array_equal(running_median(y, size), median_filter(y, size=size, mode="nearest"))
+
+
+def test_points_bunched_at_two_moments_give_no_interval_rather_than_a_crash():
+    # Twelve points at two moments with a gap between them (a watch that missed samples): two
+    # level windows hold them all, and two levels cannot give an interval.
+    t_min = np.array([0.0] * 6 + [10.0] * 6)
+    bunched = trend(t_min, np.arange(12.0))
+    assert (bunched.low, bunched.high) == (-np.inf, np.inf)

@@ -173,7 +173,7 @@ def test_match_finds_the_one_process(tmp_path, idle):
     ("args", "words"),
     [
         (["--pid", "999999999"], ["no process with PID 999999999"]),
-        ([], ["exactly one of --pid, --unit or --match"]),
+        ([], ["exactly one of --pid, --unit, --match or --replay"]),
         (["--pid", "1", "--match", "x"], ["exactly one of"]),
         (["--unit", "x; touch /tmp/owned"], ["is not a systemd unit name"]),
         (["--match", "("], ["not a regular expression"]),
