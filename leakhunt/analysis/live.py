@@ -49,7 +49,8 @@ class Buckets:
         if len(self._pending_t) < self.per_bucket:
             return
         if self.closed == self.max_buckets:
-            self._halve()
+            self._halve()  # the pending samples then fill half a bucket of the new size
+            return
         k = self.closed
         y = np.asarray(self._pending_y)
         self.t_s[k] = sum(self._pending_t) / len(self._pending_t)

@@ -120,7 +120,7 @@ def watch_command(
         markup=False,
     )
     view = WatchView([parse_expect(text) for text in expect])
-    with live_watch(progress, view, interval_s) as on_sample, interrupts_stop_runs():
+    with live_watch(progress, view) as on_sample, interrupts_stop_runs():
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
     if result.write_error is not None:
         raise result.write_error  # no report on a full disk: it could only be half written

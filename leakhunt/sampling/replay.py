@@ -66,9 +66,10 @@ def _number(text: str | None) -> float | None:
 
 
 def _rows(path: Path) -> Iterator[Sample]:
-    """Each complete row of a samples.csv as a Sample; a torn or foreign row is skipped."""
+    """Each complete row of a samples.csv as a Sample. A last row without its newline was torn by
+    a crash or a full disk and is skipped, as is a row without a time or an RSS."""
     with path.open(newline="") as stream:
-        for row in csv.DictReader(stream):
+        for row in csv.DictReader(line for line in stream if line.endswith("\n")):
             values = {column: _number(row.get(column)) for column in SAMPLE_COLUMNS}
             # A soak's own time is its simulated clock; a watch's two clocks are the same.
             t_s = values["t_sim_s"] if values["t_sim_s"] is not None else values["t_wall_s"]
