@@ -56,6 +56,7 @@ def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
     n = len(t_s)
     marks = {n // 10: "first_end", n - n // 10: "last_start"}
     cpu_at: dict[str, float] = {}
+    rss_at: dict[str, int] = {}
     view = WatchView([])
     console = Console(file=io.StringIO(), force_terminal=False)
 
@@ -64,8 +65,10 @@ def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
         for k, (t, rss) in enumerate(zip(t_s, rss_bytes, strict=True)):
             if k in marks:
                 cpu_at[marks[k]] = time.process_time()
+                rss_at[marks[k]] = _own_rss_bytes()
             yield Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss), cpu_percent=1.0)
         cpu_at["end"] = time.process_time()
+        rss_at["end"] = _own_rss_bytes()
 
     run_dir = RunDir.create("watch", "replay", tmp / "replay")
     options = WatchOptions(label="replay", duration_s=None, interval_s=0.1)
@@ -82,8 +85,17 @@ def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
         ("... last 10 %", f"{last_us:.0f} µs"),
         ("... ratio last / first (target ≤ 1.2)", f"{last_us / first_us:.2f}"),
         ("... live view: buckets held, refits", f"{view.analysis.rss.closed}, {view.analysis.fits:,}"),
+        (
+            "... this process's RSS after 10 %, after 90 %, at the end",
+            ", ".join(f"{rss_at[mark] / 1e6:.1f} MB" for mark in ("first_end", "last_start", "end")),
+        ),
         ("report of those 288,001 samples rendered (target ≤ 10 s)", f"{render_s:.1f} s"),
     ]
+
+
+def _own_rss_bytes() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) * 1024
 
 
 def _cpu_ticks(pid: int) -> int:

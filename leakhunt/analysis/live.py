@@ -4,8 +4,9 @@ memory however long the watch runs.
 Samples are folded into at most MAX_BUCKETS buckets of equal sample count (time, median, min
 and max of RSS). When they are all used, neighbours are merged in pairs and each bucket then
 takes twice as many samples: an 8-hour watch at 10 Hz keeps the same few kilobytes as a
-1-minute one. The robust fit (analysis/growth.py) runs on the buckets at most every
-REFIT_EVERY_S of the run's time, so its cost per sample does not grow with the run either. A
+1-minute one. The robust fit (analysis/growth.py) runs on the buckets when the view asks for it,
+at most every REFIT_EVERY_S of the run's time, so its cost per sample does not grow with the run
+either. A
 merged bucket's median is the mean of its two halves' medians: close, not exact. The verdict of
 record is computed once at the end, from every sample on disk.
 
@@ -25,7 +26,7 @@ from leakhunt.sampling.sample import Sample
 
 MAX_BUCKETS = 512
 REFIT_EVERY_S = 5.0
-# The first samples are refitted each time: a short watch still shows a growth and its verdict.
+# Over the first samples it is refitted whenever asked: a short watch still shows its growth.
 ALWAYS_REFIT_BELOW = 12
 
 
@@ -97,7 +98,7 @@ class LiveAnalysis:
         self.rss = Buckets()
         self.n_samples = 0
         self.last: Sample | None = None
-        self.status: LiveStatus | None = None
+        self._status: LiveStatus | None = None
         self.fits = 0
         self._first_t_s = 0.0
         self._peak_rss_bytes = 0.0
@@ -121,8 +122,17 @@ class LiveAnalysis:
             distance = abs(elapsed_s - at_s)
             if at_s not in self._near or distance < self._near[at_s][0]:
                 self._near[at_s] = (distance, elapsed_s, float(sample.rss_bytes))
-        if self.n_samples < ALWAYS_REFIT_BELOW or sample.t_wall_s - self._fitted_at_s >= self.refit_every_s:
-            self._refit(sample)
+
+    @property
+    def status(self) -> LiveStatus | None:
+        """Growth, verdict and criteria so far, refitted when asked and stale: a view shown once
+        a minute refits once a minute, a panel at most every `refit_every_s`."""
+        last = self.last
+        if last is None:
+            return None
+        if self.n_samples <= ALWAYS_REFIT_BELOW or last.t_wall_s - self._fitted_at_s >= self.refit_every_s:
+            self._refit(last)
+        return self._status
 
     def observed(self) -> Observed:
         assert self.last is not None
@@ -140,7 +150,7 @@ class LiveAnalysis:
         self.fits += 1
         self._fitted_at_s = sample.t_wall_s
         growth = fit_growth(*self.rss.series())
-        self.status = LiveStatus(
+        self._status = LiveStatus(
             growth=growth,
             judgement=judge(growth, last_rss_bytes=sample.rss_bytes),
             criteria=evaluate(self.criteria, self.observed(), growth),

@@ -122,7 +122,9 @@ def live_watch(console: Console, view: WatchView) -> Iterator[Callable[[Sample],
     def on_line(sample: Sample) -> None:
         view.update(sample)
         if sample.t_wall_s >= next_line_s[0]:
-            console.print(view.line(), highlight=False, markup=False)
+            # A log line as it is, unwrapped, and past rich's caches (they fill over hours).
+            console.file.write(view.line() + "\n")
+            console.file.flush()
             next_line_s[0] = (sample.t_wall_s // LINE_EVERY_S + 1) * LINE_EVERY_S
 
     yield on_line

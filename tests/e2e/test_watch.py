@@ -548,3 +548,34 @@ def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tm
     # A line per minute of the recorded run on stderr, however fast the replay went.
     assert sum(line.startswith("t ") for line in result.stderr.splitlines()) == 61
     assert_real_figure(tmp_path / "run" / "memory.png")
+
+
+def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
+    # A million dicts under the agent: each count takes far longer than the 50 ms interval.
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "1000000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out, interval_s = tmp_path / "run", 0.05
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        service.stdin.write("\n")
+        service.stdin.flush()
+        assert service.stdout.readline().strip() == "grown"
+        args = ["--pid", str(service.pid), "--agent", "--probe-interval", "1s", "--interval", "50ms"]
+        leakhunt("watch", *args, "--duration", "5s", "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert summaries and max(s["child"]["walk_s"] for s in summaries if s.get("child")) > 2 * interval_s
+    import pandas as pd
+
+    t_s = pd.read_csv(out / "samples.csv")["t_wall_s"].to_numpy()
+    slots = (t_s / interval_s).astype(int)
+    assert len(set(slots)) == len(slots)  # no burst of identical rows after a probe
+    missed = load_json(out / "meta.json")["cost"]["missed_samples"]
+    assert len(t_s) + missed == pytest.approx(slots[-1] + 1, abs=2)  # every due time is a row or a gap
