@@ -313,9 +313,9 @@ def conclusion(comparison: dict[str, Any]) -> str:
     entries = comparison["runs"]
     parts = [f"{entries[0]['label']} {entries[0]['verdict']}"]
     for entry in entries[1:]:
+        # A negligible effect (proven within ±10 %) is also no measurable effect: which of the two
+        # a rerun shows depends on how narrow its interval came out, a figure, not a claim.
         effect_claim = "removes growth" if entry["effect"]["measurable"] else "no measurable effect"
-        if entry["effect"].get("negligible"):
-            effect_claim = "negligible effect"
         if entry["effect"]["measurable"] and entry["effect"]["removed_bytes_per_min"] < 0:
             effect_claim = "adds growth"
         parts.append(f"{entry['label']} {entry['verdict']}, {effect_claim}")
