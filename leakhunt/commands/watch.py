@@ -65,6 +65,7 @@ def watch_command(
 
     from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
     from leakhunt.analysis.criteria import parse_expect
+    from leakhunt.analysis.live import warm_up
     from leakhunt.commands.progress import live_watch
     from leakhunt.report.console import WatchView, print_run_summary
     from leakhunt.runs.soak import interrupts_stop_runs
@@ -120,6 +121,7 @@ def watch_command(
         markup=False,
     )
     view = WatchView([parse_expect(text) for text in expect])
+    warm_up()
     with live_watch(progress, view) as on_sample, interrupts_stop_runs():
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
     if result.write_error is not None:
