@@ -22,7 +22,9 @@ LIMIT_BYTES = 2e9  # above every fooling shape's peak: it is never reached
 
 
 def grid(end_s: float, span_s: float = SPAN_S, step_s: float = STEP_S) -> np.ndarray:
-    return np.arange(end_s - span_s, end_s + 1e-9, step_s)
+    # Whole steps counted from the end: np.arange(start, end + tiny) loses the last point to
+    # rounding at Unix times of 1.7e9.
+    return end_s - span_s + np.arange(round(span_s / step_s) + 1) * step_s
 
 
 def _noise(seed: int, n: int, sigma_bytes: float = 1 * MB) -> np.ndarray:
@@ -74,7 +76,7 @@ def fractions(t_s: np.ndarray) -> np.ndarray:
 RATES_BYTES_PER_MIN = (2 * MB, 5 * MB, 10 * MB)
 FOOLING = {"sawtooth": sawtooth, "step": step, "restart": restart}
 OOM_RATE_BYTES_PER_MIN = 3 * MB
-OOM_EVERY_S = 90 * 60
+OOM_EVERY_S = 100 * 60
 
 
 def end_of_backfill_s() -> float:
