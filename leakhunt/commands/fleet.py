@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from leakhunt.commands.checks import memory_limit_bytes
 from leakhunt.errors import UsageError
@@ -149,13 +150,11 @@ def fleet_command(
         allow_unproven=allow_unproven,
     )
     out_dir = _out_dir(out, query)
-    with PrometheusClient(prometheus) as client:
+    # Progress on a spinner only: on a terminal it says what is read; in a pipe or a log it says
+    # nothing, so an error stays the one line on stderr.
+    with PrometheusClient(prometheus) as client, progress.status("reading from Prometheus") as status:
         fleet = run_fleet(
-            client,
-            query,
-            options,
-            limit_query=limit_query,
-            progress=lambda text: progress.print(text, highlight=False, markup=False),
+            client, query, options, limit_query=limit_query, progress=lambda text: status.update(escape(text))
         )
     summary = fleet.summary
     summary["allow_gaps"] = allow_gaps

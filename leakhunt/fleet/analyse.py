@@ -5,7 +5,8 @@ Rules:
   megabyte. A series whose largest value is under `MIN_PROCESS_BYTES`, or whose values are mostly
   fractions (`MAX_FRACTION_SHARE`: CPU seconds, ratios, rates), is refused with what was seen.
 - Gaps: a step inside a series' span with no point (absent, stale, or "NaN") is a gap. The fit
-  uses the points present; the gaps are listed per series, never filled with zeros.
+  uses the points present, a gap ending a segment as a restart does; the gaps are listed per
+  series, never filled with zeros.
 - Restarts: a change of `process_start_time_seconds` (when that series is read), or, from the
   curve alone, a sharp drop to under half the level just before it (`RESTART_DROP_FRACTION`)
   followed by a new climb. Three or more such drops are a sawtooth (a cleanup that frees most of
@@ -115,6 +116,14 @@ class SeriesResult:
     def disagrees(self) -> bool:
         return self.predict.alerts is not None and self.predict.alerts != self.leakhunt_alerts
 
+    @property
+    def limit_hit_at_s(self) -> float | None:
+        """Seconds from the first point to the first one at or above the limit, if any."""
+        if not self.limit_bytes:
+            return None
+        above = np.flatnonzero(self.rss_bytes >= self.limit_bytes)
+        return float(self.t_s[above[0]] - self.t_s[0]) if len(above) else None
+
     def missing_s(self, step_s: float) -> float:
         return sum(b - a + step_s for a, b in self.gaps)
 
@@ -135,7 +144,9 @@ class SeriesResult:
             "method": self.growth.method,
             "time_to_limit_min": self.judgement.time_to_limit_min,
             "time_to_limit_range_min": self.judgement.time_to_limit_range_min,
-            "to_limit": limit_text(self.judgement, limit_bytes=self.limit_bytes),
+            "to_limit": limit_text(
+                self.judgement, limit_bytes=self.limit_bytes, limit_hit_at_s=self.limit_hit_at_s
+            ),
             "memory_limit_bytes": self.limit_bytes,
             "final_rss_bytes": int(last),
             "peak_rss_bytes": int(np.max(self.rss_bytes)),
@@ -239,7 +250,7 @@ def fit_segments(t_s: np.ndarray, rss_bytes: np.ndarray, cuts: Sequence[int]) ->
         ci_high_bytes_per_min=slope + combined_half,
         n_samples=sum(g.n_samples for g in fits),
         n_fit_points=sum(g.n_fit_points for g in usable),
-        method=f"{len(usable)} segments between restarts, each fitted on its own and weighted by its "
+        method=f"{len(usable)} segments between restarts or gaps, each fitted on its own and weighted by its "
         f"interval; the longest: {longest.method}",
     )
 
@@ -282,11 +293,15 @@ def analyse_series(
     limit = limit_bytes if limit_bytes else options.limit_bytes
     cuts = set(curve_restarts(rss_bytes))
     how = dict.fromkeys(cuts, "drop and new climb")
+    gaps = find_gaps(t_s, options.window.step_s)
+    # A gap also ends a segment: levels either side of a hole are not one stretch of curve (the
+    # fit's windows would straddle it and read the hole as a random walk).
+    gap_cuts = {int(np.searchsorted(t_s, after_s, side="right")) for _, after_s in gaps}
     if start_times is not None:
         for index in start_time_restarts(t_s, *start_times):
             how[index] = "process_start_time_seconds changed"
             cuts.add(index)
-    growth = fit_segments(t_s, rss_bytes, sorted(cuts))
+    growth = fit_segments(t_s, rss_bytes, sorted(cuts | gap_cuts))
     last = float(rss_bytes[-1])
     judgement = judge(
         growth,
@@ -311,7 +326,7 @@ def analyse_series(
     restarts = [{"t_s": float(t_s[i]), "how": how[i]} for i in sorted(cuts)]
     result = SeriesResult(
         series.name, series.labels, t_s, rss_bytes, growth, judgement, limit,
-        find_gaps(t_s, options.window.step_s), restarts, predict,
+        gaps, restarts, predict,
     )  # fmt: skip
     if options.criteria:
         uptime_s = None

@@ -56,6 +56,21 @@ def short_name(labels: dict[str, str], common: dict[str, str]) -> str:
     return f"{name}{{{text}}}" if name else text
 
 
+def _mb_per_min(value: float) -> str:
+    return f"{value / MB:+,.0f}" if abs(value) >= 100 * MB else f"{value / MB:+.2f}"
+
+
+def rate_with_interval(growth: dict[str, Any]) -> str:
+    """`+10.00 ±0.01` (MB/min): the fits' intervals are symmetric; `?` where there is none."""
+    slope, low, high = (
+        growth[k] for k in ("slope_bytes_per_min", "ci_low_bytes_per_min", "ci_high_bytes_per_min")
+    )
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{_mb_per_min(slope)} ±?"
+    half = max(high - slope, slope - low)
+    return f"{_mb_per_min(slope)} ±{_mb_per_min(half)[1:]}"
+
+
 def _pl_text(item: dict[str, Any]) -> str:
     pl = item["predict_linear"]
     if pl["value_bytes"] is None:
@@ -71,8 +86,7 @@ def fleet_table(summary: dict[str, Any]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column("series", min_width=10, overflow="fold")
     table.add_column("verdict", no_wrap=True)
-    table.add_column("MB/min", justify="right", no_wrap=True)
-    table.add_column("95 % CI", justify="right", no_wrap=True)
+    table.add_column("MB/min ±95 %", justify="right", no_wrap=True)
     table.add_column("to limit", justify="right", overflow="fold")
     table.add_column("pred_lin", justify="right", no_wrap=True)
     show_expect = bool(summary.get("expect"))
@@ -89,9 +103,7 @@ def fleet_table(summary: dict[str, Any]) -> Table:
         row = [
             escape(short_name(item["labels"], common) + marks),
             f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
-            format_mb(growth["slope_bytes_per_min"], signed=True),
-            f"{format_mb(growth['ci_low_bytes_per_min'], signed=True)}…"
-            f"{format_mb(growth['ci_high_bytes_per_min'], signed=True)}",
+            rate_with_interval(growth),
             escape(item["to_limit"]),
             ("[bold]" if item["disagrees"] else "") + _pl_text(item) + ("[/]" if item["disagrees"] else ""),
         ]
