@@ -119,7 +119,12 @@ def _bin(t: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.
     edges = np.linspace(0, len(t), max_points + 1).astype(int)
     width = edges[1:] - edges[:-1]
     bt = np.add.reduceat(t, edges[:-1]) / width
-    by = np.array([np.median(y[a:b]) for a, b in itertools.pairwise(edges)])
+    # Bins hold w or w + 1 points: each width's bins are rows of one matrix, their medians taken
+    # at once (the same numbers as a median per bin, without a Python loop over the bins).
+    by = np.empty(len(width))
+    for w in np.unique(width):
+        rows = np.flatnonzero(width == w)
+        by[rows] = np.median(y[edges[rows][:, None] + np.arange(w)], axis=1)
     return bt, by
 
 

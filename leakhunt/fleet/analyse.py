@@ -15,8 +15,9 @@ Rules:
   out, as a restarted process warms up again); the slope is the inverse-variance mean of the
   segments that have one, its 95 % interval the combined one. The verdict and time to limit come
   from `judge`, as in `watch`, with the last value as the current RSS.
-- Speed: each fit is on at most `MAX_FIT_POINTS` bins (medians), which recovers rates as the full
-  curve does (docs/decisions.md) at half the cost.
+- Speed: each fit is `fit_growth` with watch's own `max_points` (1,000 bins); its binning takes
+  the bins' medians in one numpy call per bin width, so 1,000 series x 1,441 points are judged
+  in under 2 s on one core (benchmarks/results.md).
 - predict_linear: least squares on the points of the last `window_s` before the end (the range
   selector takes points at or after end - window), x in seconds from the evaluation time, the
   value `intercept + slope * horizon_s`, as Prometheus' `funcPredictLinear` computes it (a
@@ -46,7 +47,7 @@ MIN_PROCESS_BYTES = 2**20
 MAX_FRACTION_SHARE = 0.5
 RESTART_DROP_FRACTION = 0.5
 MAX_CURVE_RESTARTS = 2
-MAX_FIT_POINTS = 400
+MAX_FIT_POINTS = 1000
 DEFAULT_PREDICT_WINDOW_S = 3600.0
 DEFAULT_PREDICT_HORIZON_S = 4 * 3600.0
 # A restart's new climb: the segment after the drop ends this share of the drop above its start.
