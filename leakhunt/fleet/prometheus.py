@@ -9,11 +9,13 @@ Rules:
   against ours on the very same points.
 - Chunks: the server refuses more than 11,000 points per series in one query_range
   (`MAX_POINTS_PER_SERIES`). Requests cover consecutive, non-overlapping stretches of the grid
-  (each chunk starts one step after the last ended). After the first answer says how many series
-  the query matches, later chunks are cut so that series x points stays under
-  `POINTS_PER_REQUEST`: one JSON body stays near 10 MB however large the fleet.
+  (each chunk starts one step after the last ended). The first asks for `FIRST_CHUNK_POINTS`
+  only; once it says how many series the query matches (the most seen so far), later chunks are
+  cut so that series x points stays under `POINTS_PER_REQUEST`: one JSON body stays near 8 MB
+  however large the fleet (1,000 series x 1,441 points in one body took 557 MB of RSS to parse).
 - Each chunk's JSON is turned into float arrays per series at once and dropped; what stays is
-  16 bytes per point (time and value), never the parsed JSON of the whole range.
+  16 bytes per point (time and value), never the parsed JSON of the whole range. Memory is then
+  those arrays and one chunk's JSON, whatever the range and the fleet (benchmarks/results.md).
 - A series is its label set (`__name__` included); chunks are merged on it.
 - Missing points (the series absent at a step) and "NaN" values are gaps, never zeros.
 - Errors are one line: the server unreachable, its own `error` text for bad PromQL, a query that
@@ -31,7 +33,8 @@ from leakhunt.errors import RunError, UsageError
 
 MAX_POINTS_PER_SERIES = 11_000
 # series x points per request after the first: ~30 bytes of JSON each, so ~8 MB per body.
-POINTS_PER_REQUEST = 250_000
+POINTS_PER_REQUEST = 100_000
+FIRST_CHUNK_POINTS = 60
 DEFAULT_POINTS = 1440
 TIMEOUT_S = 60.0
 
@@ -174,7 +177,7 @@ class PrometheusClient:
     def chunks(self, query: str, window: Window) -> Iterator[tuple[Window, list[dict]]]:
         """The raw results of consecutive query_range requests covering the window."""
         step = window.step_s
-        per_request = MAX_POINTS_PER_SERIES
+        per_request, most_series = FIRST_CHUNK_POINTS, 1
         start = window.start_s
         while start <= window.end_s + 1e-9:
             end = min(window.end_s, start + (per_request - 1) * step)
@@ -185,7 +188,8 @@ class PrometheusClient:
             )
             yield chunk, result
             # Later chunks: sized from the number of series the query matches.
-            per_request = max(2, min(MAX_POINTS_PER_SERIES, POINTS_PER_REQUEST // max(1, len(result))))
+            most_series = max(most_series, len(result))
+            per_request = max(2, min(MAX_POINTS_PER_SERIES, POINTS_PER_REQUEST // most_series))
             start = end + step
 
     def fetch(
@@ -205,10 +209,14 @@ class PrometheusClient:
             if on_chunk is not None:
                 on_chunk(chunk, len(result))
         series = []
-        for parts in merged.values():
+        while merged:  # each series' parts are dropped as soon as they are joined
+            _, parts = merged.popitem()
             t_s, values = np.concatenate(parts.t_parts), np.concatenate(parts.v_parts)
+            labels = parts.labels
+            del parts
             present = np.isfinite(values)  # "NaN" is a gap, as a missing point is
-            series.append(Series(parts.labels, t_s[present], values[present]))
+            series.append(Series(labels, t_s[present], values[present]))
+        series.reverse()  # popitem takes the last first: back to the server's order
         return series
 
     def instant(self, query: str, at_s: float) -> list[tuple[dict[str, str], float]]:

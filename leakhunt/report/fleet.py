@@ -170,7 +170,12 @@ def plot_worst(results: list[Any], summary: dict[str, Any], path: Path) -> Path:
     for ax, result in zip(axes.flat, results, strict=False):
         item = result.to_dict(summary["window"]["step_s"])
         minutes = (result.t_s - start_s) / 60
-        ax.plot(minutes, result.rss_bytes / MB, color="#1f77b4", lw=1, label="series")
+        # A gap is drawn as one: no line across it.
+        holes = np.flatnonzero(np.diff(result.t_s) > 1.5 * summary["window"]["step_s"]) + 1
+        ax.plot(
+            np.insert(minutes, holes, np.nan), np.insert(result.rss_bytes / MB, holes, np.nan),
+            color="#1f77b4", lw=1, label="series",
+        )  # fmt: skip
         growth = result.growth
         # leakhunt's slope through the last value: the rate it judges, drawn where it ends.
         last_min = minutes[-1]

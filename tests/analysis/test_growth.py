@@ -511,7 +511,6 @@ def test_the_method_gives_a_steps_size_in_megabytes_to_three_figures():
 
 def test_binning_takes_the_same_medians_as_one_median_per_bin():
     """The vectorised binning (fleet judges 1,000 series with it) equals the plain loop."""
-    import itertools
 
     from leakhunt.analysis.growth import _bin
 
