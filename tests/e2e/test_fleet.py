@@ -35,10 +35,11 @@ def table_rows(stdout: str) -> dict[str, str]:
     for line in lines[header + 2 :]:
         if not line.strip() or line.startswith("pred_lin:"):
             break
-        if line[cut:].strip():
+        if line[cut:].split()[:1] in (["LEAK"], ["STABLE"], ["BOUNDED"], ["INCONCLUSIVE"]):
             rows.append([line[:cut].strip(), line[cut:]])
-        else:
-            rows[-1][0] += line[:cut].strip()  # a folded name: its pieces, spaces aside
+        else:  # a folded row: the name's pieces joined (spaces aside), the rest kept
+            rows[-1][0] += line[:cut].strip()
+            rows[-1][1] += " " + line[cut:].strip()
     return {name: rest for name, rest in rows}
 
 
@@ -137,6 +138,31 @@ def test_an_unreachable_server(tmp_path):
 )
 def test_bad_input_is_one_clear_line(server, tmp_path, query, code, words):
     _one_error_line(leakhunt(*fleet(server, query, "--out", str(tmp_path / "o"))), code, *words)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--query", "up", "--range", "1h"), ["--prometheus"]),
+        (("--prometheus", "http://127.0.0.1:9", "--range", "1h"), ["--query"]),
+        (("--prometheus", "http://127.0.0.1:9", "--query", "up"), ["--range"]),
+        (("--prometheus", "127.0.0.1:9090", "--query", "up", "--range", "1h"), ["is not a URL"]),
+        (("--prometheus", "http://127.0.0.1:9", "--query", "up", "--range", "6 weeks"), ["--range"]),
+        (("--prometheus", "http://127.0.0.1:9", "--query", "up", "--range", "1h", "--step", "0"), ["--step"]),
+        (
+            ("--prometheus", "http://127.0.0.1:9", "--query", "up", "--range", "1h", "--memory-limit", "6GB",
+             "--limit-query", "limit"),
+            ["not both"],
+        ),
+        (
+            ("--prometheus", "http://127.0.0.1:9", "--query", "up", "--range", "1h", "--expect", "swap==0"),
+            ["fleet reads one memory series"],
+        ),
+        (("--prometheus", "http://127.0.0.1:9", "--query", "up", "--start", "yesterday"), ["not a time"]),
+    ],
+)  # fmt: skip
+def test_options_are_checked_before_any_request(args, words, tmp_path):
+    _one_error_line(leakhunt("fleet", *args, "--out", str(tmp_path / "o")), 2, *words)
 
 
 def test_gaps_can_be_accepted_and_are_not_zeros(server, tmp_path):

@@ -6,6 +6,7 @@ blocks are added on a wall-clock schedule, so the rate holds however the process
 A sawtooth frees all it holds every 20 s. It stops when its stdin closes.
 """
 
+import mmap
 import sys
 import threading
 import time
@@ -17,7 +18,8 @@ BLOCK = 256 * 1024
 TOOTH_S = 20.0
 
 start_http_server(PORT, addr="127.0.0.1")
-held: list[bytearray] = []
+held: list[mmap.mmap] = []
+PAGE_FILL = b"x" * BLOCK
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 print("ready", flush=True)
@@ -32,7 +34,9 @@ while not stop.wait(0.05):
         kept_bytes, last_cleanup = 0, now
     since = now - (last_cleanup if MODE == "sawtooth" else started)
     while kept_bytes < RATE * since:
-        block = bytearray(BLOCK)
-        block[::4096] = b"x" * len(block[::4096])  # touch every page: RSS, not just address space
+        # Its own mapping, written through: resident at once, and unmapped (RSS falls) when freed,
+        # whatever malloc's thresholds have become.
+        block = mmap.mmap(-1, BLOCK)
+        block.write(PAGE_FILL)
         held.append(block)
         kept_bytes += BLOCK
