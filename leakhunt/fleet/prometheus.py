@@ -152,6 +152,11 @@ class PrometheusClient:
             ) from None
         if response.status_code in (400, 422):
             raise UsageError(f"Prometheus refused the query: {_server_error(response)}")
+        if response.status_code == 404:
+            raise UsageError(
+                f"{self.url}{path} does not exist: give the server's base URL to --prometheus, "
+                "such as http://127.0.0.1:9090"
+            )
         if response.status_code != 200:
             raise RunError(
                 f"Prometheus at {self.url} answered {response.status_code}: {_server_error(response)}"

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from leakhunt.analysis.criteria import Status
 from leakhunt.analysis.verdict import Verdict
 from leakhunt.errors import UsageError
 from leakhunt.fleet.analyse import FleetOptions, SeriesResult, analyse_series, check_bytes, rank
@@ -114,6 +115,7 @@ def summarize(
     disagreements = [r for r in results if r.disagrees]
     gaps = [r for r in results if r.gaps]
     failed = [r for r in results if not r.criteria_passed]
+    unproven = [r for r in failed if not any(c.status == Status.FAIL for c in r.criteria)]
     pl_alerts = sum(bool(r.predict.alerts) for r in results)
     lh_alerts = sum(bool(r.leakhunt_alerts) for r in results)
     headline = f"{len(results):,} series: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
@@ -126,7 +128,9 @@ def summarize(
     else:
         headline += ". No memory limit given: predict_linear's alert cannot be compared (--memory-limit)"
     if options.criteria:
-        headline += f". --expect: {len(failed)} of {len(results)} series fail"
+        headline += f". --expect: {len(failed)} of {len(results)} series do not pass"
+        if unproven:
+            headline += f" ({len(failed) - len(unproven)} fail, {len(unproven)} not proven)"
     return {
         "command": "fleet",
         "prometheus": url,

@@ -24,6 +24,7 @@ from leakhunt.units import format_bytes, format_duration, format_mb
 
 MB = 1e6
 WORST_DRAWN = 4
+MAX_CRITERIA_SHOWN = 20  # series whose criteria are spelled out under the table
 SPARK_POINTS = 120
 _VERDICT_STYLE = {
     "LEAK": "bold red",
@@ -68,7 +69,13 @@ def rate_with_interval(growth: dict[str, Any]) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return f"{_mb_per_min(slope)} ±?"
     half = max(high - slope, slope - low)
-    return f"{_mb_per_min(slope)} ±{_mb_per_min(half)[1:]}"
+    # A tight interval keeps one significant digit rather than reading "±0.00".
+    shown = _mb_per_min(half)[1:]
+    if half < 0.001 * MB:
+        shown = "<0.001"
+    elif half < 0.005 * MB:
+        shown = f"{half / MB:.1g}"
+    return f"{_mb_per_min(slope)} ±{shown}"
 
 
 def _pl_text(item: dict[str, Any]) -> str:
@@ -131,7 +138,8 @@ def print_fleet(console: Console, summary: dict[str, Any], run_dir: str | None) 
         soft_wrap=False,
     )
     console.print(escape(summary["headline"] + "."), highlight=False)
-    for item in summary["series"]:
+    not_passed = [item for item in summary["series"] if not item["criteria_passed"]]
+    for item in not_passed[:MAX_CRITERIA_SHOWN]:
         for criterion in item["criteria"]:
             if criterion["status"] != "PASS":
                 mark = _STATUS_MARK[criterion["status"]]
@@ -140,6 +148,10 @@ def print_fleet(console: Console, summary: dict[str, Any], run_dir: str | None) 
                     f"{escape(criterion['detail'])}",
                     highlight=False,
                 )
+    if len(not_passed) > MAX_CRITERIA_SHOWN:
+        console.print(
+            f"  ... and {len(not_passed) - MAX_CRITERIA_SHOWN} more series: see summary.json", highlight=False
+        )
     if summary["series_with_gaps"]:
         console.print(
             f"gaps (judged on the points present): {escape(', '.join(summary['series_with_gaps'][:5]))}"
@@ -274,7 +286,7 @@ def render_fleet_html(summary: dict[str, Any], results: list[Any], figure: Path 
                 _e(item["to_limit"]),
                 _e(_pl_text(item)),
                 "<b>yes</b>" if item["disagrees"] else "",
-                str(len(item["restarts"])) or "",
+                str(len(item["restarts"])) if item["restarts"] else "",
                 f"{item['missing_s'] / 60:.1f} min missing" if item["gaps"] else "",
                 expect,
             ]
