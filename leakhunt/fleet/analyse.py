@@ -125,6 +125,27 @@ class SeriesResult:
         above = np.flatnonzero(self.rss_bytes >= self.limit_bytes)
         return float(self.t_s[above[0]] - self.t_s[0]) if len(above) else None
 
+    def events(self) -> list[dict[str, Any]]:
+        """Restarts and gaps in watch's event form (kind, time, text), in time order."""
+        first = float(self.t_s[0])
+        events = [
+            {
+                "kind": "restart",
+                "t_s": r["t_s"],
+                "text": f"restart at {(r['t_s'] - first) / 60:.1f} min ({r['how']})",
+            }
+            for r in self.restarts
+        ]
+        events += [
+            {
+                "kind": "gap",
+                "t_s": a,
+                "text": f"gap from {(a - first) / 60:.1f} to {(b - first) / 60:.1f} min",
+            }
+            for a, b in self.gaps
+        ]
+        return sorted(events, key=lambda e: e["t_s"])
+
     def missing_s(self, step_s: float) -> float:
         return sum(b - a + step_s for a, b in self.gaps)
 
@@ -139,6 +160,7 @@ class SeriesResult:
             "gaps": [{"from_s": a, "to_s": b} for a, b in self.gaps],
             "missing_s": self.missing_s(step_s),
             "restarts": self.restarts,
+            "events": self.events(),
             "growth": self.growth.to_dict(),
             "verdict": str(self.verdict),
             "verdict_reason": self.judgement.reason,
