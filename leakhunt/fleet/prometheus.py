@@ -193,8 +193,12 @@ class PrometheusClient:
             )
             yield chunk, result
             # Later chunks: sized from the number of series the query matches.
-            most_series = max(most_series, len(result))
-            per_request = max(2, min(MAX_POINTS_PER_SERIES, POINTS_PER_REQUEST // most_series))
+            if not result and most_series == 1:
+                # Nothing yet (the series start later): widen step by step, not to 11,000 at once.
+                per_request = min(MAX_POINTS_PER_SERIES, per_request * 4)
+            else:
+                most_series = max(most_series, len(result))
+                per_request = max(2, min(MAX_POINTS_PER_SERIES, POINTS_PER_REQUEST // most_series))
             start = end + step
 
     def fetch(

@@ -7,6 +7,7 @@ one at a time; only the ranked results (arrays of 16 bytes a point) are kept for
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,10 @@ def start_time_query(query: str) -> str | None:
     """The process_start_time_seconds selector beside a plain process_ selector, else None."""
     match = _PROCESS_SELECTOR.match(query)
     return f"process_start_time_seconds{match.group(1) or ''}" if match else None
+
+
+def _utc(unix_s: float) -> str:
+    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -80,9 +85,8 @@ def run_fleet(
     series = client.fetch(query, window)
     if not series:
         raise UsageError(
-            f"{query!r} matches no series between {window.start_s:.0f} and {window.end_s:.0f} "
-            f"(Unix s) on {client.url}: check the metric name and labels in the Prometheus UI, "
-            "or widen --range"
+            f"{query!r} matches no series between {_utc(window.start_s)} and {_utc(window.end_s)} "
+            f"on {client.url}: check the metric name and labels in the Prometheus UI, or widen --range"
         )
     check_bytes(series, query)
     limits: list[float | None] = [None] * len(series)

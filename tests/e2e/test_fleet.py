@@ -80,6 +80,10 @@ def test_the_table_json_and_report_show_both_verdicts(server, tmp_path):
     assert page.count("<svg") == 6  # one small curve per series
     assert "data:image/png;base64," in page
     assert page.count("<b>yes</b>") == 3  # where predict_linear disagrees
+    table = page.split("<table>")[1].split("</table>")[0]
+    for shape in ("sawtooth", "step", "restart"):
+        (html_row,) = [row for row in table.split("</tr>") if f"shape=&quot;{shape}&quot;" in row]
+        assert ">STABLE<" in html_row and "ALERT" in html_row and "<b>yes</b>" in html_row
     assert_real_figure(out / "worst.png")
 
 
