@@ -20,10 +20,12 @@ def server(tmp_path_factory):
     end_s = end_of_backfill_s()
     prometheus = PrometheusServer(root)
     backfill(prometheus.data_dir, fleet_backfill(end_s), root)
-    prometheus.start()
-    prometheus.backfill_end_s = end_s
-    yield prometheus
-    prometheus.stop()
+    try:
+        prometheus.start()
+        prometheus.backfill_end_s = end_s
+        yield prometheus
+    finally:
+        prometheus.stop()
 
 
 def table_rows(stdout: str) -> dict[str, str]:

@@ -15,15 +15,20 @@ def fleet_server(tmp_path_factory):
     need_prometheus()
     root = tmp_path_factory.mktemp("prometheus")
     end_s = end_of_backfill_s()
-    children = {mode: start_metrics_child(mode, rate) for mode, rate in LIVE.items()}
-    server = PrometheusServer(
-        root, {"live": [(port, {"mode": mode}) for mode, (_, port) in children.items()]}
-    )
-    backfill(server.data_dir, fleet_backfill(end_s), root)
-    server.start()
-    server.backfill_end_s = end_s
-    yield server
-    server.stop()
-    for process, _ in children.values():
-        process.stdin.close()
-        process.wait(timeout=30)
+    children = {}
+    server = None
+    try:
+        for mode, rate in LIVE.items():
+            children[mode] = start_metrics_child(mode, rate)
+        targets = [(port, {"mode": mode}) for mode, (_, port) in children.items()]
+        server = PrometheusServer(root, {"live": targets})
+        backfill(server.data_dir, fleet_backfill(end_s), root)
+        server.start()
+        server.backfill_end_s = end_s
+        yield server
+    finally:  # whatever failed on the way, nothing is left running
+        if server is not None:
+            server.stop()
+        for process, _ in children.values():
+            process.stdin.close()
+            process.wait(timeout=30)
