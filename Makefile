@@ -36,6 +36,7 @@ test: $(STAMP) system-deps lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks.run
 
 # Mutation testing of analysis/ and units.py against the fast tests (config: pyproject's

@@ -50,8 +50,8 @@ def run() -> str:
         ),
         (
             "slope error, straight line 30 s at 10 Hz",
-            f"{short_err:.2%} (least squares {short_lsq_err:.2%}; "
-            "mprof/psrecord: within 0.1 % by least squares)",
+            f"{short_err:.2%} (least squares {short_lsq_err:.2%}; mprof and psrecord on a real "
+            "straight line: see Long watches and the peers)",
         ),
         (
             "flat sawtooth, truth 0 MB/min",

@@ -69,9 +69,7 @@ def run() -> str:
         "|---|---|",
     ]
     lines += [f"| {name} | {value} |" for name, value in rows]
-    lines.append(
-        "\nFor reference (design section 10): mprof attach 0.6 % and psrecord 0.5 % of a core at 10 Hz."
-    )
+    lines.append("\nmprof and psrecord are measured beside leakhunt in Long watches and the peers.")
     return "\n".join(lines)
 
 

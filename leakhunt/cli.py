@@ -332,6 +332,14 @@ def watch(
         str | None,
         typer.Option("--match", metavar="REGEX", help="A regex over command lines; must match one."),
     ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            metavar="FILE",
+            help="Replay a run's samples.csv through the same watch, as fast as it goes (no process).",
+        ),
+    ] = None,
     host: Annotated[
         str | None,
         typer.Option("--host", metavar="HOST", help="An ~/.ssh/config alias or host to watch over SSH."),
@@ -390,6 +398,7 @@ def watch(
         pid=pid,
         unit=unit,
         match=match,
+        replay=replay,
         host=host,
         ssh_config=ssh_config,
         known_hosts=known_hosts,

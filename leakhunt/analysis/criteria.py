@@ -7,11 +7,10 @@ the mean), uptime (duration), restarts (count). OP is one of < <= > >= == !=.
 
 import operator
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from leakhunt.analysis.growth import Growth
 from leakhunt.analysis.verdict import rate_text
@@ -20,6 +19,9 @@ from leakhunt.units import (
     format_bytes,
     format_duration,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -75,6 +77,41 @@ class CriterionResult:
         }
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What the criteria read from a run's samples. A finished run's come from its samples file
+    (`observe`); a live view keeps them up to date sample by sample (analysis/live.py)."""
+
+    n_samples: int
+    covered_s: float  # from the first sample to the last
+    last_rss_bytes: float
+    peak_rss_bytes: float
+    max_swap_bytes: float
+    mean_cpu_percent: float
+    # RSS at the moments `rss@T` criteria ask about: T -> (elapsed s of the nearest sample, RSS).
+    rss_near: dict[float, tuple[float, float]] = field(default_factory=dict)
+
+
+def observe(samples: "pd.DataFrame", at_s: Iterable[float] = ()) -> Observed:
+    if samples.empty:
+        return Observed(0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    elapsed_s = samples["t_sim_s"] - samples["t_sim_s"].iloc[0]
+    rss = samples["rss_bytes"]
+    near = {}
+    for t_s in at_s:
+        nearest = (elapsed_s - t_s).abs().idxmin()  # the first of equally near samples
+        near[t_s] = (float(elapsed_s.loc[nearest]), float(rss.loc[nearest]))
+    return Observed(
+        n_samples=len(samples),
+        covered_s=float(elapsed_s.iloc[-1]),
+        last_rss_bytes=float(rss.iloc[-1]),
+        peak_rss_bytes=float(rss.max()),
+        max_swap_bytes=float(samples["swap_bytes"].fillna(0).max()),
+        mean_cpu_percent=float(samples["cpu_percent"].fillna(0).mean()),
+        rss_near=near,
+    )
+
+
 def parse_expect(text: str) -> Criterion:
     """One criterion; anything malformed is a usage error that shows the grammar (leakhunt.expect,
     the one grammar, which the command line checks before the analysis loads)."""
@@ -109,29 +146,28 @@ def _show_threshold(criterion: Criterion) -> str:
 
 
 def _measure(
-    criterion: Criterion, samples: pd.DataFrame, growth: Growth, restarts: int, uptime_s: float | None
+    criterion: Criterion, seen: Observed, growth: Growth, restarts: int, uptime_s: float | None
 ) -> tuple[float | None, str]:
     metric = criterion.metric
-    if samples.empty and metric not in ("restarts", "uptime", "growth"):
+    if not seen.n_samples and metric not in ("restarts", "uptime", "growth"):
         return None, "no samples: nothing was measured"
     if metric == "rss":
         if criterion.at_s is None:
-            return float(samples["rss_bytes"].iloc[-1]), "rss at the end"
-        elapsed_s = samples["t_sim_s"] - samples["t_sim_s"].iloc[0]
-        if elapsed_s.iloc[-1] < criterion.at_s - 1e-6:
-            covered = format_duration(float(elapsed_s.iloc[-1]))
+            return seen.last_rss_bytes, "rss at the end"
+        if seen.covered_s < criterion.at_s - 1e-6:
+            covered = format_duration(seen.covered_s)
             return None, (
                 f"rss at {format_duration(criterion.at_s)} not reached: the run covers {covered}; "
                 f"run for at least {format_duration(criterion.at_s)}"
             )
-        nearest = (elapsed_s - criterion.at_s).abs().idxmin()
-        return float(samples["rss_bytes"].loc[nearest]), f"rss at {elapsed_s.loc[nearest] / 60:.1f} min"
+        at_s, rss_bytes = seen.rss_near[criterion.at_s]
+        return rss_bytes, f"rss at {at_s / 60:.1f} min"
     if metric == "peak":
-        return float(samples["rss_bytes"].max()), "peak rss"
+        return seen.peak_rss_bytes, "peak rss"
     if metric == "swap":
-        return float(samples["swap_bytes"].fillna(0).max()), "most swap seen"
+        return seen.max_swap_bytes, "most swap seen"
     if metric == "cpu":
-        return float(samples["cpu_percent"].fillna(0).mean()), "mean cpu"
+        return seen.mean_cpu_percent, "mean cpu"
     if metric == "growth":
         if growth.shape == "too_few":
             return None, (
@@ -162,7 +198,7 @@ def _growth_status(criterion: Criterion, growth: Growth, point_passes: bool) -> 
 
 def evaluate(
     criteria: Sequence[Criterion],
-    samples: pd.DataFrame,
+    samples: "pd.DataFrame | Observed",
     growth: Growth,
     *,
     restarts: int = 0,
@@ -172,9 +208,13 @@ def evaluate(
     """Each criterion PASS, FAIL or NOT PROVEN. `ended_early` says why a run stopped before its
     end (interrupted, the target died): what passed so far is then not proven for the whole run,
     while a failure already seen stays a failure."""
+    if isinstance(samples, Observed):
+        seen = samples
+    else:
+        seen = observe(samples, [c.at_s for c in criteria if c.metric == "rss" and c.at_s is not None])
     results = []
     for criterion in criteria:
-        measured, what = _measure(criterion, samples, growth, restarts, uptime_s)
+        measured, what = _measure(criterion, seen, growth, restarts, uptime_s)
         if measured is None:
             results.append(CriterionResult(criterion, None, Status.NOT_PROVEN, what))
             continue

@@ -35,9 +35,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.ndimage import median_filter
-from scipy.stats import t as student_t
 
+from leakhunt.analysis.student import t_critical_95
 from leakhunt.units import format_mb
 
 MIN_FIT_POINTS = 10
@@ -45,7 +44,6 @@ MAX_WARMUP_S = 300.0
 WARMUP_FRACTION = 0.10
 LEVEL_WINDOWS = 12
 MIN_POINTS_PER_LEVEL = 4
-CONFIDENCE = 0.95
 # A jump counts as sharp when it stands this many robust sigmas off the typical step and is a
 # visible share of the whole range.
 JUMP_SIGMAS = 8.0
@@ -152,6 +150,8 @@ def trend(t_min: ArrayLike, y_bytes: ArrayLike, *, steps: "Steps | None" = None)
         return UNKNOWN
     levels_t, levels_y = _levels(t, y)
     n = len(levels_t)
+    if n < 3:  # points bunched at two moments (a long gap between them): no interval
+        return UNKNOWN
     centred = levels_t - levels_t.mean()
     sxx = float(centred @ centred)
     slope = float(centred @ (levels_y - levels_y.mean())) / sxx
@@ -172,8 +172,16 @@ def trend(t_min: ArrayLike, y_bytes: ArrayLike, *, steps: "Steps | None" = None)
     weights = centred / sxx
     since_start = levels_t - levels_t[0]
     walk_var = walk_per_min * float(weights @ np.minimum.outer(since_start, since_start) @ weights)
-    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, dof)) * np.sqrt(scatter_var + walk_var)
+    half = t_critical_95(dof) * np.sqrt(scatter_var + walk_var)
     return Trend(slope, intercept, slope - half, slope + half, dof)
+
+
+def running_median(y: np.ndarray, size: int) -> np.ndarray:
+    """The median of each odd-sized window centred on a point, the ends padded with the edge
+    values (scipy.ndimage.median_filter with mode="nearest", without importing scipy)."""
+    half = size // 2
+    padded = np.pad(y, half, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, size), axis=1)
 
 
 @dataclass(frozen=True)
@@ -191,8 +199,8 @@ def _moves(y: np.ndarray) -> tuple[np.ndarray, float]:
     measured against the median of their neighbours, so a steep smooth stretch is not a jump;
     sigma comes from the raw moves, which a median filter would flatten into runs of zeros.
     """
-    diffs = np.diff(median_filter(y, size=3, mode="nearest"))
-    local = median_filter(diffs, size=JUMP_NEIGHBOURS, mode="nearest")
+    diffs = np.diff(running_median(y, 3))
+    local = running_median(diffs, JUMP_NEIGHBOURS)
     raw = np.diff(y)
     sigma = 1.4826 * float(np.median(np.abs(raw - np.median(raw))))
     return diffs - local, sigma
@@ -264,7 +272,7 @@ def _envelope_trend(t_min: np.ndarray, y: np.ndarray) -> Trend:
     residuals = y - intercept - slope * t_min
     centred = t_min - t_min.mean()
     se = np.sqrt(float(residuals @ residuals) / (n - 2) / float(centred @ centred))
-    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 2)) * se
+    half = t_critical_95(n - 2) * se
     return Trend(float(slope), float(intercept), float(slope - half), float(slope + half), n - 2)
 
 

@@ -104,23 +104,27 @@ class CompareProgress:
             )
 
 
+LINE_EVERY_S = 60.0
+
+
 @contextmanager
-def live_watch(console: Console, view: WatchView, interval_s: float) -> Iterator[Callable[[Sample], None]]:
-    """A live panel on a terminal; elsewhere a plain line about once a minute."""
+def live_watch(console: Console, view: WatchView) -> Iterator[Callable[[Sample], None]]:
+    """A live panel on a terminal; elsewhere a plain line once a minute of the run."""
     if console.is_terminal:
-        with Live(view.render(), console=console, refresh_per_second=2, transient=True) as live:
-
-            def on_sample(sample: Sample) -> None:
-                view.update(sample)
-                live.update(view.render())
-
-            yield on_sample
+        # Rendered at each refresh (twice a second), not at each sample: at 10 Hz a table per
+        # sample would cost more than the sampling.
+        with Live(get_renderable=view.render, console=console, refresh_per_second=2, transient=True):
+            yield view.update
         return
-    every = max(1, round(60.0 / interval_s))
+    # By the run's own clock, not by sample count: a replay or a missed sample keeps the pace.
+    next_line_s = [-1.0]
 
     def on_line(sample: Sample) -> None:
         view.update(sample)
-        if len(view.rows) % every == 1 or every == 1:
-            console.print(view.line(), highlight=False, markup=False)
+        if sample.t_wall_s >= next_line_s[0]:
+            # A log line as it is, unwrapped, and past rich's caches (they fill over hours).
+            console.file.write(view.line() + "\n")
+            console.file.flush()
+            next_line_s[0] = (sample.t_wall_s // LINE_EVERY_S + 1) * LINE_EVERY_S
 
     yield on_line

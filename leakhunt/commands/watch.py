@@ -10,7 +10,7 @@ from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
-from leakhunt.units import parse_duration_s
+from leakhunt.units import format_duration, parse_duration_s
 
 
 def watch_command(
@@ -23,6 +23,7 @@ def watch_command(
     known_hosts: Path | None,
     accept_new_host_key: bool,
     duration: str | None,
+    replay: Path | None = None,
     interval: str,
     memory_limit: str | None,
     agent: bool,
@@ -50,8 +51,10 @@ def watch_command(
     cadence = resolve_cadence(probe_interval, duration_s)
     if (agent or agent_socket) and host:
         raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
-    if sum(x is not None for x in (pid, unit, match)) != 1:
-        raise UsageError("give exactly one of --pid, --unit or --match")
+    if sum(x is not None for x in (pid, unit, match, replay)) != 1:
+        raise UsageError("give exactly one of --pid, --unit, --match or --replay")
+    if replay is not None and (host or agent or agent_socket or events):
+        raise UsageError("--replay plays samples already taken: --host, --agent and --events do not apply")
     if host is None and (ssh_config or known_hosts or accept_new_host_key):
         raise UsageError("--ssh-config, --known-hosts and --accept-new-host-key go with --host")
 
@@ -64,14 +67,18 @@ def watch_command(
     from leakhunt.analysis.criteria import parse_expect
     from leakhunt.commands.progress import live_watch
     from leakhunt.report.console import WatchView, print_run_summary
-    from leakhunt.runs.finish import finish_run
     from leakhunt.runs.soak import interrupts_stop_runs
     from leakhunt.runs.watch import WatchOptions, run_watch
     from leakhunt.sampling.logs import follow_local
     from leakhunt.sampling.store import RunDir
 
     # Built after the imports: sampling then starts at once, and a short-lived target is caught.
-    source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+    if replay is not None:
+        from leakhunt.sampling.replay import ReplaySource
+
+        source: Source = ReplaySource.from_csv(replay)
+    else:
+        source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
     ask_summary = None
     if agent or agent_socket:
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
@@ -83,7 +90,7 @@ def watch_command(
     log_follower = None
     if events is not None and event_match is not None:
         log_follower = source.follow(events, event_match) if host else follow_local(events, event_match)
-    label = f"{host + '-' if host else ''}{unit or match or pid}"
+    label = f"{host + '-' if host else ''}{unit or match or pid or 'replay'}"
     run_dir = RunDir.create("watch", label, out)
     options = WatchOptions(
         label=label,
@@ -91,7 +98,14 @@ def watch_command(
         interval_s=interval_s,
         out=out,
         expect=tuple(expect),
-        target={"pid": pid, "unit": unit, "match": match, "host": host, "memory_limit_bytes": limit_bytes},
+        target={
+            "pid": pid,
+            "unit": unit,
+            "match": match,
+            "host": host,
+            "memory_limit_bytes": limit_bytes,
+            **({"replay": str(replay)} if replay else {}),
+        },
         probe_interval_s=cadence.interval_s,
         probe_cadence=cadence,
         ask_summary=ask_summary,
@@ -100,18 +114,21 @@ def watch_command(
     )
     progress.print(
         f"watching {source.description}"
-        + (f" for {duration_s / 60:g} min" if duration_s else " until Ctrl-C")
+        + (f" for {format_duration(duration_s)}" if duration_s else " until Ctrl-C")
         + f", every {interval_s:g} s; writing {run_dir.path}",
         highlight=False,
         markup=False,
     )
     view = WatchView([parse_expect(text) for text in expect])
-    with live_watch(progress, view, interval_s) as on_sample, interrupts_stop_runs():
+    with live_watch(progress, view) as on_sample, interrupts_stop_runs():
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
     if result.write_error is not None:
         raise result.write_error  # no report on a full disk: it could only be half written
     if result.samples == 0:
         raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
+    # pandas and matplotlib load only now: while sampling, leakhunt stays small (issue 14).
+    from leakhunt.runs.finish import finish_run
+
     with progress.status("writing the report"):
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leakhunt.sampling.sample import SAMPLE_COLUMNS, Sample
+from leakhunt.sampling.sample import Sample
 from leakhunt.units import format_bytes, format_mb
 
 MB = 1e6
@@ -137,9 +137,20 @@ def describe_probe_cost(cost: dict[str, Any]) -> str:
 
 
 def describe_cost(cost: dict[str, Any]) -> str:
-    parts = [f"{cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs of sampler CPU per sample"]
+    """Everything sampling cost: leakhunt's whole CPU first, then its parts and the probes."""
+    parts = []
+    if cost.get("leakhunt_core_fraction") is not None and cost.get("leakhunt_cpu_s_per_sample"):
+        parts.append(
+            f"leakhunt used {cost['leakhunt_core_fraction']:.2%} of a core while sampling "
+            f"({cost['leakhunt_cpu_s_per_sample'] * 1e6:.0f} µs per sample, all threads; "
+            f"the reads {cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs of it)"
+        )
+    else:
+        parts.append(f"{cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs of sampler CPU per sample")
     if cost.get("realtime_core_fraction") is not None:
-        parts.append(f"{cost['realtime_core_fraction']:.3%} of a core at this interval in real time")
+        parts.append(f"the reads alone {cost['realtime_core_fraction']:.3%} of a core in real time")
+    if cost.get("missed_samples"):
+        parts.append(f"{cost['missed_samples']} sample(s) missed (gaps, see the events)")
     if cost.get("probe_s"):
         parts.append(f"probe pauses {cost['probe_s']:.2f} s ({cost['probe_fraction']:.1%} of the run)")
     if cost.get("remote_cpu_s_per_sample") is not None:
@@ -193,46 +204,32 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
 
 class WatchView:
     """The live view of `watch`: RSS, swap, CPU, growth so far with its interval, the verdict so
-    far and each criterion's state, refreshed from the samples seen (the fit is cheap)."""
+    far and each criterion's state, at constant cost per sample (analysis/live.py)."""
 
-    def __init__(self, criteria: list[Any], refit_every: int = 5) -> None:
-        self.criteria = criteria
-        self.refit_every = refit_every
-        self.rows: list[Sample] = []
-        self.status: dict[str, Any] = {}
+    def __init__(self, criteria: list[Any]) -> None:
+        from leakhunt.analysis.live import LiveAnalysis
+
+        self.analysis = LiveAnalysis(criteria)
 
     def update(self, sample: Sample) -> None:
-        import pandas as pd
+        self.analysis.add(sample)
 
-        from leakhunt.analysis.criteria import evaluate
-        from leakhunt.analysis.growth import fit_growth
-        from leakhunt.analysis.verdict import judge
-
-        self.rows.append(sample)
-        if len(self.rows) % self.refit_every and len(self.rows) > 1:
-            return
-        frame = pd.DataFrame(
-            [[getattr(s, c) for c in SAMPLE_COLUMNS] for s in self.rows], columns=SAMPLE_COLUMNS
-        )
-        growth = fit_growth(frame["t_wall_s"], frame["rss_bytes"])
-        self.status = {
-            "growth": growth,
-            "judgement": judge(growth, last_rss_bytes=sample.rss_bytes),
-            "criteria": evaluate(self.criteria, frame, growth),
-        }
+    @property
+    def n_samples(self) -> int:
+        return self.analysis.n_samples
 
     def render(self) -> Table:
         table = Table(show_header=False, box=None)
-        if not self.rows:
+        last, status = self.analysis.last, self.analysis.status
+        if last is None:
             table.add_row("waiting for the first sample")
             return table
-        last = self.rows[-1]
-        table.add_row("elapsed", f"{last.t_wall_s / 60:.1f} min, {len(self.rows)} samples")
+        table.add_row("elapsed", f"{last.t_wall_s / 60:.1f} min, {self.n_samples} samples")
         table.add_row("RSS", format_bytes(last.rss_bytes))
         table.add_row("swap", format_bytes(last.swap_bytes))
         table.add_row("CPU", f"{last.cpu_percent:.1f} %")
-        if self.status:
-            growth, judgement = self.status["growth"], self.status["judgement"]
+        if status is not None:
+            growth, judgement = status.growth, status.judgement
             table.add_row(
                 "growth so far",
                 f"{_mb(growth.slope_bytes_per_min)} MB/min "
@@ -240,19 +237,20 @@ class WatchView:
             )
             verdict = str(judgement.verdict)
             table.add_row("verdict so far", f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
-            for result in self.status["criteria"]:
+            for result in status.criteria:
                 mark = _STATUS_MARK[str(result.status)]
                 table.add_row(escape(result.criterion.text), f"{mark} {escape(result.detail)}")
         return table
 
     def line(self) -> str:
         """The same, as one plain line for logs."""
-        last = self.rows[-1]
+        last, status = self.analysis.last, self.analysis.status
+        assert last is not None
         text = (
             f"t {last.t_wall_s / 60:6.1f} min  RSS {format_bytes(last.rss_bytes)}  swap "
             f"{format_bytes(last.swap_bytes)}  CPU {last.cpu_percent:.0f}%"
         )
-        if self.status:
-            growth = self.status["growth"]
-            text += f"  growth {_mb(growth.slope_bytes_per_min)} MB/min {self.status['judgement'].verdict}"
+        if status is not None:
+            growth = status.growth
+            text += f"  growth {_mb(growth.slope_bytes_per_min)} MB/min {status.judgement.verdict}"
         return text

@@ -85,8 +85,16 @@ def cost_section(cost: dict[str, Any] | None) -> str:
     if not cost:
         return ""
     rows = []
+    if cost.get("leakhunt_core_fraction") is not None:
+        rows.append(
+            ["leakhunt CPU while sampling (all threads)", f"{cost['leakhunt_core_fraction']:.3%} of a core"]
+        )
+    if cost.get("leakhunt_cpu_s_per_sample") is not None:
+        rows.append(["leakhunt CPU per sample", f"{cost['leakhunt_cpu_s_per_sample'] * 1e6:.0f} µs"])
     if cost.get("sampler_cpu_s_per_read") is not None:
-        rows.append(["sampler CPU per read", f"{cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs"])
+        rows.append(["of which the read itself", f"{cost['sampler_cpu_s_per_read'] * 1e6:.0f} µs"])
+    if cost.get("missed_samples"):
+        rows.append(["samples missed (gaps)", f"{cost['missed_samples']:,}"])
     if cost.get("sampler_cpu_fraction") is not None:
         rows.append(["sampler CPU / run wall time", f"{cost['sampler_cpu_fraction']:.3%}"])
     if cost.get("probe_fraction") is not None:

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from leakhunt.report.decimate import min_max_envelope
 from leakhunt.units import format_mb
 
 MB = 1e6
@@ -97,20 +98,24 @@ def plot_run(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, Any
     axis = meta.get("time_axis", "t_sim_s")
     minutes = _minutes(samples, axis)
     rss_mb = samples["rss_bytes"].to_numpy(dtype=float) / MB
+    drawn_min, drawn_mb = min_max_envelope(minutes, rss_mb)
     first_s = float(samples[axis].iloc[0]) if len(samples) else 0.0
     label = meta.get("label", "run")
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(9, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1.2]}
     )
-    top.plot(minutes, rss_mb, color=RUN_COLOURS[0], linewidth=1.6, label=f"RSS ({label})")
+    top.plot(drawn_min, drawn_mb, color=RUN_COLOURS[0], linewidth=1.6, label=f"RSS ({label})")
     _context(top, meta, float(minutes[-1]) if len(minutes) else 0.0)
     top.set_ylim(bottom=0)
     top.set_ylabel("RSS (MB)")
     top.set_title(textwrap.fill(f"{label}: {summary.get('headline', '')}", 130), fontsize=8, loc="left")
     top.legend(fontsize=8, loc="upper left")
-    bottom.plot(minutes, rss_mb, color=RUN_COLOURS[0], linewidth=1.2, marker=".", markersize=2, label="RSS")
+    bottom.plot(
+        drawn_min, drawn_mb, color=RUN_COLOURS[0], linewidth=1.2, marker=".", markersize=2, label="RSS"
+    )
     if samples.get("swap_bytes") is not None and samples["swap_bytes"].fillna(0).max() > 0:
-        bottom.plot(minutes, samples["swap_bytes"].to_numpy(dtype=float) / MB, color="purple", label="swap")
+        swap_mb = samples["swap_bytes"].fillna(0).to_numpy(dtype=float) / MB
+        bottom.plot(*min_max_envelope(minutes, swap_mb), color="purple", label="swap")
     _fit_line(bottom, summary, minutes, "black", "robust")
     _events(bottom, meta, first_s, RUN_COLOURS[2])
     bottom.set_xlabel("simulated minutes" if axis == "t_sim_s" else "minutes")

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from leakhunt.analysis.growth import Growth
+from leakhunt.analysis.student import t_critical_95
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_comparison_html
@@ -160,7 +160,7 @@ def _pooled_growth(group: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(growths[0])
     slopes = np.array([g["slope_bytes_per_min"] for g in growths])
     halves = np.array([(g["ci_high_bytes_per_min"] - g["ci_low_bytes_per_min"]) / 2 for g in growths])
-    spread = float(student_t.ppf(0.975, len(slopes) - 1) * slopes.std(ddof=1) / np.sqrt(len(slopes)))
+    spread = float(t_critical_95(len(slopes) - 1) * slopes.std(ddof=1) / np.sqrt(len(slopes)))
     half = float(np.sqrt(np.mean(halves) ** 2 + spread**2))
     (shape, votes), *others = Counter(g["shape"] for g in growths).most_common()
     pooled = dict(growths[0])
@@ -313,9 +313,9 @@ def conclusion(comparison: dict[str, Any]) -> str:
     entries = comparison["runs"]
     parts = [f"{entries[0]['label']} {entries[0]['verdict']}"]
     for entry in entries[1:]:
+        # A negligible effect (proven within ±10 %) is also no measurable effect: which of the two
+        # a rerun shows depends on how narrow its interval came out, a figure, not a claim.
         effect_claim = "removes growth" if entry["effect"]["measurable"] else "no measurable effect"
-        if entry["effect"].get("negligible"):
-            effect_claim = "negligible effect"
         if entry["effect"]["measurable"] and entry["effect"]["removed_bytes_per_min"] < 0:
             effect_claim = "adds growth"
         parts.append(f"{entry['label']} {entry['verdict']}, {effect_claim}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leakhunt import __version__
+from leakhunt.runs.own_cost import OwnCpu
 from leakhunt.sampling.child import ProcessMeter, TargetProcess
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RunDir, WriteFailed
@@ -136,6 +137,7 @@ def run_soak(
         "malloc_trim": options.malloc_trim,
     }
     wall_start_s = time.monotonic()
+    own_cpu = OwnCpu()
     target = TargetProcess(config, run_dir.file("target.log"))
     with _active_lock:
         _active_targets.add(target)
@@ -226,6 +228,7 @@ def run_soak(
                 exit_reason = "interrupted"
             returncode = target.stop()
             wall_s = time.monotonic() - wall_start_s
+            own_cost = own_cpu.cost(wall_s, samples)
             if exit_reason == "target_exited":
                 detail = {
                     "returncode": returncode,
@@ -254,6 +257,7 @@ def run_soak(
                     "bytes_per_sample": writer.bytes_written / writer.rows_written
                     if writer.rows_written
                     else None,
+                    **own_cost,
                 },
             )
         run_dir.release_reserve()  # meta.json has its last word; the report may use the space

@@ -21,6 +21,7 @@ from typing import Any
 from leakhunt import __version__
 from leakhunt.errors import LeakhuntError
 from leakhunt.runs.cadence import Cadence
+from leakhunt.runs.own_cost import OwnCpu
 from leakhunt.sampling.logs import LogFollower
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event, Source
@@ -99,7 +100,8 @@ def run_watch(
     stop = stop or threading.Event()
     run_dir.write_meta(_initial_meta(options, source))
     exit_reason, samples, started_s = "completed", 0, time.monotonic()
-    last_restart_s, next_probe_s = 0.0, 0.0
+    own_cpu = OwnCpu()
+    last_restart_s, next_probe_s, last_t_s = 0.0, 0.0, None
     cadence = _cadence(options)
     prober = _Prober(options.ask_summary, run_dir) if options.ask_summary is not None else None
     write_error: WriteFailed | None = None
@@ -113,7 +115,7 @@ def run_watch(
                     exit_reason = ENDING_EVENTS.get(item.kind, exit_reason)
                     continue
                 writer.write(item)
-                samples += 1
+                samples, last_t_s = samples + 1, item.t_wall_s
                 if options.log_follower is not None:
                     for event in options.log_follower.drain():
                         run_dir.add_event(_event_record(event))
@@ -134,15 +136,18 @@ def run_watch(
         exit_reason, write_error = "write_failed", exc
     finally:
         stop.set()
+        own_cost = own_cpu.cost(time.monotonic() - started_s, samples)
         probe_s = prober.close() if prober is not None else 0.0
         wall_s = time.monotonic() - started_s
+        cost = _cost(source.cost(), samples, wall_s, options.interval_s, probe_s)
+        cost.update(own_cost)
         run_dir.update_meta(
             exit_reason=exit_reason,
             wall_s=wall_s,
             end_time=datetime.now(UTC).isoformat(),
-            uptime_s=_uptime_s(run_dir, last_restart_s),
+            uptime_s=last_t_s - last_restart_s if last_t_s is not None else 0.0,
             **({"exit_detail": {"text": write_error.message}} if write_error else {}),
-            cost=_cost(source.cost(), samples, wall_s, options.interval_s, probe_s),
+            cost=cost,
         )
         if options.log_follower is not None:
             # Lines of the last interval: no sample follows them to drain them.
@@ -152,12 +157,6 @@ def run_watch(
         source.close()
         run_dir.release_reserve()  # meta.json has its last word; the report may use the space
     return WatchResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples, write_error=write_error)
-
-
-def _uptime_s(run_dir: RunDir, last_restart_s: float) -> float:
-    """Watched time since the last restart: what `uptime>8h` can vouch for from this run."""
-    samples = run_dir.read_samples()
-    return float(samples["t_wall_s"].iloc[-1]) - last_restart_s if len(samples) else 0.0
 
 
 def _cadence(options: WatchOptions) -> Cadence:
@@ -231,4 +230,5 @@ def _cost(
         "remote_cpu_s_per_sample": remote_cpu_s / n if remote_cpu_s is not None and n else None,
         "probe_s": probe_s,
         "probe_fraction": probe_s / wall_s if wall_s else 0.0,
+        "missed_samples": cost.get("missed_samples", 0),
     }

@@ -509,6 +509,26 @@ def test_the_method_gives_a_steps_size_in_megabytes_to_three_figures():
     assert "; one step of 12.4 MB at 15.1 min" in growth.method
 
 
+def test_the_running_median_is_scipys_median_filter_with_nearest_edges():
+    from scipy.ndimage import median_filter
+
+    from leakhunt.analysis.growth import running_median
+
+    rng = np.random.default_rng(3)
+    for size in (3, 9):
+        for n in (1, 2, 5, 50):
+            y = rng.normal(size=n).round(1)  # ties included
+            assert np.array_equal(running_median(y, size), median_filter(y, size=size, mode="nearest"))
+
+
+def test_points_bunched_at_two_moments_give_no_interval_rather_than_a_crash():
+    # Twelve points at two moments with a gap between them (a watch that missed samples): two
+    # level windows hold them all, and two levels cannot give an interval.
+    t_min = np.array([0.0] * 6 + [10.0] * 6)
+    bunched = trend(t_min, np.arange(12.0))
+    assert (bunched.low, bunched.high) == (-np.inf, np.inf)
+
+
 def test_binning_takes_the_same_medians_as_one_median_per_bin():
     """The vectorised binning (fleet judges 1,000 series with it) equals the plain loop."""
 

@@ -1,6 +1,9 @@
 """`leakhunt watch` on this host: real processes that leak, stay flat, exit or look alike."""
 
+import hashlib
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -39,7 +42,13 @@ def test_a_leaking_pid_fails_the_growth_gate_with_exit_1_and_a_full_report(tmp_p
     assert summary["criteria"][0]["passed"] is False
     assert (out / "report.html").exists()
     assert_real_figure(out / "memory.png")
-    assert load_json(out / "meta.json")["cost"]["sampler_cpu_s_per_read"] > 0
+    cost = load_json(out / "meta.json")["cost"]
+    # The cost line counts all of leakhunt's CPU while it sampled, of which the reads are a part.
+    assert 0 < cost["sampler_cpu_s"] <= cost["leakhunt_cpu_s"]
+    assert cost["leakhunt_core_fraction"] == pytest.approx(
+        cost["leakhunt_cpu_s"] / load_json(out / "meta.json")["wall_s"], rel=0.05
+    )
+    assert "leakhunt used" in result.stdout and "% of a core while sampling" in result.stdout
 
 
 def test_a_stable_pid_passes_with_exit_0(tmp_path, idle):
@@ -173,7 +182,7 @@ def test_match_finds_the_one_process(tmp_path, idle):
     ("args", "words"),
     [
         (["--pid", "999999999"], ["no process with PID 999999999"]),
-        ([], ["exactly one of --pid, --unit or --match"]),
+        ([], ["exactly one of --pid, --unit, --match or --replay"]),
         (["--pid", "1", "--match", "x"], ["exactly one of"]),
         (["--unit", "x; touch /tmp/owned"], ["is not a systemd unit name"]),
         (["--match", "("], ["not a regular expression"]),
@@ -484,3 +493,89 @@ def test_a_unit_without_a_main_process_is_one_line(tmp_path, idle):
 def test_a_host_without_systemctl_says_to_use_pid_or_match(tmp_path):
     result = leakhunt("watch", "--unit", UNIT, "--duration", "1s", env={"PATH": str(tmp_path)})
     assert_one_line_usage_error(result, "--unit needs systemctl", "use --pid or --match")
+
+
+def test_a_sampler_stopped_by_the_host_records_the_samples_it_missed_and_never_backfills_them(tmp_path, idle):
+    # SIGSTOP holds the whole leakhunt process, as a paused VM or a swapped-out host would.
+    out, interval_s = tmp_path / "run", 0.05
+    watch = start_leakhunt(
+        "watch", "--pid", str(idle.pid), "--interval", "50ms", "--duration", "4s", "--out", str(out)
+    )
+    try:
+        # The first sample's line (after the "watching ..." lines): sampling has begun.
+        assert any(line.startswith("t ") for line in iter(watch.stderr.readline, ""))
+        os.kill(watch.pid, signal.SIGSTOP)
+        hashlib.sha256(bytes(300_000_000)).digest()  # held for longer than several intervals
+        os.kill(watch.pid, signal.SIGCONT)
+        watch.communicate(timeout=120)
+    finally:
+        watch.kill()
+    assert watch.returncode == 0
+    meta = load_json(out / "meta.json")
+    missed = [event for event in meta["events"] if event["kind"] == "missed"]
+    assert missed and sum(event["missed"] for event in missed) == meta["cost"]["missed_samples"] >= 3
+    import pandas as pd
+
+    t_s = pd.read_csv(out / "samples.csv")["t_wall_s"].to_numpy()
+    slots = (t_s / interval_s).astype(int)
+    assert len(set(slots)) == len(slots)  # one row per due time at most: no burst of duplicates
+    # The rows and the missed samples together account for every due time of the run.
+    assert len(t_s) + meta["cost"]["missed_samples"] == pytest.approx(slots[-1] + 1, abs=2)
+
+
+def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tmp_path):
+    from leakhunt.analysis.synthetic import service_at_rest
+
+    t_s, rss_bytes, _ = service_at_rest(4, 3 * MB, minutes=60, interval_s=1.0)
+    recorded = tmp_path / "samples.csv"
+    rows = "".join(f"{t:.1f},{t:.1f},{int(r)},,0,2.0,\n" for t, r in zip(t_s, rss_bytes, strict=True))
+    recorded.write_text("t_wall_s,t_sim_s,rss_bytes,uss_bytes,swap_bytes,cpu_percent,py_heap_bytes\n" + rows)
+    result = leakhunt(
+        "watch",
+        "--replay",
+        str(recorded),
+        "--expect",
+        "rss<2GB@30m",
+        "--out",
+        str(tmp_path / "run"),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["verdict"] == "LEAK"
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(3 * MB, rel=0.05)
+    assert summary["criteria"][0]["status"] == "PASS"
+    # A line per minute of the recorded run on stderr, however fast the replay went.
+    assert sum(line.startswith("t ") for line in result.stderr.splitlines()) == 61
+    assert_real_figure(tmp_path / "run" / "memory.png")
+
+
+def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
+    # A million dicts under the agent: each count takes far longer than the 50 ms interval.
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "1000000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out, interval_s = tmp_path / "run", 0.05
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        service.stdin.write("\n")
+        service.stdin.flush()
+        assert service.stdout.readline().strip() == "grown"
+        args = ["--pid", str(service.pid), "--agent", "--probe-interval", "1s", "--interval", "50ms"]
+        leakhunt("watch", *args, "--duration", "5s", "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert summaries and max(s["child"]["walk_s"] for s in summaries if s.get("child")) > 2 * interval_s
+    import pandas as pd
+
+    t_s = pd.read_csv(out / "samples.csv")["t_wall_s"].to_numpy()
+    slots = (t_s / interval_s).astype(int)
+    assert len(set(slots)) == len(slots)  # no burst of identical rows after a probe
+    missed = load_json(out / "meta.json")["cost"]["missed_samples"]
+    assert len(t_s) + missed == pytest.approx(slots[-1] + 1, abs=2)  # every due time is a row or a gap

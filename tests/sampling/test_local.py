@@ -1,5 +1,6 @@
 """local.py: a process on this host, and how its end is told apart from a PID's reuse."""
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -69,3 +70,26 @@ def test_a_process_that_exits_is_an_exited_event_even_before_its_parent_reaps_it
         process.wait()
     assert [type(i) for i in items] == [Sample, Sample, Event]
     assert items[-1].kind == "exited"
+
+
+def test_a_sampler_held_up_records_the_samples_it_missed_as_a_gap_not_a_burst_of_reads(idle):
+    interval_s = 0.01
+
+    def hold_up(k: int) -> None:
+        # The consumer stays busy for many intervals (as a long probe or a stalled host would):
+        # hashing 200 MB takes well over 30 ms on any machine.
+        if k == 3:
+            hashlib.sha256(bytes(200_000_000)).digest()
+
+    items = collect(LocalSource(pid=idle.pid), 8, interval_s=interval_s, on_sample=hold_up)
+    gaps = [item for item in items if isinstance(item, Event)]
+    assert [gap.kind for gap in gaps] == ["missed"]
+    gap = gaps[0].detail
+    assert gap["missed"] >= 3
+    # The missed count is the due times that passed while held up, give or take the one taken.
+    assert abs(gap["missed"] - (gap["to_s"] - gap["from_s"]) / interval_s) <= 1
+    times = [item.t_wall_s for item in items if isinstance(item, Sample)]
+    assert len(times) == 8
+    # No back-to-back rows standing in for the missed ones: at most one sample per due time.
+    due_slots = [int(t_s / interval_s) for t_s in times]
+    assert len(set(due_slots)) == len(due_slots)

@@ -138,3 +138,19 @@ def test_a_full_disk_names_the_file_and_leaves_no_temporary_file(tiny_tmpfs):
     run.update_meta(exit_reason="write_failed")
     assert run.read_meta()["exit_reason"] == "write_failed"
     assert sorted(p.name for p in run.path.iterdir() if ".tmp" in p.name) == []
+
+
+def test_a_sample_row_is_the_row_csv_writer_would_write(tmp_path):
+    import csv
+    import io
+
+    sample = Sample(t_wall_s=0.1 + 0.2, t_sim_s=1e-7, rss_bytes=123456789, uss_bytes=None, cpu_percent=12.5)
+    run = RunDir.create("watch", "x", tmp_path / "run")
+    with run.sample_writer() as writer:
+        writer.write(sample)
+    expected = io.StringIO()
+    csv.writer(expected).writerow(
+        ["" if getattr(sample, c) is None else getattr(sample, c) for c in SAMPLE_COLUMNS]
+    )
+    assert (tmp_path / "run" / "samples.csv").read_bytes().decode().split("\n", 1)[1] == expected.getvalue()
+    assert run.read_samples()["t_wall_s"].iloc[0] == 0.1 + 0.2  # every digit of a float kept

@@ -1,0 +1,20 @@
+"""What a run cost leakhunt's own process: every thread's CPU while it sampled (the live view,
+writing, asking for probes), start-up and the final report left out."""
+
+import time
+from typing import Any
+
+
+class OwnCpu:
+    """Started when sampling starts; `cost()` when it ends."""
+
+    def __init__(self) -> None:
+        self.started_cpu_s = time.process_time()
+
+    def cost(self, wall_s: float, samples: int) -> dict[str, Any]:
+        cpu_s = time.process_time() - self.started_cpu_s
+        return {
+            "leakhunt_cpu_s": cpu_s,
+            "leakhunt_core_fraction": cpu_s / wall_s if wall_s else None,
+            "leakhunt_cpu_s_per_sample": cpu_s / samples if samples else None,
+        }
