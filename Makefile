@@ -16,11 +16,17 @@ $(STAMP): pyproject.toml
 soak: $(STAMP)
 	$(BIN)/leakhunt soak --minutes 30
 
-# The SSH tests run a real OpenSSH server on 127.0.0.1: install it where it is missing.
+# The SSH tests run a real OpenSSH server on 127.0.0.1, the fleet tests a real Prometheus: install
+# them where they are missing.
 system-deps:
 	@if [ ! -x /usr/sbin/sshd ]; then \
 		echo "installing openssh-server for the SSH tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; \
+	fi
+	@# The fleet tests run a real Prometheus (and its promtool) on 127.0.0.1; its service never matters.
+	@if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then \
+		echo "installing prometheus for the fleet tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
 	fi
 
 lint: $(STAMP)

@@ -24,6 +24,7 @@ MODULES = (
     "bench_cli",
     "bench_detection",
     "bench_watch",
+    "bench_fleet",
 )
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

@@ -446,6 +446,109 @@ def report(
     _emit(summary, as_json)
 
 
+# --- fleet (issue 15): one self-contained block --------------------------------------------------
+@app.command(
+    cls=_Command,
+    epilog="Examples: leakhunt fleet --prometheus http://127.0.0.1:9090 --query "
+    "'process_resident_memory_bytes{job=\"app\"}' --range 6h --memory-limit 6GB;  "
+    "leakhunt fleet --rules --query 'process_resident_memory_bytes{job=\"app\"}' > leak.rules.yml",
+)
+def fleet(
+    prometheus: Annotated[
+        str | None, typer.Option("--prometheus", metavar="URL", help="The server: http://HOST:9090.")
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", metavar="PROMQL", help="The memory series, one per process or container."),
+    ] = None,
+    range_text: Annotated[
+        str | None,
+        typer.Option("--range", metavar="DURATION", help="How far back: 6h, 2d ... (to now or --end)."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", metavar="TIME", help="Unix seconds or RFC 3339.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", metavar="TIME", help="Unix seconds or RFC 3339 (default: now).")
+    ] = None,
+    step: Annotated[
+        str | None,
+        typer.Option("--step", metavar="DURATION", help="Between points (default: the range / 1,440)."),
+    ] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option("--memory-limit", metavar="SIZE", help="One limit for every series: 6GB ...")
+    ] = None,
+    limit_query: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-query",
+            metavar="PROMQL",
+            help="Limits per series, matched on labels, e.g. container_spec_memory_limit_bytes.",
+        ),
+    ] = None,
+    predict_window: Annotated[
+        str,
+        typer.Option("--predict-window", metavar="DURATION", help="predict_linear's range, as in x[1h]."),
+    ] = "1h",
+    predict_horizon: Annotated[
+        str, typer.Option("--predict-horizon", metavar="DURATION", help="predict_linear's horizon.")
+    ] = "4h",
+    rules: Annotated[
+        bool, _flag("--rules", "Print a Prometheus alerting rule that approximates the verdict, and exit.")
+    ] = False,
+    allow_gaps: Annotated[
+        bool, _flag("--allow-gaps", "Series with gaps are judged on the points present; do not exit 1.")
+    ] = False,
+    expect: ExpectOption = None,
+    allow_unproven: AllowUnprovenOption = False,
+    output: OutOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Judge every memory series of a Prometheus query, as watch does, beside predict_linear."""
+    from leakhunt.commands.fleet import fleet_command, rules_command
+
+    if rules:
+        out.print(
+            rules_command(
+                query=query, memory_limit=memory_limit, range_text=range_text, horizon=predict_horizon
+            ),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    summary = fleet_command(
+        prometheus=prometheus,
+        query=query,
+        range_text=range_text,
+        start=start,
+        end=end,
+        step=step,
+        memory_limit=memory_limit,
+        limit_query=limit_query,
+        predict_window=predict_window,
+        predict_horizon=predict_horizon,
+        expect=expect or [],
+        allow_unproven=allow_unproven,
+        allow_gaps=allow_gaps,
+        out=output,
+        results=_results(as_json),
+        progress=err,
+    )
+    _emit(summary, as_json)
+    if summary["gaps_refused"]:
+        names = summary["series_with_gaps"]
+        sys.stderr.write(
+            f"error: {len(names)} series have gaps ({names[0]}{' ...' if len(names) > 1 else ''}): judged "
+            "on the points present, not zeros; --allow-gaps accepts them\n"
+        )
+        raise typer.Exit(FAILED)
+    _exit_on_criteria(summary)
+
+
+# --- end of fleet ---------------------------------------------------------------------------------
+
+
 def _usage_line(exc: ClickException) -> str:
     """A usage mistake as one line: what is wrong, and where the help is."""
     ctx = getattr(exc, "ctx", None)

@@ -527,3 +527,35 @@ def test_points_bunched_at_two_moments_give_no_interval_rather_than_a_crash():
     t_min = np.array([0.0] * 6 + [10.0] * 6)
     bunched = trend(t_min, np.arange(12.0))
     assert (bunched.low, bunched.high) == (-np.inf, np.inf)
+
+
+def test_binning_takes_the_same_medians_as_one_median_per_bin():
+    """The vectorised binning (fleet judges 1,000 series with it) equals the plain loop."""
+
+    from leakhunt.analysis.growth import _bin
+
+    rng = np.random.default_rng(0)
+    for n, max_points in ((1441, 1000), (1441, 400), (12_345, 333), (5000, 1000)):
+        t = np.sort(rng.uniform(0, 1e4, n))
+        y = rng.normal(0, 1, n)
+        binned_t, binned_y = _bin(t, y, max_points)
+        edges = np.linspace(0, n, max_points + 1).astype(int)
+        assert np.array_equal(binned_y, [np.median(y[a:b]) for a, b in itertools.pairwise(edges)])
+        assert np.allclose(binned_t, [t[a:b].mean() for a, b in itertools.pairwise(edges)])
+
+
+def test_a_jump_caught_half_way_is_one_jump():
+    """A point between the levels (a bin's median of two samples across a drop) does not make a
+    cycle of one point on a sawtooth's envelope, nor a staircase of a one-off step."""
+    t_s = np.arange(0.0, 6 * 3600 + 1, 15)
+    rng = np.random.default_rng(5)
+    teeth = 900e6 + ((t_s % 4800) / 4800) * 500e6 + rng.normal(0, 1e6, len(t_s))
+    drop = int(np.flatnonzero(np.diff(teeth) < -300e6)[1])
+    teeth[drop + 1] = (teeth[drop] + teeth[drop + 2]) / 2  # half-way down
+    saw = fit_growth(t_s, teeth)
+    assert saw.shape == "sawtooth" and "5 cycles" in saw.method
+    assert saw.ci_high_bytes_per_min < 0.05e6
+    step = 800e6 + (t_s >= 5 * 3600) * 500e6 + rng.normal(0, 1e6, len(t_s))
+    rise = int(np.flatnonzero(t_s >= 5 * 3600)[0])
+    step[rise] = 1050e6  # half-way up
+    assert fit_growth(t_s, step).shape == "step"

@@ -1,0 +1,1 @@
+"""`leakhunt fleet`: the same verdicts over Prometheus series (HTTP, analysis, rules)."""

@@ -1,0 +1,315 @@
+"""How a fleet is shown: the terminal table, the figures of the worst series, the HTML report.
+
+Names: a series is its label set. Labels every series shares are said once above the table, so
+each row shows only the labels that tell it apart (`instance="b"` rather than the whole set).
+Every series gets a small curve, drawn as inline SVG (a thousand PNGs would take a minute to
+render and weigh megabytes); the worst few get a large matplotlib figure each, with
+predict_linear's line and the limit drawn beside leakhunt's fit.
+"""
+
+import html
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from leakhunt.report.html import inline_png, page
+from leakhunt.units import format_bytes, format_duration, format_mb
+
+MB = 1e6
+WORST_DRAWN = 4
+MAX_CRITERIA_SHOWN = 20  # series whose criteria are spelled out under the table
+SPARK_POINTS = 120
+_VERDICT_STYLE = {
+    "LEAK": "bold red",
+    "STABLE": "bold green",
+    "BOUNDED": "bold blue",
+    "INCONCLUSIVE": "yellow",
+}
+_STATUS_MARK = {
+    "PASS": "[green]PASS[/]",
+    "FAIL": "[bold red]FAIL[/]",
+    "NOT PROVEN": "[bold yellow]UNPROVEN[/]",
+}
+
+
+def common_labels(series: list[dict[str, Any]]) -> dict[str, str]:
+    """Labels (the metric name included) with one value across every series."""
+    if len(series) < 2:
+        return {}
+    first = series[0]["labels"]
+    return {k: v for k, v in first.items() if all(s["labels"].get(k) == v for s in series[1:])}
+
+
+def short_name(labels: dict[str, str], common: dict[str, str]) -> str:
+    """The labels that tell this series apart; the full name when nothing does."""
+    rest = {k: v for k, v in sorted(labels.items()) if k not in common}
+    if not rest:
+        return labels.get("__name__", "") or "{}"
+    text = ",".join(f'{k}="{v}"' for k, v in rest.items() if k != "__name__")
+    name = rest.get("__name__", "")
+    return f"{name}{{{text}}}" if name else text
+
+
+def _mb_per_min(value: float) -> str:
+    return f"{value / MB:+,.0f}" if abs(value) >= 100 * MB else f"{value / MB:+.2f}"
+
+
+def rate_with_interval(growth: dict[str, Any]) -> str:
+    """`+10.00 ±0.01` (MB/min): the fits' intervals are symmetric; `?` where there is none."""
+    slope, low, high = (
+        growth[k] for k in ("slope_bytes_per_min", "ci_low_bytes_per_min", "ci_high_bytes_per_min")
+    )
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{_mb_per_min(slope)} ±?"
+    half = max(high - slope, slope - low)
+    # A tight interval keeps one significant digit rather than reading "±0.00".
+    shown = _mb_per_min(half)[1:]
+    if half < 0.001 * MB:
+        shown = "<0.001"
+    elif half < 0.005 * MB:
+        shown = f"{half / MB:.1g}"
+    return f"{_mb_per_min(slope)} ±{shown}"
+
+
+def _pl_text(item: dict[str, Any]) -> str:
+    pl = item["predict_linear"]
+    if pl["value_bytes"] is None:
+        return "n/a"
+    mark = "ALERT " if pl["alerts"] else ""
+    return f"{mark}{format_bytes(pl['value_bytes'])}"
+
+
+def fleet_table(summary: dict[str, Any]) -> Table:
+    """Fits 80 columns: the series column folds, the numbers do not."""
+    series = summary["series"]
+    common = common_labels(series)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    table.add_column("series", min_width=10, overflow="fold")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("MB/min ±95 %", justify="right", no_wrap=True)
+    table.add_column("to limit", justify="right", overflow="fold")
+    table.add_column("pred_lin", justify="right", no_wrap=True)
+    show_expect = bool(summary.get("expect"))
+    if show_expect:
+        table.add_column("expect", no_wrap=True)
+    for item in series:
+        growth = item["growth"]
+        marks = ""
+        if item["restarts"]:
+            marks += f" ({len(item['restarts'])} restart{'s' if len(item['restarts']) > 1 else ''})"
+        if item["gaps"]:
+            marks += " (gaps)"
+        verdict = item["verdict"]
+        row = [
+            escape(short_name(item["labels"], common) + marks),
+            f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            rate_with_interval(growth),
+            escape(item["to_limit"]),
+            ("[bold]" if item["disagrees"] else "") + _pl_text(item) + ("[/]" if item["disagrees"] else ""),
+        ]
+        if show_expect:
+            failed = [c for c in item["criteria"] if c["status"] != "PASS"]
+            row.append(_STATUS_MARK[failed[0]["status"]] if failed else _STATUS_MARK["PASS"])
+        table.add_row(*row)
+    return table
+
+
+def print_fleet(console: Console, summary: dict[str, Any], run_dir: str | None) -> None:
+    common = common_labels(summary["series"])
+    if common:
+        shared = ",".join(f'{k}="{v}"' for k, v in sorted(common.items()) if k != "__name__")
+        name = common.get("__name__", "")
+        console.print(
+            escape(f"series of {name}{{{shared}}}" if shared else f"series of {name}"), highlight=False
+        )
+    console.print(fleet_table(summary))
+    pl = summary["predict_linear"]
+    console.print(
+        f"pred_lin: predict_linear(x[{format_duration(pl['window_s'])}], {format_duration(pl['horizon_s'])}) "
+        "at the end; ALERT where it passes the limit; bold where it and leakhunt disagree.",
+        highlight=False,
+        soft_wrap=False,
+    )
+    console.print(escape(summary["headline"] + "."), highlight=False)
+    not_passed = [item for item in summary["series"] if not item["criteria_passed"]]
+    for item in not_passed[:MAX_CRITERIA_SHOWN]:
+        for criterion in item["criteria"]:
+            if criterion["status"] != "PASS":
+                mark = _STATUS_MARK[criterion["status"]]
+                console.print(
+                    f"  {mark} {escape(item['name'])}: {escape(criterion['text'])}: "
+                    f"{escape(criterion['detail'])}",
+                    highlight=False,
+                )
+    if len(not_passed) > MAX_CRITERIA_SHOWN:
+        console.print(
+            f"  ... and {len(not_passed) - MAX_CRITERIA_SHOWN} more series: see summary.json", highlight=False
+        )
+    if summary["series_with_gaps"]:
+        console.print(
+            f"gaps (judged on the points present): {escape(', '.join(summary['series_with_gaps'][:5]))}"
+            + (" ..." if len(summary["series_with_gaps"]) > 5 else ""),
+            highlight=False,
+        )
+    if run_dir:
+        console.print(f"report: [bold]{escape(run_dir)}/report.html[/]", highlight=False)
+
+
+def plot_worst(results: list[Any], summary: dict[str, Any], path: Path) -> Path:
+    """One large panel per series: the curve, leakhunt's fit, predict_linear's line, the limit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leakhunt.report.plots import FIGURE_DPI
+
+    n = len(results)
+    rows = math.ceil(n / 2)
+    fig, axes = plt.subplots(rows, 2 if n > 1 else 1, figsize=(11, 3.6 * rows), squeeze=False)
+    end_s = summary["window"]["end_s"]
+    start_s = summary["window"]["start_s"]
+    pl_window = summary["predict_linear"]["window_s"]
+    horizon_s = summary["predict_linear"]["horizon_s"]
+    common = common_labels(summary["series"])
+    for ax, result in zip(axes.flat, results, strict=False):
+        item = result.to_dict(summary["window"]["step_s"])
+        minutes = (result.t_s - start_s) / 60
+        # A gap is drawn as one: no line across it.
+        holes = np.flatnonzero(np.diff(result.t_s) > 1.5 * summary["window"]["step_s"]) + 1
+        ax.plot(
+            np.insert(minutes, holes, np.nan), np.insert(result.rss_bytes / MB, holes, np.nan),
+            color="#1f77b4", lw=1, label="series",
+        )  # fmt: skip
+        growth = result.growth
+        # leakhunt's slope through the last value: the rate it judges, drawn where it ends.
+        last_min = minutes[-1]
+        tail = np.array([max(minutes[0], last_min - 60), last_min])
+        ax.plot(
+            tail, (result.rss_bytes[-1] + (tail - last_min) * growth.slope_bytes_per_min) / MB,
+            color="#d62728", lw=2, label=f"leakhunt: {item['verdict']}",
+        )  # fmt: skip
+        pl = result.predict
+        if pl.value_bytes is not None and pl.slope_bytes_per_min is not None:
+            x = np.array([(end_s - pl_window - start_s) / 60, (end_s + horizon_s - start_s) / 60])
+            y = pl.value_bytes + (x * 60 + start_s - end_s - horizon_s) / 60 * pl.slope_bytes_per_min
+            ax.plot(
+                x, y / MB, color="#ff7f0e", lw=1.5, ls="--",
+                label="predict_linear" + (": ALERT" if pl.alerts else ""),
+            )  # fmt: skip
+        if result.limit_bytes:
+            ax.axhline(result.limit_bytes / MB, color="#555", ls=":", lw=1, label="limit")
+        for restart in item["restarts"]:
+            ax.axvline((restart["t_s"] - start_s) / 60, color="#9467bd", lw=1, ls="-.")
+        ax.set_title(short_name(result.labels, common)[:70], fontsize=9)
+        ax.set_xlabel("minutes from the start of the range")
+        ax.set_ylabel("MB")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return path
+
+
+def sparkline(t_s: np.ndarray, values: np.ndarray, *, width: int = 160, height: int = 32) -> str:
+    """A small inline SVG curve (medians of up to `SPARK_POINTS` bins)."""
+    if len(values) < 2:
+        return ""
+    edges = np.linspace(0, len(values), min(SPARK_POINTS, len(values)) + 1).astype(int)
+    xs = np.array([t_s[a:b].mean() for a, b in itertools.pairwise(edges) if b > a])
+    ys = np.array([np.median(values[a:b]) for a, b in itertools.pairwise(edges) if b > a])
+    x = (xs - xs[0]) / max(float(np.ptp(xs)), 1e-9) * (width - 2) + 1
+    y = height - 1 - (ys - ys.min()) / max(float(np.ptp(ys)), 1e-9) * (height - 2)
+    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1" points="{points}"/></svg>'
+    )
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def render_fleet_html(summary: dict[str, Any], results: list[Any], figure: Path | None) -> str:
+    common = common_labels(summary["series"])
+    pl = summary["predict_linear"]
+    parts = [
+        f"<h1>leakhunt fleet: {_e(summary['query'])}</h1>",
+        f'<p class="headline">{_e(summary["headline"])}.</p>',
+        f"<p>{_e(summary['prometheus'])}, {format_duration(summary['range_s'])} at a "
+        f"{summary['window']['step_s']:g} s step. Verdicts as in <code>watch</code>: STABLE when the "
+        f"whole 95 % CI is at or below {_e(summary['stable_bound_text'])}, LEAK when its low end is "
+        "above. predict_linear: <code>predict_linear(x["
+        f"{format_duration(pl['window_s'])}], {pl['horizon_s']:.0f}) &gt; limit</code> at the end of the "
+        f"range; it disagrees with leakhunt on <b>{pl['disagreements']}</b> series (leakhunt alerts "
+        f"when LEAK reaches the limit within the same {format_duration(pl['horizon_s'])}).</p>",
+    ]
+    if common:
+        parts.append(f"<p>Labels every series shares: <code>{_e(common)}</code></p>")
+    if figure is not None:
+        parts.append("<h2>The worst series</h2>" + inline_png(figure))
+    header = [
+        "#", "series", "curve", "verdict", "MB/min", "95 % CI", "to limit",
+        "predict_linear", "disagree", "restarts", "gaps", "expect",
+    ]  # fmt: skip
+    rows = []
+    by_name = {r.name: r for r in results}
+    for rank, item in enumerate(summary["series"], 1):
+        growth = item["growth"]
+        result = by_name[item["name"]]
+        failed = [c for c in item["criteria"] if c["status"] != "PASS"]
+        expect = (
+            ""
+            if not item["criteria"]
+            else (_e(failed[0]["status"] + ": " + failed[0]["detail"]) if failed else "PASS")
+        )
+        rows.append(
+            [
+                str(rank),
+                f'<span title="{_e(item["name"])}">{_e(short_name(item["labels"], common))}</span>',
+                sparkline(result.t_s, result.rss_bytes),
+                f'<span class="{_e(item["verdict"])}">{_e(item["verdict"])}</span>',
+                format_mb(growth["slope_bytes_per_min"], signed=True),
+                f"{format_mb(growth['ci_low_bytes_per_min'], signed=True)} … "
+                f"{format_mb(growth['ci_high_bytes_per_min'], signed=True)}",
+                _e(item["to_limit"]),
+                _e(_pl_text(item)),
+                "<b>yes</b>" if item["disagrees"] else "",
+                str(len(item["restarts"])) if item["restarts"] else "",
+                f"{item['missing_s'] / 60:.1f} min missing" if item["gaps"] else "",
+                expect,
+            ]
+        )
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    parts.append(f"<h2>Every series, ranked by time to limit</h2><table><tr>{head}</tr>{body}</table>")
+    parts.append("<h2>How each was judged</h2><ul>")
+    for item in summary["series"]:
+        parts.append(
+            f"<li><code>{_e(item['name'])}</code>: {_e(item['verdict'])}, "
+            f"{_e(item['verdict_reason'])}. {_e(item['method'])}.</li>"
+        )
+    parts.append("</ul>")
+    return page(f"leakhunt fleet: {summary['query']}", "".join(parts))
+
+
+def write_fleet_report(summary: dict[str, Any], results: list[Any], out: Path) -> Path:
+    """report.html (self-contained) and worst.png in `out`."""
+    # The worst few, and where predict_linear and leakhunt disagree: the report shows both.
+    drawn = results[:WORST_DRAWN]
+    drawn += [r for r in results[WORST_DRAWN:] if r.disagrees][:WORST_DRAWN]
+    figure = plot_worst(drawn, summary, out / "worst.png") if drawn else None
+    path = out / "report.html"
+    path.write_text(render_fleet_html(summary, results, figure))
+    return path

@@ -1,0 +1,155 @@
+"""A real Prometheus on 127.0.0.1 for the fleet tests: backfilled blocks and live scrapes.
+
+`backfill` writes OpenMetrics (one family's series together, each in time order, timestamps in
+seconds, `# EOF` last) and turns it into blocks with `promtool tsdb create-blocks-from
+openmetrics`, before the server starts on the same data folder. `PrometheusServer` starts the
+server with its own config and data folder and waits for `/-/ready` (polled, never slept on).
+"""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+HELPERS = Path(__file__).resolve().parent
+READY_TIMEOUT_S = 60.0
+
+
+def need_prometheus() -> None:
+    for tool in ("prometheus", "promtool"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: run `make system-deps` (it installs the prometheus package)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Backfilled:
+    """One series to backfill: metric name, labels, times (s) and whole-number values."""
+
+    metric: str
+    labels: dict[str, str]
+    t_s: np.ndarray
+    values: np.ndarray
+
+
+def write_openmetrics(path: Path, series: Iterable[Backfilled]) -> None:
+    by_metric: dict[str, list[Backfilled]] = {}
+    for one in series:
+        by_metric.setdefault(one.metric, []).append(one)
+    with path.open("w") as out:
+        for metric, members in by_metric.items():
+            out.write(f"# TYPE {metric} gauge\n")
+            for one in members:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(one.labels.items()))
+                head = f"{metric}{{{labels}}}" if labels else metric
+                lines = [f"{head} {v:.17g} {t:.3f}\n" for t, v in zip(one.t_s, one.values, strict=True)]
+                out.writelines(lines)
+        out.write("# EOF\n")
+
+
+def backfill(data_dir: Path, series: Iterable[Backfilled], work_dir: Path) -> None:
+    source = work_dir / "backfill.om"
+    write_openmetrics(source, series)
+    result = subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    source.unlink()
+
+
+class PrometheusServer:
+    def __init__(self, root: Path, scrape_targets: dict[str, list[tuple[int, dict[str, str]]]] | None = None):
+        self.root = root
+        self.data_dir = root / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.targets = scrape_targets or {}
+        self.process: subprocess.Popen | None = None
+
+    def _config(self) -> Path:
+        lines = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s", "scrape_configs:"]
+        for job, targets in self.targets.items():
+            lines += [f"  - job_name: {job}", "    static_configs:"]
+            for port, labels in targets:
+                lines.append(f"      - targets: ['127.0.0.1:{port}']")
+                if labels:
+                    lines.append("        labels:")
+                    lines += [f"          {k}: '{v}'" for k, v in labels.items()]
+        if not self.targets:
+            lines[-1] = "scrape_configs: []"
+        path = self.root / "prometheus.yml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> "PrometheusServer":
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={self._config()}",
+                f"--storage.tsdb.path={self.data_dir}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=30d",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "prometheus.log").open("w"),
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, (self.root / "prometheus.log").read_text()[-2000:]
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)  # polling readiness, not waiting for it
+        raise AssertionError(
+            "prometheus did not become ready: " + (self.root / "prometheus.log").read_text()[-2000:]
+        )
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def count_points(self, query: str) -> int:
+        """How many points the fewest-pointed series of `query` has over the last 10 minutes."""
+        response = httpx.get(
+            f"{self.url}/api/v1/query", params={"query": f"count_over_time(({query})[10m:1s])"}
+        )
+        result = response.json()["data"]["result"]
+        return min((int(float(r["value"][1])) for r in result), default=0)
+
+
+def start_metrics_child(mode: str, rate_bytes_per_s: float) -> tuple[subprocess.Popen, int]:
+    """A real process exposing its own process_resident_memory_bytes on a free port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(HELPERS / "metrics_child.py"), str(port), mode, str(rate_bytes_per_s)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "ready"
+    return process, port
