@@ -86,7 +86,7 @@ def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
         ("... ratio last / first (target ≤ 1.2)", f"{last_us / first_us:.2f}"),
         ("... live view: buckets held, refits", f"{view.analysis.rss.closed}, {view.analysis.fits:,}"),
         (
-            "... this process's RSS after 10 %, after 90 %, at the end",
+            "... the benchmark process's RSS (pandas, matplotlib loaded) after 10 %, 90 %, at the end",
             ", ".join(f"{rss_at[mark] / 1e6:.1f} MB" for mark in ("first_end", "last_start", "end")),
         ),
         ("report of those 288,001 samples rendered (target ≤ 10 s)", f"{render_s:.1f} s"),

@@ -16,7 +16,7 @@ from leakhunt.sampling.sample import Sample
 from leakhunt.units import format_bytes, format_mb
 
 MB = 1e6
-_VERDICT_STYLE = {
+VERDICT_STYLE = {
     "LEAK": "bold red",
     "STABLE": "bold green",
     "BOUNDED": "bold blue",
@@ -55,7 +55,7 @@ def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Tab
         verdict = summary.get("verdict", "?")
         table.add_row(
             escape(label),
-            f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
             _mb(growth.get("slope_bytes_per_min")),
             f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
             summary.get("to_limit", ""),
@@ -236,7 +236,7 @@ class WatchView:
                 f"[{_mb(growth.ci_low_bytes_per_min)}…{_mb(growth.ci_high_bytes_per_min)}]",
             )
             verdict = str(judgement.verdict)
-            table.add_row("verdict so far", f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
+            table.add_row("verdict so far", f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
             for result in status.criteria:
                 mark = _STATUS_MARK[str(result.status)]
                 table.add_row(escape(result.criterion.text), f"{mark} {escape(result.detail)}")

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from leakhunt.report.console import VERDICT_STYLE
 from leakhunt.report.html import inline_png, page
 from leakhunt.units import format_bytes, format_duration, format_mb
 
@@ -26,12 +27,6 @@ MB = 1e6
 WORST_DRAWN = 4
 MAX_CRITERIA_SHOWN = 20  # series whose criteria are spelled out under the table
 SPARK_POINTS = 120
-_VERDICT_STYLE = {
-    "LEAK": "bold red",
-    "STABLE": "bold green",
-    "BOUNDED": "bold blue",
-    "INCONCLUSIVE": "yellow",
-}
 _STATUS_MARK = {
     "PASS": "[green]PASS[/]",
     "FAIL": "[bold red]FAIL[/]",
@@ -109,7 +104,7 @@ def fleet_table(summary: dict[str, Any]) -> Table:
         verdict = item["verdict"]
         row = [
             escape(short_name(item["labels"], common) + marks),
-            f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
             rate_with_interval(growth),
             escape(item["to_limit"]),
             ("[bold]" if item["disagrees"] else "") + _pl_text(item) + ("[/]" if item["disagrees"] else ""),
