@@ -260,14 +260,11 @@ def _envelope(t_min: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.n
 
 
 def _envelope_trend(t_min: np.ndarray, y: np.ndarray) -> Trend:
-    """Envelope points are a few, each from its own tooth: least squares with Student's t.
-    Two points give a slope and no interval."""
+    """Envelope points are a few, each from its own tooth: least squares with Student's t. A
+    sawtooth is only fitted this way with three drops or more, so there are three points."""
     n = len(t_min)
-    if n < 2 or np.ptp(t_min) == 0:
+    if n < 3 or np.ptp(t_min) == 0:
         return UNKNOWN
-    if n == 2:
-        slope = float((y[1] - y[0]) / (t_min[1] - t_min[0]))
-        return Trend(slope, float(y[0] - slope * t_min[0]), -np.inf, np.inf, 0)
     slope, intercept = np.polyfit(t_min, y, 1)
     residuals = y - intercept - slope * t_min
     centred = t_min - t_min.mean()

@@ -192,3 +192,164 @@ def test_a_cache_that_filled_to_its_cap_early_is_not_where_growth_is_held():
         for t in range(6)
     ]
     assert [point["pattern"] for point in accumulation_points(summaries, 9000.0, 9000.0)] == ["app.LOG"]
+
+
+def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_walks():
+    from leakhunt.analysis.attribution import probe_cost
+
+    summaries = [
+        {
+            "probe_s": 0.002,
+            "waited_s": 0.5,
+            "child": {"walk_s": 1.0, "private_dirty_bytes": 10, "minor_faults": 4},
+        },
+        {
+            "probe_s": 0.004,
+            "waited_s": 0.25,
+            "child": {"walk_s": 3.0, "private_dirty_bytes": 30, "minor_faults": 0},
+        },
+        {"probe_s": 0.6, "mode": "in-process", "mode_reason": "fork unavailable"},
+    ]
+    assert probe_cost(summaries) == {
+        "pause_s_mean": pytest.approx(0.202),
+        "pause_s_max": 0.6,
+        "waited_s": 0.75,
+        "child_walk_s_mean": 2.0,
+        "child_private_dirty_bytes_max": 30,
+        "child_minor_faults_mean": 4.0,  # a child that reported no faults is not averaged in
+        "in_process": 1,
+        "in_process_reason": "fork unavailable",
+    }
+    assert probe_cost([]) == {
+        "pause_s_mean": None,
+        "pause_s_max": None,
+        "waited_s": 0.0,
+        "child_walk_s_mean": None,
+        "child_private_dirty_bytes_max": None,
+        "child_minor_faults_mean": None,
+        "in_process": 0,
+        "in_process_reason": None,
+    }
+
+
+def test_the_gap_between_rss_and_python_objects_is_measured_and_put_in_words():
+    from leakhunt.analysis.attribution import native_gap
+
+    heap = [summary(t, 5000, 10**7 + 400_000 * t) for t in range(4)]  # objects grow 0.4 MB/min
+    explained = native_gap(heap, 500_000.0, STABLE_BOUND)
+    assert (explained.python_bytes_per_min, explained.gap_bytes_per_min) == (
+        pytest.approx(400_000),
+        pytest.approx(100_000),
+    )
+    assert explained.python_share == pytest.approx(0.8) and explained.measurable
+    assert explained.statement == (
+        "Python objects explain 80% of the RSS growth (0.4 MB/min of 0.5 MB/min): look at the growing "
+        "types below. It is within the stable bound, but it is growth."
+    )
+    native = native_gap(heap, 4_000_000.0, STABLE_BOUND)
+    assert native.python_share == pytest.approx(0.1)
+    assert native.statement.startswith(
+        "RSS grows 4 MB/min but the Python objects the probe sees grow 0.4 MB/min: "
+        "3.6 MB/min is not Python objects"
+    )
+    # At exactly a tenth of the stable bound growth is still noise; just above it, it is growth.
+    flat = [summary(t, 5000, 10**7) for t in range(4)]
+    assert not native_gap(flat, 0.1 * STABLE_BOUND, STABLE_BOUND).measurable
+    assert native_gap(flat, 0.1 * STABLE_BOUND + 1, STABLE_BOUND).measurable
+
+
+ADVICE = "Run with --probe-interval 100s (or leave --probe-interval at auto)."
+FAILED_EVENT = {"kind": "probe_failed", "text": "no answer"}
+
+
+@pytest.mark.parametrize(
+    ("meta", "summaries", "expected"),
+    [
+        ({"command": "watch"}, [], "No inside view: this watch had no agent. Start the service under"),
+        ({"command": "soak", "probe_interval_s": 0}, [],
+         f"No inside view: probes were off (--probe-interval 0). {ADVICE}"),
+        ({"command": "soak", "probe_interval_s": 60}, [{"error": "boom"}],
+         "Every probe failed (boom): nothing to attribute."),
+        ({"command": "watch", "agent": True, "probe_interval_s": 300, "events": [FAILED_EVENT]}, [],
+         "Every probe failed (no answer): nothing to attribute."),
+        ({"command": "soak", "probe_interval_s": 300}, [{"types": []}],
+         f"Only 1 probe(s) in 10.0 min (one every 300 s): at least 2 are needed and 6 give a rate. {ADVICE}"),
+    ],
+)  # fmt: skip
+def test_when_nothing_is_attributed_the_reason_names_what_to_change(meta, summaries, expected):
+    from leakhunt.analysis.attribution import unavailable
+
+    found = unavailable(meta, summaries, span_s=600.0)
+    assert found["statement"].startswith(expected)
+    assert (found["unavailable"], found["types"], found["lines"]) == (True, [], [])
+    assert found["probes"] == sum("types" in s for s in summaries)
+
+
+def test_an_accumulation_point_is_reported_whole_its_fastest_member_as_the_example():
+    def probe(t: int) -> dict:
+        row = summary(t, 5000, 10**7)
+        row["holders"] = [
+            # Two caches of one pattern growing at different rates; the slower one's item type
+            # changes at the last probe, the faster one's never does.
+            {"path": "m.cache['a']", "type": "list", "count": 10 * (t + 1), "bytes": 3000 * (t + 1),
+             "item_type": "dict"},
+            {"path": "m.cache['b']", "type": "list" if t < 3 else "deque", "count": 5 * (t + 1),
+             "bytes": 1000 * (t + 1), "item_type": "tuple" if t < 3 else "list"},
+            {"path": "m.idle", "type": "list", "count": 50 + t, "bytes": 5000},  # more items, no bytes
+        ]  # fmt: skip
+        return row
+
+    probes = [probe(t) for t in range(4)]
+    [point] = accumulation_points(probes, 4000.0, 8000.0)
+    assert point == {
+        "pattern": "m.cache[*]",
+        "example": "m.cache['a']",
+        "members": 2,
+        "type": "list",
+        "item_type": "dict",
+        "first_count": 15,
+        "last_count": 60,
+        "first_bytes": 4000,
+        "last_bytes": 16000,
+        "bytes_per_min": pytest.approx(4000.0),
+        "count_per_min": pytest.approx(15.0),
+        "share_of_rss_growth": pytest.approx(0.5),
+        "probes": 4,
+        "series": [{"t_s": 60.0 * t, "count": 15 * (t + 1), "bytes": 4000 * (t + 1)} for t in range(4)],
+    }
+    assert accumulation_points(probes, 4000.0, 0.0)[0]["share_of_rss_growth"] is None
+    assert accumulation_points(probes, 4000.0, None)[0]["share_of_rss_growth"] is None
+
+
+def test_the_whole_section_says_who_holds_it_what_the_search_missed_and_which_probes_failed():
+    def probe(t: int) -> dict:
+        row = probe_with_holders(
+            t, {"app.LOG": (1000 * (t + 1), 200_000 * (t + 1))}, heap_bytes=10**7 + 200_000 * t
+        )
+        row.update(probe_s=0.01 * (t + 1), objects=1000 + t)
+        row["tracemalloc"] = {"lines": [{"where": "app.py:7", "count": t, "size_bytes": 150_000 * t}]}
+        if t >= 3:
+            row["holder_search"] = {"bound_hit": True, "max_visited": 2_000_000 + t}
+        return row
+
+    summaries = [probe(t) for t in range(6)] + [{"t_sim_s": 400.0, "error": "fork failed"}]
+    # Fitted from t = 2 min: the probe at exactly 120 s is in, the two before are not.
+    found = attribute(summaries, 250_000.0, STABLE_BOUND, since_s=120.0)
+    assert (found["probes"], found["since_s"]) == (4, 120.0)
+    assert found["statement"].endswith(" Held by app.LOG (+0.2 MB/min).")
+    assert found["lines"][0]["name"] == "app.py:7"
+    assert found["lines"][0]["share_of_rss_growth"] == pytest.approx(0.6)
+    assert found["accumulation_points"][0]["share_of_rss_growth"] == pytest.approx(0.8)
+    assert found["notes"] == [
+        "The reference search stopped at 2,000,003 objects in 3 of 4 probes: containers beyond that "
+        "bound are not named.",
+        "1 probe(s) gave no count: fork failed.",
+    ]
+    assert found["probe_s_mean"] == pytest.approx(0.045)
+    assert found["objects_last"] == 1005
+    # Only one probe at or after since_s: the rates cover every probe instead.
+    assert attribute(summaries, 250_000.0, STABLE_BOUND, since_s=300.0)["probes"] == 6
+    # A share of exactly 100 % needs no explanation; above it, it does.
+    exact = attribute(summaries[:6], 200_000.0, STABLE_BOUND)
+    assert exact["accumulation_points"][0]["share_of_rss_growth"] == pytest.approx(1.0)
+    assert not any(note.startswith("Shares above 100 %") for note in exact["notes"])

@@ -280,3 +280,29 @@ def test_a_bad_value_names_the_expression_and_what_would_be_right(text, message)
     with pytest.raises(UsageError) as error:
         parse_expect(text)
     assert error.value.message.startswith(message)
+
+
+def test_observe_reads_the_last_the_peak_the_most_swap_the_mean_cpu_and_the_nearest_rss():
+    import pandas as pd
+
+    from leakhunt.analysis.criteria import Observed, observe
+
+    frame = pd.DataFrame(
+        {
+            "t_sim_s": [10.0, 20.0, 30.0, 40.0],
+            "rss_bytes": [5.0, 9.0, 7.0, 6.0],
+            "swap_bytes": [None, 3.0, None, 1.0],
+            "cpu_percent": [None, 10.0, 20.0, 30.0],
+        }
+    )
+    # 15 s is as near to 10 s as to 20 s after the start: the earlier sample is taken.
+    assert observe(frame, [15.0, 30.0]) == Observed(
+        n_samples=4,
+        covered_s=30.0,
+        last_rss_bytes=6.0,
+        peak_rss_bytes=9.0,
+        max_swap_bytes=3.0,
+        mean_cpu_percent=15.0,  # a missing reading counts as 0
+        rss_near={15.0: (10.0, 9.0), 30.0: (30.0, 6.0)},
+    )
+    assert observe(frame.iloc[:0]) == Observed(0, 0.0, 0.0, 0.0, 0.0, 0.0)
