@@ -167,7 +167,6 @@ def warm_up() -> None:
     # of these lines could be caught, and mutmut is told not to make any).
     scratch = LiveAnalysis([])  # pragma: no mutate
     for k in range(2 * MAX_BUCKETS + 1):  # pragma: no mutate
-        scratch.add(
-            Sample(t_wall_s=float(k), t_sim_s=float(k), rss_bytes=10**8 + 4096 * (k % 7))
-        )  # pragma: no mutate
+        rss_bytes = 10**8 + 4096 * (k % 7)  # pragma: no mutate
+        scratch.add(Sample(t_wall_s=float(k), t_sim_s=float(k), rss_bytes=rss_bytes))  # pragma: no mutate
     assert scratch.status is not None  # pragma: no mutate
