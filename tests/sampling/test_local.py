@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -75,17 +76,22 @@ def test_a_process_that_exits_is_an_exited_event_even_before_its_parent_reaps_it
 def test_a_sampler_held_up_records_the_samples_it_missed_as_a_gap_not_a_burst_of_reads(idle):
     interval_s = 0.01
 
+    held_s = []
+
     def hold_up(k: int) -> None:
-        # The consumer stays busy for many intervals (as a long probe or a stalled host would):
-        # hashing 200 MB takes well over 30 ms on any machine.
+        # The consumer stays busy for ten intervals at least (as a long probe or a stalled host
+        # would), whatever this machine's speed: the fault itself, not a wait for an event.
         if k == 3:
-            hashlib.sha256(bytes(200_000_000)).digest()
+            started_s, chunk = time.monotonic(), bytes(1_000_000)
+            while time.monotonic() - started_s < 10 * interval_s:
+                hashlib.sha256(chunk).digest()
+            held_s.append(time.monotonic() - started_s)
 
     items = collect(LocalSource(pid=idle.pid), 8, interval_s=interval_s, on_sample=hold_up)
     gaps = [item for item in items if isinstance(item, Event)]
     assert [gap.kind for gap in gaps] == ["missed"]
     gap = gaps[0].detail
-    assert gap["missed"] >= 3
+    assert gap["missed"] >= held_s[0] / interval_s - 2
     # The missed count is the due times that passed while held up, give or take the one taken.
     assert abs(gap["missed"] - (gap["to_s"] - gap["from_s"]) / interval_s) <= 1
     times = [item.t_wall_s for item in items if isinstance(item, Sample)]
