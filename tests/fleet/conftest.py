@@ -25,6 +25,7 @@ def fleet_server(tmp_path_factory):
         backfill(server.data_dir, fleet_backfill(end_s), root)
         server.start()
         server.backfill_end_s = end_s
+        server.children = {mode: process for mode, (process, _) in children.items()}
         yield server
     finally:  # whatever failed on the way, nothing is left running
         if server is not None:

@@ -14,9 +14,12 @@ LIVE_POINTS = 75
 
 def test_live_children_leak_at_their_rate_and_the_others_do_not(fleet_server):
     query = 'process_resident_memory_bytes{job="live"}'
-    # Polling the server for enough scraped points: the data, not a sleep, decides.
-    while fleet_server.count_points(query) < LIVE_POINTS or len(_modes(fleet_server, query)) < 3:
-        time.sleep(1)
+    # Each child says "scraped" at every scrape; a target's scrapes follow one another, so once a
+    # child has been scraped LIVE_POINTS + 1 times, LIVE_POINTS of its samples are stored.
+    for child in fleet_server.children.values():
+        for _ in range(LIVE_POINTS + 1):
+            assert child.stdout.readline().strip() == "scraped"
+    assert fleet_server.count_points(query) >= LIVE_POINTS and len(_modes(fleet_server, query)) == 3
     end_s = time.time()
     options = FleetOptions(window=aligned_window(end_s - LIVE_POINTS, end_s, 1.0))
     with PrometheusClient(fleet_server.url) as client:
