@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.run import table
 from leakhunt.sampling.local import LocalSource
 from leakhunt.sampling.remote import RemoteSource
 from leakhunt.sampling.sample import Sample
@@ -62,13 +63,7 @@ def run() -> str:
         server.stop()
         idle.kill()
         idle.wait()
-    lines = [
-        "## Live sampling (sampling/local.py, sampling/remote.py)",
-        "",
-        "| measure | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines = table("Live sampling (sampling/local.py, sampling/remote.py)", rows)
     lines.append("\nmprof and psrecord are measured beside leakhunt in Long watches and the peers.")
     return "\n".join(lines)
 

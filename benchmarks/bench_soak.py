@@ -7,6 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.run import table
+
 SIMULATED_S = 30 * 60
 
 
@@ -54,13 +56,7 @@ def run() -> str:
             f"{sampled:.2f} s / {unsampled:.2f} s = {sampled / unsampled:.2f}x",
         ),
     ]
-    lines = [
-        "## Default soak (30 simulated minutes, incident-2025-10-30)",
-        "",
-        "| measure | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines = table("Default soak (30 simulated minutes, incident-2025-10-30)", rows)
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,12 +26,14 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from benchmarks.run import table
 from leakhunt.analysis.growth import least_squares_slope_bytes_per_min
 from leakhunt.analysis.synthetic import service_at_rest
 from leakhunt.commands.progress import live_watch
 from leakhunt.report.console import WatchView
 from leakhunt.runs.finish import finish_run
 from leakhunt.runs.watch import WatchOptions, run_watch
+from leakhunt.sampling.child import read_status_bytes
 from leakhunt.sampling.procfs import CLOCK_TICKS_PER_S, parse_stat
 from leakhunt.sampling.replay import ReplaySource
 from leakhunt.sampling.sample import Sample
@@ -65,10 +68,10 @@ def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
         for k, (t, rss) in enumerate(zip(t_s, rss_bytes, strict=True)):
             if k in marks:
                 cpu_at[marks[k]] = time.process_time()
-                rss_at[marks[k]] = _own_rss_bytes()
+                rss_at[marks[k]] = read_status_bytes(os.getpid())[0]
             yield Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss), cpu_percent=1.0)
         cpu_at["end"] = time.process_time()
-        rss_at["end"] = _own_rss_bytes()
+        rss_at["end"] = read_status_bytes(os.getpid())[0]
 
     run_dir = RunDir.create("watch", "replay", tmp / "replay")
     options = WatchOptions(label="replay", duration_s=None, interval_s=0.1)
@@ -91,11 +94,6 @@ def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
         ),
         ("report of those 288,001 samples rendered (target ≤ 10 s)", f"{render_s:.1f} s"),
     ]
-
-
-def _own_rss_bytes() -> int:
-    status = Path("/proc/self/status").read_text()
-    return int(status.split("VmRSS:")[1].split()[0]) * 1024
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -198,13 +196,7 @@ def run() -> str:
         rows = _replay_8h(tmp) + _real_watch(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    lines = [
-        "## Long watches and the peers (runs/watch.py, analysis/live.py)",
-        "",
-        "| measure | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines = table("Long watches and the peers (runs/watch.py, analysis/live.py)", rows)
     lines.append(
         "\nmprof (`mprof attach -T 0.1`) and psrecord (`psrecord --interval 0.1`) ran on the same child at "
         "the same time as leakhunt; CPU is each process's own plus its children's, from /proc, over "

@@ -29,6 +29,17 @@ MODULES = (
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
+def table(heading: str, rows: list[tuple[str, str]]) -> list[str]:
+    """A section's heading and its two-column table, as lines."""
+    return [
+        f"## {heading}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in rows),
+    ]
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

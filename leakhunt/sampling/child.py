@@ -19,18 +19,13 @@ import psutil
 
 from leakhunt.errors import RunError
 from leakhunt.sampling.lifeline import dies_with_parent
+from leakhunt.sampling.procfs import parse_status
 
 
 def read_status_bytes(pid: int) -> tuple[int, int]:
     """(rss_bytes, swap_bytes) of a live process from one read of /proc/PID/status."""
-    rss_bytes = swap_bytes = 0
-    with open(f"/proc/{pid}/status", "rb") as status:
-        for line in status:
-            if line.startswith(b"VmRSS:"):
-                rss_bytes = int(line.split()[1]) * 1024
-            elif line.startswith(b"VmSwap:"):
-                swap_bytes = int(line.split()[1]) * 1024
-    return rss_bytes, swap_bytes
+    with open(f"/proc/{pid}/status") as status:
+        return parse_status(status.read())
 
 
 class ProcessMeter:
