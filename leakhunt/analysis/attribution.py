@@ -137,8 +137,6 @@ def native_gap(
             f"Python objects explain {min(share, 1.0):.0%} of the RSS growth "
             f"({py_text} of {rss_text}): look at the growing types below."
         )
-        if rss_slope_bytes_per_min <= stable_bound_bytes_per_min:
-            statement += " It is within the stable bound, but it is growth."
     else:
         statement = (
             f"RSS grows {rss_text} but the Python objects the probe sees grow {py_text}: "

@@ -20,6 +20,8 @@ Rules (shown in reports through `Growth.method`):
   fit is then on the envelope, one point per drop: the trough after it averaged with the peak
   before it lowered by the median tooth height, so a rising series of teeth is growth and a flat
   one is not. Least squares through these points, Student's t with as many points less two.
+  Sampling alone can tilt that line (a tooth period near a multiple of the sampling interval):
+  the largest such slope is `alias_bytes_per_min`, and growth below it is not established.
 - Stairs: two or more sharp rises and no drop are growth (shape "stairs"), never taken out.
 - Step: a single sharp rise against a flat history (the points before it and after it each show
   no growth: their intervals hold zero) is a one-off (a cache filled once): it is taken out, and
@@ -87,6 +89,8 @@ class Growth:
     step_at_min: float | None = None
     # The high end of the whole fitted span's interval: for a plateau, whether it ever grew fast.
     whole_ci_high_bytes_per_min: float = np.inf
+    # For a sawtooth: the slope its sampling alone can draw (growth below it is not established).
+    alias_bytes_per_min: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -259,6 +263,22 @@ def _envelope(t_min: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.n
     return np.array(times), np.array(values)
 
 
+def _alias_slope_bytes_per_min(
+    t_min: np.ndarray, y: np.ndarray, drops: np.ndarray, envelope_t_min: np.ndarray
+) -> float:
+    """The largest slope that sampling alone can draw through a flat sawtooth's envelope.
+
+    The sample before a drop is taken up to one interval before it, so each envelope point sits
+    anywhere within what a tooth rises in one interval of its true level. A tooth period close to
+    a multiple of the interval turns that into a slow drift, a slope no noise term sees (1 in 200
+    flat sawtooths in tests/analysis/test_false_alarms.py): the most such errors can tilt a least
+    squares line is that rise times the sum of its positive weights."""
+    rise_bytes = float(np.median(y[drops] - y[drops + 1])) / float(np.median(np.diff(t_min[drops])))
+    rise_bytes *= float(np.median(np.diff(t_min)))
+    centred = envelope_t_min - envelope_t_min.mean()
+    return rise_bytes * float(np.clip(centred, 0, None).sum()) / float(centred @ centred)
+
+
 def _envelope_trend(t_min: np.ndarray, y: np.ndarray) -> Trend:
     """Envelope points are a few, each from its own tooth: least squares with Student's t. A
     sawtooth is only fitted this way with three drops or more, so there are three points."""
@@ -315,7 +335,7 @@ def fit_growth(
             method + f"; fewer than {MIN_FIT_POINTS} points, no verdict", rough.slope, rough.slope,
         )  # fmt: skip
     rises, drops = _jumps(y_fit)
-    shape, step_bytes, step_at_min = "linear", 0.0, None
+    shape, step_bytes, step_at_min, alias_bytes_per_min = "linear", 0.0, None, 0.0
     fit_t, fit_y = t_min, y_fit
     steps = _steps(t_min, y_fit)
     if len(drops) >= 3:
@@ -324,6 +344,7 @@ def fit_growth(
         shape = "sawtooth"
         fit_t, fit_y = _envelope(t_min, y_fit, drops)
         overall = _envelope_trend(fit_t, fit_y)
+        alias_bytes_per_min = _alias_slope_bytes_per_min(t_min, y_fit, drops, fit_t)
         method += f"; sawtooth of {len(drops) + 1} cycles judged on its envelope ({len(fit_t)} points)"
     elif len(rises) == 1 and not len(drops) and _one_off(t_min, y_fit, rises[0]):
         shape = "step"
@@ -354,4 +375,5 @@ def fit_growth(
     return Growth(
         overall.slope, overall.low, overall.high, overall.intercept, shape, n_samples, len(fit_t),
         warmup_s, method, early.slope, late.slope, step_bytes, step_at_min, whole_high,
+        alias_bytes_per_min,
     )  # fmt: skip

@@ -12,7 +12,12 @@ import pandas as pd
 from leakhunt.analysis.attribution import what_grows
 from leakhunt.analysis.criteria import evaluate, gate_passes, parse_expect
 from leakhunt.analysis.growth import fit_growth
-from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge, limit_text
+from leakhunt.analysis.verdict import (
+    NEGLIGIBLE_BYTES_PER_MIN,
+    STABLE_BOUND_BYTES_PER_MIN,
+    judge,
+    limit_text,
+)
 from leakhunt.units import format_mb
 
 MB = 1e6
@@ -55,7 +60,8 @@ def _explained(reference: dict[str, Any] | None, slope_bytes_per_min: float) -> 
 
 def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
     """One sentence a user reads first; for incident scenarios it puts the model beside the report."""
-    text = f"{summary['verdict']}: RSS {summary['verdict_reason']}."
+    # summary.json files written before verdict labels carry the bare verdict only.
+    text = f"{summary.get('verdict_label') or summary['verdict']}: RSS {summary['verdict_reason']}."
     reference = summary.get("reference")
     if reference and reference.get("explained_fraction") is not None:
         fraction = reference["explained_fraction"]
@@ -78,6 +84,11 @@ def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
             )
     if not meta.get("fixes") and meta.get("command") == "soak" and summary["verdict"] == "STABLE":
         text += " With every fix off it already meets the report's own criterion growth < 50 MB/h."
+    elif not meta.get("fixes") and meta.get("command") == "soak" and summary.get("pace") == "slow":
+        text += (
+            " With every fix off it passes the report's own criterion growth < 50 MB/h, and still "
+            f"grows without bound (to the limit: {summary['to_limit']})."
+        )
     if meta.get("exit_reason") == "limit_hit":
         hits = [e["text"] for e in meta.get("events", []) if e.get("kind") == "limit_hit"]
         text += f" {hits[0][0].upper()}{hits[0][1:]}." if hits else ""
@@ -118,13 +129,17 @@ def summarize_run(
         "ended_early": early,
         "growth": growth_dict,
         "verdict": str(judgement.verdict),
+        "verdict_label": judgement.label,
+        "verdict_short": judgement.short_label,
+        "pace": judgement.pace,
         "verdict_reason": judgement.reason,
         "thresholds": (
-            f"Verdict thresholds: STABLE when the whole 95 % CI is at or below "
-            f"{format_mb(judgement.stable_bound_bytes_per_min * 60)} MB/h; LEAK when its low "
-            "end is above that; BOUNDED when growth is clear early (its interval above zero) and "
-            "gone late (its interval holds zero); INCONCLUSIVE when there are too few points or "
-            "the CI is too wide to tell."
+            f"Verdict thresholds: LEAK when the 95 % CI's low end is above the negligible band "
+            f"of {format_mb(min(NEGLIGIBLE_BYTES_PER_MIN, bound) * 60)} MB/h (slow when all of it "
+            f"is at or below the stable bound of {format_mb(bound * 60)} MB/h, fast when all of "
+            "it is above); STABLE when the whole CI is at or below the bound and holds zero or "
+            "lies inside the band; BOUNDED when growth is clear early and gone late (a plateau); "
+            "INCONCLUSIVE when there are too few points or the CI is too wide to tell."
         ),
         "method": growth.method,
         "time_to_limit_min": judgement.time_to_limit_min,

@@ -2,13 +2,20 @@
 
 Rules, in order (shown in every report):
 1. Fewer than 10 points to fit: INCONCLUSIVE.
-2. The whole 95 % interval at or below the stable bound (default the incident's 50 MB/h): STABLE.
-   For a plateau, the interval over the whole fitted span is the one judged here: a curve that
-   never grew faster than the bound is STABLE, however it bends.
-3. The curve flattens to a plateau (its late interval holds zero, its early one does not): BOUNDED.
-4. The low end of the interval above the stable bound: LEAK.
-5. Otherwise the interval straddles the bound: INCONCLUSIVE, "sample longer or more often".
-Time to limit is given for a LEAK with a known limit only: (limit - last RSS) / slope, with the
+2. The curve flattens to a plateau (its late interval holds zero, its early one does not): BOUNDED,
+   unless its whole-span interval lies inside the negligible band: STABLE.
+3. The low end of the 95 % interval above the negligible band: the growth is established, LEAK,
+   with its pace beside it: "slow" when the whole interval is at or below the stable bound
+   (default the incident's 50 MB/h; a `growth<50MB/h` gate still passes it), "fast" when its low
+   end is above the bound, otherwise "near" the bound.
+4. The whole interval at or below the stable bound, and holding zero or inside the negligible
+   band: STABLE.
+5. Otherwise INCONCLUSIVE: the interval straddles the bound, or it excludes zero by less than the
+   negligible band; "sample longer or more often".
+The negligible band is 2 MB/h (never above the stable bound): the smallest whole figure above
+every low end seen on 1,000 flat AR(1) curves over 30 minutes (docs/decisions.md). For a
+sawtooth it is at least the slope its sampling alone can draw (`Growth.alias_bytes_per_min`).
+Time to limit is given for every LEAK with a known limit: (limit - last RSS) / slope, with the
 range the interval allows; a limit already reached is reported as reached, with its time.
 """
 
@@ -22,6 +29,9 @@ from leakhunt.units import format_mb
 
 MB = 1e6
 STABLE_BOUND_BYTES_PER_MIN = 50 * MB / 60  # the incident's criterion: growth < 50 MB/h
+# Growth a flat curve's interval can still show: the highest low end on 1,000 flat AR(1) curves
+# (phi 0.5-0.98, sigma up to 3 MB) over 30 min at 5 s was 1.83 MB/h (tests/analysis/test_verdict.py).
+NEGLIGIBLE_BYTES_PER_MIN = 2 * MB / 60
 
 
 class Verdict(StrEnum):
@@ -39,11 +49,31 @@ class Judgement:
     time_to_limit_min: float | None
     # The time to limit at the interval's high and low slopes (soonest, latest; None: never).
     time_to_limit_range_min: tuple[float, float | None] | None = None
+    # A LEAK's speed against the stable bound: "slow" (under it), "near" (straddling), "fast".
+    pace: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The verdict as a headline says it: `LEAK (slow: under the 50 MB/h bound)`."""
+        if self.pace is None:
+            return str(self.verdict)
+        bound = f"{format_mb(self.stable_bound_bytes_per_min * 60)} MB/h bound"
+        return f"{self.verdict} ({self.pace}: {_PACE_WORDS[self.pace]} the {bound})"
+
+    @property
+    def short_label(self) -> str:
+        """The verdict as a table cell says it: `LEAK, slow`."""
+        return str(self.verdict) if self.pace is None else f"{self.verdict}, {self.pace}"
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["verdict"] = str(self.verdict)
+        data["label"] = self.label
+        data["short_label"] = self.short_label
         return data
+
+
+_PACE_WORDS = {"slow": "under", "near": "its interval straddles", "fast": "above"}
 
 
 def rate_text(bytes_per_min: float) -> str:
@@ -72,10 +102,16 @@ def judge(
     bound = stable_bound_bytes_per_min
     interval = f"{_rate(slope)} (95 % CI {_rate(low)} to {_rate(high)})"
     bound_text = f"the stable bound of {rate_text(bound)}"
+    negligible = min(max(NEGLIGIBLE_BYTES_PER_MIN, growth.alias_bytes_per_min), bound)
+    if growth.alias_bytes_per_min > NEGLIGIBLE_BYTES_PER_MIN:
+        band_text = f"the {rate_text(negligible)} that sampling alone can draw through these teeth"
+    else:
+        band_text = f"the negligible band of {rate_text(negligible)}"
+    pace = None
     if growth.shape == "too_few":
         verdict = Verdict.INCONCLUSIVE
         reason = f"only {growth.n_fit_points} points to fit after warm-up; need at least 10: sample longer"
-    elif growth.shape == "plateau" and growth.whole_ci_high_bytes_per_min > bound:
+    elif growth.shape == "plateau" and growth.whole_ci_high_bytes_per_min > negligible:
         verdict = Verdict.BOUNDED
         reason = (
             f"growth flattens to a plateau: {_rate(growth.early_slope_bytes_per_min)} early, now {interval}"
@@ -84,16 +120,32 @@ def judge(
         verdict = Verdict.STABLE
         reason = (
             f"grows at most {_rate(growth.whole_ci_high_bytes_per_min)} over the run and flattens, "
-            f"now {interval}: within {bound_text}"
+            f"now {interval}: within {band_text}"
         )
-    elif high <= bound:
+    elif low > negligible:
+        verdict = Verdict.LEAK
+        if low > bound:
+            pace, reason = "fast", f"grows {interval}, above {bound_text}"
+        elif high <= bound:
+            pace = "slow"
+            reason = (
+                f"grows {interval}: it does grow (the interval is clear of zero), all of it under "
+                f"{bound_text}"
+            )
+        else:
+            pace = "near"
+            reason = (
+                f"grows {interval}: it does grow (the interval is clear of zero), and the interval "
+                f"straddles {bound_text}: sample longer to tell which side"
+            )
+    elif high <= bound and (low <= 0 or high <= negligible):
         verdict = Verdict.STABLE
         reason = f"grows {interval}, within {bound_text}"
-        if low > 0:
-            reason += "; it does grow (the interval excludes zero): a slow leak under the bound"
-    elif low > bound:
-        verdict = Verdict.LEAK
-        reason = f"grows {interval}, above {bound_text}"
+    elif high <= bound:
+        verdict = Verdict.INCONCLUSIVE
+        reason = (
+            f"grows {interval}: above zero, but not clear of {band_text}: sample longer or more often"
+        )
     else:
         verdict = Verdict.INCONCLUSIVE
         reason = f"grows {interval}, an interval that straddles {bound_text}: sample longer or more often"
@@ -106,7 +158,7 @@ def judge(
         time_to_limit_min = _minutes_to(limit_bytes, last_rss_bytes, slope)
         soonest = _minutes_to(limit_bytes, last_rss_bytes, high)
         time_range = (soonest, _minutes_to(limit_bytes, last_rss_bytes, low)) if soonest is not None else None
-    return Judgement(verdict, reason, bound, time_to_limit_min, time_range)
+    return Judgement(verdict, reason, bound, time_to_limit_min, time_range, pace)
 
 
 def limit_text(

@@ -22,7 +22,7 @@ import numpy as np
 
 from leakhunt.analysis.growth import Growth
 from leakhunt.analysis.student import t_critical_95
-from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, judge
+from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, Judgement, judge, limit_text
 from leakhunt.errors import UsageError
 from leakhunt.report.html import render_comparison_html
 from leakhunt.report.plots import plot_comparison
@@ -179,14 +179,44 @@ def _pooled_growth(group: list[dict[str, Any]]) -> dict[str, Any]:
     return pooled
 
 
-def _judged(growth: dict[str, Any], summary: dict[str, Any]) -> tuple[str, str]:
+def _judged(growth: dict[str, Any], summary: dict[str, Any]) -> Judgement:
+    """The pooled replicates judged as one run is, time to limit from the first one's last RSS."""
     fields = {f.name for f in dataclasses.fields(Growth)}
     shape = growth["shape"] if growth["shape"] != "mixed" else "linear"
-    judgement = judge(
+    return judge(
         Growth(**{**{k: v for k, v in growth.items() if k in fields}, "shape": shape}),
         stable_bound_bytes_per_min=summary.get("stable_bound_bytes_per_min") or STABLE_BOUND_BYTES_PER_MIN,
+        limit_bytes=summary.get("memory_limit_bytes"),
+        last_rss_bytes=summary.get("final_rss_bytes"),
     )
-    return str(judgement.verdict), judgement.reason
+
+
+def _verdict_fields(group: list[dict[str, Any]], growth: dict[str, Any]) -> dict[str, Any]:
+    """A single run's verdict as its summary gives it; replicates' from their pooled growth."""
+    summary = group[0]["summary"]
+    if len(group) == 1:
+        return {
+            "verdict": summary["verdict"],
+            "verdict_label": summary.get("verdict_label") or summary["verdict"],
+            "verdict_short": summary.get("verdict_short") or summary["verdict"],
+            "pace": summary.get("pace"),
+            "verdict_reason": summary.get("verdict_reason"),
+            "time_to_limit_min": summary.get("time_to_limit_min"),
+            "to_limit": summary.get("to_limit"),
+        }
+    judgement = _judged(growth, summary)
+    to_limit = summary.get("to_limit") or ""
+    if not to_limit.startswith("reached"):
+        to_limit = limit_text(judgement, limit_bytes=summary.get("memory_limit_bytes"))
+    return {
+        "verdict": str(judgement.verdict),
+        "verdict_label": judgement.label,
+        "verdict_short": judgement.short_label,
+        "pace": judgement.pace,
+        "verdict_reason": judgement.reason,
+        "time_to_limit_min": judgement.time_to_limit_min,
+        "to_limit": to_limit,
+    }
 
 
 def effect(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
@@ -225,6 +255,9 @@ def effect(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 
 def effect_text(entry: dict[str, Any]) -> str:
     found = entry["effect"]
+    if found.get("comparable") is False:
+        change = format_mb(-found["removed_bytes_per_min"], signed=True)
+        return f"{change} MB/min against the baseline, a different scenario: not a fix's effect"
     if found.get("negligible"):
         return f"no effect beyond ±{NEGLIGIBLE_SHARE:.0%} of the baseline's growth"
     if not found["measurable"]:
@@ -241,6 +274,11 @@ _COMPARED_SETTINGS = (
     ("seed", lambda meta: meta.get("seed")),
     ("duration", lambda meta: meta.get("duration_s")),
 )
+
+
+def _scenario_key(meta: dict[str, Any]) -> str:
+    scenario = meta.get("scenario") or {}
+    return json.dumps([scenario.get("name"), scenario.get("scale")], default=str)
 
 
 def mismatch_warnings(runs: list[dict[str, Any]]) -> list[str]:
@@ -264,9 +302,6 @@ def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
         first = group[0]
         summary = first["summary"]
         growth = _pooled_growth(group)
-        verdict, reason = (summary["verdict"], summary.get("verdict_reason"))
-        if len(group) > 1:
-            verdict, reason = _judged(growth, summary)
         entries.append(
             {
                 "label": first["label"],
@@ -274,12 +309,9 @@ def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "run_dirs": [str(run["run_dir"].path) for run in group],
                 "replicates": len(group),
                 "fixes": first["meta"].get("fixes", []),
-                "verdict": verdict,
-                "verdict_reason": reason,
+                **_verdict_fields(group, growth),
                 "replicate_verdicts": [run["summary"]["verdict"] for run in group],
                 "growth": growth,
-                "time_to_limit_min": summary.get("time_to_limit_min"),
-                "to_limit": summary.get("to_limit"),
                 "peak_rss_bytes": max(run["summary"].get("peak_rss_bytes") or 0 for run in group),
                 "final_rss_bytes": summary.get("final_rss_bytes"),
                 "exit_reason": summary.get("exit_reason"),
@@ -290,8 +322,12 @@ def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     base = entries[0]
+    scenario_of = {run["label"]: _scenario_key(run["meta"]) for run in runs}
     for entry in entries[1:]:
         entry["effect"] = effect(base["growth"], entry["growth"])
+        if scenario_of[entry["label"]] != scenario_of[base["label"]]:
+            # A fix's effect is measured against the same model; another scenario's is another curve.
+            entry["effect"].update(comparable=False, measurable=False, percent=None, percent_ci=None)
         entry["reduction_percent"] = entry["effect"]["percent"]
     base["effect"], base["reduction_percent"] = None, None
     comparison = {
@@ -316,6 +352,8 @@ def conclusion(comparison: dict[str, Any]) -> str:
         # A negligible effect (proven within ±10 %) is also no measurable effect: which of the two
         # a rerun shows depends on how narrow its interval came out, a figure, not a claim.
         effect_claim = "removes growth" if entry["effect"]["measurable"] else "no measurable effect"
+        if entry["effect"].get("comparable") is False:
+            effect_claim = "a different scenario"
         if entry["effect"]["measurable"] and entry["effect"]["removed_bytes_per_min"] < 0:
             effect_claim = "adds growth"
         parts.append(f"{entry['label']} {entry['verdict']}, {effect_claim}")
@@ -347,15 +385,19 @@ def weightiest_fix(entries: list[dict[str, Any]]) -> str:
     return text + "."
 
 
+def _short(entry: dict[str, Any]) -> str:
+    return entry.get("verdict_short") or entry["verdict"]
+
+
 def comparison_headline(comparison: dict[str, Any]) -> str:
     entries = comparison["runs"]
     base = entries[0]
     base_rate = base["growth"]["slope_bytes_per_min"]
-    parts = [f"{base['label']}: {format_mb(base_rate)} MB/min ({base['verdict']})"]
+    parts = [f"{base['label']}: {format_mb(base_rate)} MB/min ({_short(base)})"]
     for entry in entries[1:]:
         parts.append(
             f"{entry['label']}: {format_mb(entry['growth']['slope_bytes_per_min'])} MB/min "
-            f"({entry['verdict']}, {effect_text(entry)})"
+            f"({_short(entry)}, {effect_text(entry)})"
         )
     text = "; ".join(parts) + "."
     if any(not (e["effect"]["measurable"] or e["effect"].get("negligible")) for e in entries[1:]):
@@ -371,8 +413,13 @@ def comparison_headline(comparison: dict[str, Any]) -> str:
             f" The incident observed {reference['growth_bytes_per_min'] / MB:.0f} MB/min; "
             f"the baseline model explains {fraction:.1%} of it."
         )
-    if base["verdict"] == "STABLE":
+    if base["verdict"] == "STABLE" and not base["fixes"]:
         text += " With every fix off the model already meets the report's own criterion growth < 50 MB/h."
+    elif base.get("pace") == "slow" and not base["fixes"]:
+        text += (
+            " With every fix off the model passes the report's own criterion growth < 50 MB/h, and "
+            f"still grows without bound (to the limit: {base.get('to_limit')})."
+        )
     for warning in comparison.get("warnings", []):
         text += f" Warning: {warning}."
     return text

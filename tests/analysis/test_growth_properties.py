@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from leakhunt.analysis.growth import LEVEL_WINDOWS, MIN_POINTS_PER_LEVEL, Growth, fit_growth
 from leakhunt.analysis.synthetic import SHAPES, series
-from leakhunt.analysis.verdict import Verdict, judge
+from leakhunt.analysis.verdict import NEGLIGIBLE_BYTES_PER_MIN, Verdict, judge
 
 MB = 1e6
 repeatable = settings(
@@ -126,35 +126,44 @@ bounds = st.floats(0.0, 1e9)
 offsets = st.floats(0.0, 1e9)
 
 
+def band(bound: float) -> float:
+    return min(NEGLIGIBLE_BYTES_PER_MIN, bound)
+
+
 @repeatable
 @given(bounds, offsets, offsets)
-def test_stable_is_exactly_a_high_end_at_or_below_the_bound(bound, below, width):
-    at_bound = judge(leaning(bound - below - width, bound), stable_bound_bytes_per_min=bound)
-    assert at_bound.verdict == Verdict.STABLE
+def test_stable_is_exactly_a_high_end_at_or_below_the_bound_with_zero_or_the_band_inside(bound, below, width):
+    holds_zero = judge(leaning(-below, min(width, bound)), stable_bound_bytes_per_min=bound)
+    assert holds_zero.verdict == Verdict.STABLE
+    inside_band = judge(leaning(band(bound) * 0.5, band(bound)), stable_bound_bytes_per_min=bound)
+    assert inside_band.verdict == Verdict.STABLE
     just_over = np.nextafter(bound, np.inf)
-    over = judge(leaning(bound - below - width, just_over), stable_bound_bytes_per_min=bound)
+    over = judge(leaning(-below, just_over + width), stable_bound_bytes_per_min=bound)
     assert over.verdict == Verdict.INCONCLUSIVE
 
 
 @repeatable
 @given(bounds, offsets)
-def test_leak_is_exactly_a_low_end_above_the_bound(bound, width):
-    at_bound = judge(leaning(bound, bound + width + 1.0), stable_bound_bytes_per_min=bound)
-    assert at_bound.verdict == Verdict.INCONCLUSIVE
-    just_over = np.nextafter(bound, np.inf)
-    assert (
-        judge(leaning(just_over, just_over + width), stable_bound_bytes_per_min=bound).verdict == Verdict.LEAK
-    )
+def test_leak_is_exactly_a_low_end_above_the_negligible_band(bound, width):
+    at_band = judge(leaning(band(bound), bound + width + 1.0), stable_bound_bytes_per_min=bound)
+    assert at_band.verdict != Verdict.LEAK
+    just_over = np.nextafter(band(bound), np.inf)
+    leak = judge(leaning(just_over, just_over + width), stable_bound_bytes_per_min=bound)
+    assert leak.verdict == Verdict.LEAK
 
 
 @repeatable
 @given(bounds, st.floats(-1e9, 1e9), offsets)
-def test_every_interval_gets_the_verdict_its_ends_give(bound, low, width):
-    verdict = judge(leaning(low, low + width), stable_bound_bytes_per_min=bound).verdict
-    expected = (
-        Verdict.STABLE if low + width <= bound else Verdict.LEAK if low > bound else Verdict.INCONCLUSIVE
-    )
-    assert verdict == expected
+def test_every_interval_gets_the_verdict_and_pace_its_ends_give(bound, low, width):
+    judgement = judge(leaning(low, low + width), stable_bound_bytes_per_min=bound)
+    high = low + width
+    if low > band(bound):
+        expected = (Verdict.LEAK, "fast" if low > bound else "slow" if high <= bound else "near")
+    elif high <= bound and (low <= 0 or high <= band(bound)):
+        expected = (Verdict.STABLE, None)
+    else:
+        expected = (Verdict.INCONCLUSIVE, None)
+    assert (judgement.verdict, judgement.pace) == expected
 
 
 @pytest.mark.parametrize("shape", ["plateau", "too_few"])

@@ -72,12 +72,16 @@ def test_a_leaking_run_is_summarised_in_full():
         "ended_early": None,
         "growth": expected_growth,
         "verdict": "LEAK",
+        "verdict_label": "LEAK (fast: above the 50 MB/h bound)",
+        "verdict_short": "LEAK, fast",
+        "pace": "fast",
         "verdict_reason": judgement.reason,
         "thresholds": (
-            "Verdict thresholds: STABLE when the whole 95 % CI is at or below 50 MB/h; LEAK when its "
-            "low end is above that; BOUNDED when growth is clear early (its interval above zero) and "
-            "gone late (its interval holds zero); INCONCLUSIVE when there are too few points or the "
-            "CI is too wide to tell."
+            "Verdict thresholds: LEAK when the 95 % CI's low end is above the negligible band of "
+            "2 MB/h (slow when all of it is at or below the stable bound of 50 MB/h, fast when all "
+            "of it is above); STABLE when the whole CI is at or below the bound and holds zero or "
+            "lies inside the band; BOUNDED when growth is clear early and gone late (a plateau); "
+            "INCONCLUSIVE when there are too few points or the CI is too wide to tell."
         ),
         "method": growth.method,
         "time_to_limit_min": judgement.time_to_limit_min,
@@ -101,7 +105,8 @@ def test_a_leaking_run_is_summarised_in_full():
     }
     criteria = summary.pop("criteria")
     assert summary.pop("attribution")["probes"] == 0  # no probes given: what grows says why
-    assert summary.pop("headline").startswith(f"LEAK: RSS {judgement.reason}.")
+    label = "LEAK (fast: above the 50 MB/h bound)"
+    assert summary.pop("headline").startswith(f"{label}: RSS {judgement.reason}.")
     assert summary == expected
     assert judgement.time_to_limit_min is not None and judgement.time_to_limit_min > 0
     assert [(c["text"], c["status"], c["measured"]) for c in criteria] == [
@@ -120,8 +125,13 @@ def test_the_time_axis_and_the_stable_bound_come_from_the_meta():
     assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(2.2 * MB, rel=0.01)
     assert summary["span_s"] == 18000.0
     assert summary["stable_bound_bytes_per_min"] == 5 * MB
-    assert "at or below 300 MB/h" in summary["thresholds"]
-    assert summary["verdict"] == "STABLE"
+    assert "at or below the stable bound of 300 MB/h" in summary["thresholds"]
+    # 132 MB/h, its interval clear of zero and under the 300 MB/h bound: a slow leak, with the time
+    # it leaves, and no criterion to fail.
+    assert (summary["verdict"], summary["pace"]) == ("LEAK", "slow")
+    assert summary["verdict_label"] == "LEAK (slow: under the 300 MB/h bound)"
+    left_bytes = 2e9 - summary["final_rss_bytes"]
+    assert summary["time_to_limit_min"] == pytest.approx(left_bytes / (2.2 * MB), rel=0.02)
     assert summary["criteria_passed"] is True
 
 
@@ -265,6 +275,23 @@ def test_a_soak_with_every_fix_off_that_is_already_stable_says_it_meets_the_crit
     assert meets not in headline({"command": "soak", "fixes": ["cleanup"]}, summary_of("STABLE", None))
     assert meets not in headline({"command": "watch"}, summary_of("STABLE", None))
     assert meets not in headline({"command": "soak"}, summary_of("LEAK", None))
+
+
+def test_a_soak_with_every_fix_off_that_leaks_slowly_says_it_passes_the_criterion_and_still_grows():
+    summary = {**summary_of("LEAK", None), "verdict_label": "LEAK (slow: under the 50 MB/h bound)"}
+    summary.update(pace="slow", to_limit="~18,000 min (range 16,000-20,000 min)")
+    text = headline({"command": "soak"}, summary)
+    assert text == (
+        "LEAK (slow: under the 50 MB/h bound): RSS grows 1 MB/min. With every fix off it passes the "
+        "report's own criterion growth < 50 MB/h, and still grows without bound (to the limit: "
+        "~18,000 min (range 16,000-20,000 min))."
+    )
+    assert "still grows" not in headline({"command": "soak", "fixes": ["oi_cap"]}, summary)
+    assert "still grows" not in headline({"command": "soak"}, {**summary, "pace": "fast"})
+
+
+def test_a_headline_from_a_summary_written_before_labels_uses_the_bare_verdict():
+    assert headline({}, summary_of("LEAK", None)).startswith("LEAK: RSS")
 
 
 def test_a_hit_limit_is_told_in_the_headline_as_a_sentence():

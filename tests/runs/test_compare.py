@@ -1,6 +1,15 @@
-"""compare.py's conclusion: the claims a rerun must repeat, without the figures that may move."""
+"""compare.py: the conclusion (the claims a rerun must repeat, without the figures that may move),
+and the verdicts, paces and times to limit of each variant, pooled over replicates."""
 
-from leakhunt.runs.compare import conclusion, effect
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from leakhunt.analysis.summary import summarize_run
+from leakhunt.analysis.synthetic import service_at_rest
+from leakhunt.runs.compare import conclusion, effect, effect_text, summarize_comparison
 
 MB = 1e6
 
@@ -37,3 +46,60 @@ def test_an_effect_whose_interval_clears_zero_and_the_margin_removes_growth():
     assert "oi_cap only STABLE, removes growth" in conclusion(
         {"runs": [entry("fixes off", 0.32, 0.01), fixed]}
     )
+
+
+def run_of(label: str, rate_bytes_per_min: float, seed: int, *, scenario: str = "incident", **meta) -> dict:
+    """One saved run as compare reads it: meta and a summary computed from a seeded curve."""
+    t_s, rss_bytes, _ = service_at_rest(seed, rate_bytes_per_min, minutes=120, interval_s=5.0)
+    samples = pd.DataFrame({"t_sim_s": t_s, "rss_bytes": rss_bytes, "swap_bytes": 0.0, "cpu_percent": 1.0})
+    full_meta = {
+        "command": "soak", "label": label, "memory_limit_bytes": 6e9, "exit_reason": "completed",
+        "scenario": {"name": scenario, "scale": 1.0}, "duration_s": 7200.0, "fixes": [], **meta,
+    }  # fmt: skip
+    return {
+        "label": label,
+        "run_dir": SimpleNamespace(path=Path(f"/runs/{label}-{seed}")),
+        "meta": full_meta,
+        "summary": summarize_run(samples, full_meta),
+    }
+
+
+def test_replicates_of_a_slow_leak_are_judged_pooled_with_their_pace_and_time_to_limit():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(3)]
+    base = summarize_comparison(runs)["runs"][0]
+    assert (base["verdict"], base["pace"], base["verdict_short"]) == ("LEAK", "slow", "LEAK, slow")
+    assert base["verdict_label"] == "LEAK (slow: under the 50 MB/h bound)"
+    left_bytes = 6e9 - base["final_rss_bytes"]
+    assert base["time_to_limit_min"] == pytest.approx(left_bytes / base["growth"]["slope_bytes_per_min"])
+    assert base["to_limit"] == f"~{base['time_to_limit_min']:,.0f} min"
+
+
+def test_a_baseline_leaking_slowly_with_every_fix_off_is_said_to_pass_the_criterion_and_still_grow():
+    comparison = summarize_comparison(
+        [run_of("fixes off", 20 * MB / 60, 0), run_of("oi_cap", 0.0, 1, fixes=["oi_cap"])]
+    )
+    headline = comparison["headline"]
+    assert headline.startswith("fixes off: ") and "MB/min (LEAK, slow); oi_cap: " in headline
+    base = comparison["runs"][0]
+    assert f"passes the report's own criterion growth < 50 MB/h, and still grows without bound " \
+        f"(to the limit: {base['to_limit']})." in headline
+    assert "already meets" not in headline
+
+
+def test_a_baseline_with_fixes_on_is_not_said_to_meet_the_criterion_with_every_fix_off():
+    stable = [run_of("all fixes", 0.0, 0, fixes=["oi_cap"]), run_of("none", 0.0, 1)]
+    assert "every fix off" not in summarize_comparison(stable)["headline"]
+    fixes_off = [run_of("none", 0.0, 1), run_of("all fixes", 0.0, 0, fixes=["oi_cap"])]
+    assert "With every fix off the model already meets" in summarize_comparison(fixes_off)["headline"]
+
+
+def test_runs_of_different_scenarios_are_not_read_as_a_fix_removing_growth():
+    comparison = summarize_comparison(
+        [run_of("smoke", 1 * MB / 60, 0, scenario="smoke"), run_of("replay", 200 * MB, 1, scenario="replay")]
+    )
+    other = comparison["runs"][1]
+    assert other["effect"]["comparable"] is False and other["reduction_percent"] is None
+    assert effect_text(other).endswith(" against the baseline, a different scenario: not a fix's effect")
+    assert "removes" not in comparison["headline"] and "%" not in effect_text(other)
+    assert "replay LEAK, a different scenario" in comparison["conclusion"]
+    assert any("differ in scenario" in warning for warning in comparison["warnings"])
