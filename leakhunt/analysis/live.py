@@ -92,9 +92,17 @@ class LiveStatus:
 class LiveAnalysis:
     """Growth, verdict and criteria so far, updated sample by sample."""
 
-    def __init__(self, criteria: Sequence[Criterion] = (), refit_every_s: float = REFIT_EVERY_S) -> None:
+    def __init__(
+        self,
+        criteria: Sequence[Criterion] = (),
+        refit_every_s: float = REFIT_EVERY_S,
+        time_axis: str = "t_wall_s",
+    ) -> None:
+        """`time_axis`: the clock growth is measured on, `t_sim_s` for a soak's simulated one;
+        refits are paced by the wall clock either way."""
         self.criteria = list(criteria)
         self.refit_every_s = refit_every_s
+        self.time_axis = time_axis
         self.rss = Buckets()
         self.n_samples = 0
         self.last: Sample | None = None
@@ -105,6 +113,7 @@ class LiveAnalysis:
         self._max_swap_bytes = 0.0
         self._cpu_sum = 0.0
         self._fitted_at_s = -np.inf
+        self._fitted_n = 0
         self._at_s = sorted({c.at_s for c in self.criteria if c.metric == "rss" and c.at_s is not None})
         self._near: dict[float, tuple[float, float, float]] = {}  # T -> (distance, elapsed, rss)
 
@@ -113,7 +122,7 @@ class LiveAnalysis:
             self._first_t_s = sample.t_sim_s
         self.last = sample
         self.n_samples += 1
-        self.rss.add(sample.t_wall_s, sample.rss_bytes)
+        self.rss.add(getattr(sample, self.time_axis), sample.rss_bytes)
         self._peak_rss_bytes = max(self._peak_rss_bytes, sample.rss_bytes)
         self._max_swap_bytes = max(self._max_swap_bytes, sample.swap_bytes or 0)
         self._cpu_sum += sample.cpu_percent or 0.0
@@ -134,6 +143,13 @@ class LiveAnalysis:
             self._refit(last)
         return self._status
 
+    def fresh_status(self) -> LiveStatus | None:
+        """The status fitted to every sample so far, whatever the cadence: for the line a log
+        keeps, and the last one of a run."""
+        if self.last is not None and self._fitted_n != self.n_samples:
+            self._refit(self.last)
+        return self._status
+
     def observed(self) -> Observed:
         assert self.last is not None
         return Observed(
@@ -149,6 +165,7 @@ class LiveAnalysis:
     def _refit(self, sample: Sample) -> None:
         self.fits += 1
         self._fitted_at_s = sample.t_wall_s
+        self._fitted_n = self.n_samples
         growth = fit_growth(*self.rss.series())
         self._status = LiveStatus(
             growth=growth,

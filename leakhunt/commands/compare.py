@@ -54,7 +54,7 @@ def compare_command(
         out=None,
         allow_unproven=allow_unproven,
     )
-    from leakhunt.commands.progress import CompareProgress
+    from leakhunt.commands.progress import CompareProgress, working
     from leakhunt.report.console import print_comparison
     from leakhunt.runs.compare import default_jobs, render_comparison, run_baseline_comparison, variants
     from leakhunt.sampling.store import RunDir
@@ -78,7 +78,7 @@ def compare_command(
             on_sample=shown.on_sample,
             on_done=shown.on_done,
         )
-    with progress.status("writing the report"):
+    with working(progress, "writing the report"):
         comparison = render_comparison(comparison_dir, [result.run_dir for result in done])
     print_comparison(results, comparison)
     return comparison
@@ -92,6 +92,7 @@ def _compare_saved(
     results: Console,
     progress: Console,
 ) -> dict[str, Any]:
+    from leakhunt.commands.progress import working
     from leakhunt.report.console import print_comparison
     from leakhunt.runs.compare import collect_runs, render_comparison
     from leakhunt.sampling.store import RunDir
@@ -100,7 +101,7 @@ def _compare_saved(
     comparison_dir = RunDir.create("compare", "saved", out)
     # Saved runs are judged under these settings here, never rewritten.
     overrides = {"allow_unproven": allow_unproven, **({"expect": list(expect)} if expect else {})}
-    with progress.status(f"comparing {len(run_dirs)} saved runs"):
+    with working(progress, f"comparing {len(run_dirs)} saved runs"):
         comparison = render_comparison(comparison_dir, run_dirs, finish_runs=False, meta_overrides=overrides)
     print_comparison(results, comparison)
     return comparison

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from leakhunt.commands.checks import memory_limit_bytes
 from leakhunt.errors import UsageError
@@ -135,6 +134,7 @@ def fleet_command(
     horizon_s = _positive_s(predict_horizon, "--predict-horizon")
 
     from leakhunt.analysis.criteria import parse_expect
+    from leakhunt.commands.progress import working
     from leakhunt.fleet.analyse import FleetOptions
     from leakhunt.fleet.prometheus import PrometheusClient, aligned_window, choose_step_s
     from leakhunt.fleet.run import run_fleet
@@ -150,16 +150,15 @@ def fleet_command(
         allow_unproven=allow_unproven,
     )
     out_dir = _out_dir(out, query)
-    # Progress on a spinner only: on a terminal it says what is read; in a pipe or a log it says
-    # nothing, so an error stays the one line on stderr.
-    with PrometheusClient(prometheus) as client, progress.status("reading from Prometheus") as status:
-        fleet = run_fleet(
-            client, query, options, limit_query=limit_query, progress=lambda text: status.update(escape(text))
-        )
+    # On a terminal a spinner says what is read; in a pipe or a log a line comes only if reading
+    # takes LINE_EVERY_S, so a quick error stays the one line on stderr.
+    reading = working(progress, "reading from Prometheus", announce=False)
+    with PrometheusClient(prometheus) as client, reading as say:
+        fleet = run_fleet(client, query, options, limit_query=limit_query, progress=say)
     summary = fleet.summary
     summary["allow_gaps"] = allow_gaps
     summary["gaps_refused"] = bool(summary["series_with_gaps"]) and not allow_gaps
-    with progress.status("writing the report"):
+    with working(progress, "writing the report"):
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         write_fleet_report(summary, fleet.results, out_dir)
     print_fleet(results, summary, str(out_dir))

@@ -11,6 +11,7 @@ from leakhunt.errors import UsageError
 def report_command(path: Path, *, results: Console, progress: Console) -> dict[str, Any]:
     if not Path(path).is_dir():
         raise UsageError(f"{path} is not a directory: give a run or comparison directory under reports/")
+    from leakhunt.commands.progress import working
     from leakhunt.report.console import print_comparison, print_run_summary
     from leakhunt.runs.compare import COMPARISON, comparison_runs, is_comparison, render_comparison
     from leakhunt.runs.finish import finish_run, open_run
@@ -18,7 +19,7 @@ def report_command(path: Path, *, results: Console, progress: Console) -> dict[s
 
     if is_comparison(path):
         saved = read_json_file(Path(path) / COMPARISON)
-        with progress.status("re-rendering the comparison"):
+        with working(progress, "re-rendering the comparison"):
             comparison = render_comparison(
                 RunDir(path),
                 comparison_runs(path),
@@ -28,7 +29,7 @@ def report_command(path: Path, *, results: Console, progress: Console) -> dict[s
         print_comparison(results, comparison)
         return comparison
     run_dir = open_run(path)
-    with progress.status("re-rendering the run"):
+    with working(progress, "re-rendering the run"):
         summary = finish_run(run_dir)
     print_run_summary(results, summary, str(run_dir.path))
     return summary

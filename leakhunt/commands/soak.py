@@ -44,7 +44,7 @@ def soak_command(
     )
     run_dir = RunDir.create("soak", run_label(resolved), out)
     # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.
-    from leakhunt.commands.progress import live_progress
+    from leakhunt.commands.progress import live_progress, working
     from leakhunt.report.console import LiveLine, print_run_summary
     from leakhunt.runs.finish import finish_run
     from leakhunt.runs.soak import interrupts_stop_runs, run_soak
@@ -60,7 +60,7 @@ def soak_command(
         result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
     if result.write_error is not None:
         raise result.write_error  # no report on a full disk: it could only be half written
-    with progress.status("writing the report"):
+    with working(progress, "writing the report"):
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary

@@ -48,6 +48,8 @@ def watch_command(
     if duration_s is not None and duration_s <= 0:
         raise UsageError(f"--duration must be positive, got {duration}")
     limit_bytes = memory_limit_bytes(memory_limit)
+    if replay is not None and limit_bytes is None:
+        limit_bytes = _replayed_limit_bytes(replay)
     cadence = resolve_cadence(probe_interval, duration_s)
     if (agent or agent_socket) and host:
         raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
@@ -66,7 +68,7 @@ def watch_command(
     from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
     from leakhunt.analysis.criteria import parse_expect
     from leakhunt.analysis.live import warm_up
-    from leakhunt.commands.progress import live_watch
+    from leakhunt.commands.progress import live_watch, working
     from leakhunt.report.console import WatchView, print_run_summary
     from leakhunt.runs.soak import interrupts_stop_runs
     from leakhunt.runs.watch import WatchOptions, run_watch
@@ -131,10 +133,25 @@ def watch_command(
     # pandas and matplotlib load only now: while sampling, leakhunt stays small (issue 14).
     from leakhunt.runs.finish import finish_run
 
-    with progress.status("writing the report"):
+    with working(progress, "writing the report"):
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary
+
+
+def _replayed_limit_bytes(samples_csv: Path) -> float | None:
+    """The memory limit the replayed run was judged against (its meta.json beside the samples),
+    so that its time to limit is told again; --memory-limit overrides it."""
+    from leakhunt.sampling.store import NotARunFile, read_json_file
+
+    meta_path = Path(samples_csv).parent / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = read_json_file(meta_path)
+    except NotARunFile:
+        return None  # a torn meta.json: the samples are still worth judging, without a limit
+    return meta.get("memory_limit_bytes") if isinstance(meta, dict) else None
 
 
 def _source(

@@ -5,7 +5,7 @@ escaped before it reaches rich, so `[bold]` or `a[/]b` in it prints as typed."""
 
 import re
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from leakhunt.sampling.sample import Sample
 from leakhunt.units import format_bytes, format_mb
+
+if TYPE_CHECKING:
+    from leakhunt.analysis.live import LiveStatus
 
 MB = 1e6
 VERDICT_STYLE = {
@@ -93,6 +96,12 @@ def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -
     cost = summary.get("cost") or {}
     if cost.get("sampler_cpu_s_per_read") is not None:
         console.print(f"[dim]what measuring cost: {describe_cost(cost)}[/]", highlight=False)
+    elif cost.get("replayed_samples") is not None:
+        console.print(
+            f"[dim]what measuring cost: nothing, {cost['replayed_samples']:,} samples were replayed "
+            "from a file[/]",
+            highlight=False,
+        )
     for note in summary.get("file_notes") or []:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     console.print(f"run directory: [bold]{escape(run_dir)}[/]  (report.html, memory.png)", highlight=False)
@@ -159,22 +168,37 @@ def describe_cost(cost: dict[str, Any]) -> str:
 
 
 class LiveLine:
-    """The one line that updates during a run: time, RSS and the growth so far."""
+    """The one line that updates during a run: time, RSS and the growth so far, fitted as the
+    result is (analysis/live.py on the simulated clock), with its interval: the last line of a
+    run agrees with its result."""
 
     def __init__(self, duration_s: float, time_label: str = "sim") -> None:
+        from leakhunt.analysis.live import LiveAnalysis
+
         self.duration_s = duration_s
         self.time_label = time_label
-        self._first: Sample | None = None
+        self.analysis = LiveAnalysis([], time_axis="t_sim_s")
         self.text = ""
 
     def update(self, sample: Sample) -> str:
-        if self._first is None:
-            self._first = sample
-        elapsed_min = (sample.t_sim_s - self._first.t_sim_s) / 60.0
+        """Take a sample; the line with the growth as last fitted (refits are paced)."""
+        self.analysis.add(sample)
+        return self._describe(sample, self.analysis.status)
+
+    def fresh(self) -> str:
+        """The line with the growth fitted to every sample so far."""
+        last = self.analysis.last
+        return "" if last is None else self._describe(last, self.analysis.fresh_status())
+
+    def _describe(self, sample: Sample, status: "LiveStatus | None") -> str:
         growth = ""
-        if elapsed_min > 0:
-            rate = (sample.rss_bytes - self._first.rss_bytes) / elapsed_min
-            growth = f"  growth so far {format_mb(rate, signed=True)} MB/min"
+        if status is not None and status.growth.shape != "too_few":
+            fit = status.growth
+            growth = (
+                f"  growth so far {format_mb(fit.slope_bytes_per_min, signed=True)} MB/min "
+                f"[{format_mb(fit.ci_low_bytes_per_min, signed=True)}…"
+                f"{format_mb(fit.ci_high_bytes_per_min, signed=True)}]"
+            )
         self.text = (
             f"{self.time_label} {sample.t_sim_s / 60:6.1f}/{self.duration_s / 60:.0f} min  "
             f"RSS {format_bytes(sample.rss_bytes)}{growth}"

@@ -139,8 +139,13 @@ def run_watch(
         own_cost = own_cpu.cost(time.monotonic() - started_s, samples)
         probe_s = prober.close() if prober is not None else 0.0
         wall_s = time.monotonic() - started_s
-        cost = _cost(source.cost(), samples, wall_s, options.interval_s, probe_s)
-        cost.update(own_cost)
+        source_cost = source.cost()
+        if source_cost.get("replayed_samples") is not None:
+            # Nothing was sampled: what the replay loop cost is not a cost of measuring a service.
+            cost: dict[str, Any] = {"replayed_samples": source_cost["replayed_samples"]}
+        else:
+            cost = _cost(source_cost, samples, wall_s, options.interval_s, probe_s)
+            cost.update(own_cost)
         run_dir.update_meta(
             exit_reason=exit_reason,
             wall_s=wall_s,

@@ -8,7 +8,6 @@ never whole, so a replay holds as little as a live watch does.
 
 import csv
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ class ReplaySource:
     def __init__(self, samples: Iterable[Sample], description: str) -> None:
         self._samples = samples
         self.description = description
-        self._cpu_s = 0.0
         self._count = 0
 
     @classmethod
@@ -43,16 +41,15 @@ class ReplaySource:
     def stream(self, interval_s: float, stop: threading.Event) -> Iterator[Sample | Event]:
         samples = iter(self._samples)
         while not stop.is_set():
-            begin_cpu_s = time.thread_time()
             sample = next(samples, None)
             if sample is None:
                 return
-            self._cpu_s += time.thread_time() - begin_cpu_s
             self._count += 1
             yield sample
 
     def cost(self) -> dict[str, Any]:
-        return {"sampler_cpu_s": self._cpu_s, "remote_cpu_s": None, "samples": self._count}
+        """A replay samples nothing: it says how many samples it played, and no cost."""
+        return {"replayed_samples": self._count}
 
     def close(self) -> None:
         """Rows are read as they are replayed: nothing is held open after the last."""
