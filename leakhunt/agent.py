@@ -260,6 +260,13 @@ def request_summary(socket_path: Path, timeout_s: float = 300.0) -> dict:
 
 
 USAGE_LINE = "usage: python -m leakhunt.agent [--socket PATH] -- (script.py | -m module) [args...]\n"
+HELP = (
+    USAGE_LINE
+    + "\nRun a Python service with leakhunt's agent in it: `leakhunt watch --pid PID --agent` then\n"
+    "asks it what grows and who holds it. The service runs as `python script.py` or\n"
+    "`python -m module` would run it (its argv, its folder first on sys.path, its exit code).\n"
+    "\n  --socket PATH   where the agent listens (default: a private folder per PID)\n"
+)
 
 
 def _run_service(args: list[str]) -> None:
@@ -278,6 +285,9 @@ def _run_service(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(HELP)
+        sys.exit(0)
     socket_path = None
     if args[:1] == ["--socket"] and len(args) >= 2:
         socket_path, args = args[1], args[2:]

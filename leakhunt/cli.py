@@ -581,4 +581,7 @@ def main() -> None:
             f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback\n"
         )
         sys.exit(FAILED)
+    if code == INTERRUPTED:
+        # Typer turns Ctrl-C into exit 130 silently; the last line says why the command stopped.
+        sys.stderr.write("interrupted\n")
     sys.exit(code if isinstance(code, int) else 0)

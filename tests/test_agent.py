@@ -425,3 +425,13 @@ def test_the_socket_of_a_killed_agent_is_cleaned_at_the_next_start(shared_tmp):
         assert [path.name for path in folder.iterdir()] == [f"agent-{process.pid}.sock"]
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_is_the_usage_and_what_the_agent_does_on_stdout(flag):
+    shown = subprocess.run(
+        [sys.executable, "-m", "leakhunt.agent", flag], capture_output=True, text=True, timeout=60
+    )
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert shown.stdout.startswith("usage: python -m leakhunt.agent [--socket PATH] -- ")
+    assert "--socket PATH" in shown.stdout.splitlines()[-1] and shown.stdout.endswith("\n")

@@ -1,0 +1,93 @@
+"""--allow-unproven on every command that takes it: a criterion the run could not prove (too few
+points to judge growth) fails the gate with exit 1, and passes it with --allow-unproven, exit 0.
+The soak's own case is in test_soak.py."""
+
+import numpy as np
+import pytest
+
+from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.store import RunDir
+from tests.e2e.conftest import leakhunt, load_json
+from tests.helpers.fleet_series import end_of_backfill_s, grid
+from tests.helpers.prometheus_server import Backfilled, PrometheusServer, backfill, need_prometheus
+
+GATE = ("--expect", "growth<50MB/h")
+ALLOW = ("--allow-unproven",)
+
+
+def short_run(path) -> str:
+    """A watch run of six samples: too few to prove any growth criterion."""
+    run_dir = RunDir.create("watch", "short", path)
+    run_dir.write_meta({"tool": "leakhunt", "command": "watch", "label": "short", "exit_reason": "completed"})
+    with run_dir.sample_writer() as writer:
+        for k in range(6):
+            writer.write(Sample(t_wall_s=float(k), t_sim_s=float(k), rss_bytes=100_000_000 + 4096 * k))
+    return str(path)
+
+
+def assert_unproven_gate(tmp_path, args_for, statuses_in) -> None:
+    """`args_for(out)`: the command writing to `out`; `statuses_in(out)`: its criteria's statuses."""
+    strict_out, allowed_out = tmp_path / "strict", tmp_path / "allowed"
+    strict = leakhunt(*args_for(strict_out), *GATE)
+    assert strict.returncode == 1, strict.stderr
+    assert "NOT PROVEN" in statuses_in(strict_out)
+    allowed = leakhunt(*args_for(allowed_out), *GATE, *ALLOW)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "NOT PROVEN" in statuses_in(allowed_out)  # still said, only not failed
+
+
+def run_statuses(out) -> list[str]:
+    return [c["status"] for c in load_json(out / "summary.json")["criteria"]]
+
+
+def comparison_statuses(out) -> list[str]:
+    return [c["status"] for run in load_json(out / "comparison.json")["runs"] for c in run["criteria"]]
+
+
+def test_watch(tmp_path):
+    saved = short_run(tmp_path / "saved")
+    assert_unproven_gate(
+        tmp_path, lambda out: ("watch", "--replay", f"{saved}/samples.csv", "--out", str(out)), run_statuses
+    )
+
+
+def test_compare_of_saved_runs(tmp_path):
+    first, second = short_run(tmp_path / "a"), short_run(tmp_path / "b")
+    args = ("compare", first, second)
+    assert_unproven_gate(tmp_path, lambda out: (*args, "--out", str(out)), comparison_statuses)
+
+
+def test_compare_baseline(tmp_path):
+    # Half a simulated minute: six samples a run.
+    args = ("compare", "--baseline", "--scenario", "smoke", "--minutes", "0.5", "--repeat", "1")
+    assert_unproven_gate(
+        tmp_path, lambda out: (*args, "--probe-interval", "0", "--out", str(out)), comparison_statuses
+    )
+
+
+@pytest.fixture(scope="module")
+def few_points_server(tmp_path_factory):
+    need_prometheus()
+    root = tmp_path_factory.mktemp("prometheus-gates")
+    t_s = grid(end_of_backfill_s(), span_s=60, step_s=15)  # five points
+    server = PrometheusServer(root)
+    backfill(server.data_dir, [Backfilled("svc_rss_bytes", {"job": "short"}, t_s, np.full(5, 10**8))], root)
+    server.start()
+    server.t_s = t_s
+    yield server
+    server.stop()
+
+
+def test_fleet(few_points_server, tmp_path):
+    t_s = few_points_server.t_s
+
+    def statuses(out) -> list[str]:
+        return [c["status"] for s in load_json(out / "summary.json")["series"] for c in s["criteria"]]
+
+    def args(out) -> tuple[str, ...]:
+        return (
+            "fleet", "--prometheus", few_points_server.url, "--query", 'svc_rss_bytes{job="short"}',
+            "--start", str(t_s[0]), "--end", str(t_s[-1]), "--step", "15s", "--out", str(out),
+        )  # fmt: skip
+
+    assert_unproven_gate(tmp_path, args, statuses)
