@@ -486,6 +486,15 @@ def fleet(
             help="Limits per series, matched on labels, e.g. container_spec_memory_limit_bytes.",
         ),
     ] = None,
+    start_time_query: Annotated[
+        str | None,
+        typer.Option(
+            "--start-time-query",
+            metavar="PROMQL",
+            help="Process start times, matched on labels: a change is a restart (default: "
+            "process_start_time_seconds or container_start_time_seconds beside the query's metric).",
+        ),
+    ] = None,
     predict_window: Annotated[
         str,
         typer.Option("--predict-window", metavar="DURATION", help="predict_linear's range, as in x[1h]."),
@@ -510,7 +519,11 @@ def fleet(
     if rules:
         out.print(
             rules_command(
-                query=query, memory_limit=memory_limit, range_text=range_text, horizon=predict_horizon
+                query=query,
+                memory_limit=memory_limit,
+                range_text=range_text,
+                horizon=predict_horizon,
+                start_time_query=start_time_query,
             ),
             highlight=False,
             markup=False,
@@ -526,6 +539,7 @@ def fleet(
         step=step,
         memory_limit=memory_limit,
         limit_query=limit_query,
+        start_time_query=start_time_query,
         predict_window=predict_window,
         predict_horizon=predict_horizon,
         expect=expect or [],

@@ -4,6 +4,7 @@ Everything here is computed from a run directory's files alone, so a run copied 
 or interrupted half-way is summarised exactly as a live one.
 """
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,16 @@ import pandas as pd
 
 from leakhunt.analysis.attribution import what_grows
 from leakhunt.analysis.criteria import evaluate, gate_passes, parse_expect
-from leakhunt.analysis.growth import fit_growth
+from leakhunt.analysis.growth import Growth, fit_growth
+from leakhunt.analysis.restarts import (
+    curve_reading,
+    curve_restarts,
+    event_restarts,
+    fit_segments,
+    fresh_start_text,
+    fresh_start_to_limit_min,
+    segment_start_bytes,
+)
 from leakhunt.analysis.verdict import (
     NEGLIGIBLE_BYTES_PER_MIN,
     STABLE_BOUND_BYTES_PER_MIN,
@@ -95,6 +105,29 @@ def headline(meta: dict[str, Any], summary: dict[str, Any]) -> str:
     return text
 
 
+def _segmented_growth(
+    t_s: np.ndarray, rss_bytes: np.ndarray, meta: dict[str, Any], axis: str
+) -> tuple[Growth, list[int]]:
+    """The growth over the stretches between restarts (analysis/restarts.py), and the cuts.
+
+    A soak's target and a live watch's process record every restart as an event: those are the
+    cuts. Samples of unknown provenance (a replayed CSV, a run directory written elsewhere) have
+    only their curve, and drops it reads as restarts are cuts too, said so in the method."""
+    events = meta.get("events") or []
+    restart_t_s = [e.get(axis, e.get("t_wall_s")) for e in events if e.get("kind") == "restart"]
+    cuts = event_restarts(t_s, [t for t in restart_t_s if t is not None])
+    target = meta.get("target") or {}
+    recorded = meta.get("command") == "soak" or any(target.get(key) for key in ("pid", "unit", "match"))
+    from_curve = [] if cuts or recorded else curve_restarts(rss_bytes)
+    if not (cuts or from_curve):
+        return fit_growth(t_s, rss_bytes), []
+    growth = fit_segments(t_s, rss_bytes, cuts or from_curve)
+    if from_curve:
+        reading = curve_reading(len(from_curve), "a watch of the service's --unit records restarts")
+        growth = replace(growth, method=f"{growth.method}; {reading}")
+    return growth, cuts or from_curve
+
+
 def summarize_run(
     samples: pd.DataFrame, meta: dict[str, Any], summaries: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -102,13 +135,18 @@ def summarize_run(
     axis = meta.get("time_axis", "t_sim_s")
     t_s = samples[axis].to_numpy(dtype=float)
     rss_bytes = samples["rss_bytes"].to_numpy(dtype=float)
-    growth = fit_growth(t_s, rss_bytes)
+    growth, cuts = _segmented_growth(t_s, rss_bytes, meta, axis)
     limit_bytes = meta.get("memory_limit_bytes")
     final_rss = float(rss_bytes[-1]) if len(rss_bytes) else None
     bound = meta.get("stable_bound_bytes_per_min") or STABLE_BOUND_BYTES_PER_MIN
     judgement = judge(
         growth, stable_bound_bytes_per_min=bound, limit_bytes=limit_bytes, last_rss_bytes=final_rss
     )
+    restarted_to_limit_min = None
+    if cuts and judgement.verdict == "LEAK":
+        restarted_to_limit_min = fresh_start_to_limit_min(
+            limit_bytes, segment_start_bytes(rss_bytes, cuts), growth.slope_bytes_per_min
+        )
     events = meta.get("events", [])
     restarts = sum(1 for e in events if e.get("kind") == "restart")
     criteria = [parse_expect(text) for text in meta.get("expect", [])]
@@ -144,7 +182,9 @@ def summarize_run(
         "method": growth.method,
         "time_to_limit_min": judgement.time_to_limit_min,
         "time_to_limit_range_min": judgement.time_to_limit_range_min,
-        "to_limit": limit_text(judgement, limit_bytes=limit_bytes, limit_hit_at_s=_limit_hit_at_s(meta)),
+        "to_limit": limit_text(judgement, limit_bytes=limit_bytes, limit_hit_at_s=_limit_hit_at_s(meta))
+        + fresh_start_text(restarted_to_limit_min),
+        "restarted_to_limit_min": restarted_to_limit_min,
         "stable_bound_bytes_per_min": bound,
         "memory_limit_bytes": limit_bytes,
         "peak_rss_bytes": int(np.max(rss_bytes)) if len(rss_bytes) else None,

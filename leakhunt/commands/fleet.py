@@ -78,19 +78,32 @@ def _out_dir(out: Path | None, query: str) -> Path:
 
 
 def rules_command(
-    *, query: str | None, memory_limit: str | None, range_text: str | None, horizon: str
+    *,
+    query: str | None,
+    memory_limit: str | None,
+    range_text: str | None,
+    horizon: str,
+    start_time_query: str | None = None,
 ) -> str:
     from leakhunt.fleet.rules import alert_rules
-    from leakhunt.fleet.run import start_time_query
+    from leakhunt.fleet.run import start_time_query as default_start_query
 
+    _check_start_time_query(start_time_query)
     window_s = _positive_s(range_text, "--range") if range_text else 6 * 3600.0
     return alert_rules(
         query,
         window_s=window_s,
         horizon_s=_positive_s(horizon, "--predict-horizon"),
         limit_bytes=memory_limit_bytes(memory_limit),
-        start_query=start_time_query(query) if query else None,
+        start_query=start_time_query or (default_start_query(query) if query else None),
     )
+
+
+def _check_start_time_query(start_time_query: str | None) -> None:
+    if start_time_query is not None and not start_time_query.strip():
+        raise UsageError(
+            "--start-time-query is empty: give the start-time series, e.g. process_start_time_seconds"
+        )
 
 
 def fleet_command(
@@ -104,6 +117,7 @@ def fleet_command(
     memory_limit: str | None,
     limit_query: str | None,
     predict_window: str,
+    start_time_query: str | None = None,
     predict_horizon: str,
     expect: list[str],
     allow_unproven: bool,
@@ -125,6 +139,7 @@ def fleet_command(
                 f"--expect {text!r}: fleet reads one memory series per process; "
                 f"use {', '.join(FLEET_METRICS)}"
             )
+    _check_start_time_query(start_time_query)
     start_s, end_s = _window_s(range_text, start, end)
     step_s = _positive_s(step, "--step") if step else None
     limit_bytes = memory_limit_bytes(memory_limit)
@@ -154,7 +169,9 @@ def fleet_command(
     # takes LINE_EVERY_S, so a quick error stays the one line on stderr.
     reading = working(progress, "reading from Prometheus", announce=False)
     with PrometheusClient(prometheus) as client, reading as say:
-        fleet = run_fleet(client, query, options, limit_query=limit_query, progress=say)
+        fleet = run_fleet(
+            client, query, options, limit_query=limit_query, start_query=start_time_query, progress=say
+        )
     summary = fleet.summary
     summary["allow_gaps"] = allow_gaps
     summary["gaps_refused"] = bool(summary["series_with_gaps"]) and not allow_gaps

@@ -7,14 +7,11 @@ Rules:
 - Gaps: a step inside a series' span with no point (absent, stale, or "NaN") is a gap. The fit
   uses the points present, a gap ending a segment as a restart does; the gaps are listed per
   series, never filled with zeros.
-- Restarts: a change of `process_start_time_seconds` (when that series is read), or, from the
-  curve alone, a sharp drop to under half the level just before it (`RESTART_DROP_FRACTION`)
-  followed by a new climb. Three or more such drops are a sawtooth (a cleanup that frees most of
-  what it holds), which the envelope in analysis/growth.py judges: they are not taken as restarts.
-- Segments: each stretch between restarts is fitted on its own by `fit_growth` (its warm-up left
-  out, as a restarted process warms up again); the slope is the inverse-variance mean of the
-  segments that have one, its 95 % interval the combined one. The verdict and time to limit come
-  from `judge`, as in `watch`, with the last value as the current RSS.
+- Restarts: a change of the start-time series (`process_start_time_seconds` beside a process
+  metric, `container_start_time_seconds` beside a container one, or `--start-time-query`), or,
+  from the curve alone, the drops analysis/restarts.py reads as restarts. Each stretch between
+  restarts is fitted on its own there. The verdict and time to limit come from `judge`, as in
+  `watch`, with the last value as the current RSS.
 - Speed: each fit is `fit_growth` with watch's own `max_points` (1,000 bins); its binning takes
   the bins' medians in one numpy call per bin width, so 1,000 series x 1,441 points are judged
   in under 2 s on one core (benchmarks/results.md).
@@ -28,7 +25,6 @@ Rules:
   INCONCLUSIVE, BOUNDED, STABLE, each fastest growth first.
 """
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -38,20 +34,23 @@ import numpy as np
 import pandas as pd
 
 from leakhunt.analysis.criteria import Criterion, CriterionResult, evaluate, gate_passes
-from leakhunt.analysis.growth import Growth, fit_growth
+from leakhunt.analysis.growth import Growth
+from leakhunt.analysis.restarts import (
+    curve_reading,
+    curve_restarts,
+    fit_segments,
+    fresh_start_text,
+    fresh_start_to_limit_min,
+    segment_start_bytes,
+)
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, Judgement, Verdict, judge, limit_text
 from leakhunt.errors import UsageError
 from leakhunt.fleet.prometheus import Series, Window
 
 MIN_PROCESS_BYTES = 2**20
 MAX_FRACTION_SHARE = 0.5
-RESTART_DROP_FRACTION = 0.5
-MAX_CURVE_RESTARTS = 2
-MAX_FIT_POINTS = 1000
 DEFAULT_PREDICT_WINDOW_S = 3600.0
 DEFAULT_PREDICT_HORIZON_S = 4 * 3600.0
-# A restart's new climb: the segment after the drop ends this share of the drop above its start.
-CLIMB_SHARE = 0.1
 _RANK = {Verdict.LEAK: 0, Verdict.INCONCLUSIVE: 1, Verdict.BOUNDED: 2, Verdict.STABLE: 3}
 
 
@@ -98,6 +97,8 @@ class SeriesResult:
     predict: PredictLinear
     criteria: list[CriterionResult] = field(default_factory=list)
     criteria_passed: bool = True
+    # For a leak cut by restarts: how long a restarted process takes to reach the limit.
+    restarted_to_limit_min: float | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -172,7 +173,9 @@ class SeriesResult:
             "time_to_limit_range_min": self.judgement.time_to_limit_range_min,
             "to_limit": limit_text(
                 self.judgement, limit_bytes=self.limit_bytes, limit_hit_at_s=self.limit_hit_at_s
-            ),
+            )
+            + fresh_start_text(self.restarted_to_limit_min),
+            "restarted_to_limit_min": self.restarted_to_limit_min,
             "memory_limit_bytes": self.limit_bytes,
             "final_rss_bytes": int(last),
             "peak_rss_bytes": int(np.max(self.rss_bytes)),
@@ -213,24 +216,6 @@ def find_gaps(t_s: np.ndarray, step_s: float) -> list[tuple[float, float]]:
     return [(float(t_s[i] + step_s), float(t_s[i + 1] - step_s)) for i in jumps]
 
 
-def curve_restarts(rss_bytes: np.ndarray) -> list[int]:
-    """Indices where a new process starts, from the curve alone (see the rules)."""
-    y = rss_bytes
-    if len(y) < 8:
-        return []
-    drops = np.flatnonzero(y[1:] < RESTART_DROP_FRACTION * y[:-1]) + 1
-    if len(drops) > MAX_CURVE_RESTARTS:
-        return []
-    bounds = [*drops.tolist(), len(y)]
-    starts = []
-    for start, end in itertools.pairwise(bounds):
-        stretch = y[start:end]
-        tail = stretch[-max(1, len(stretch) // 3) :]
-        if float(np.median(tail)) > y[start] + CLIMB_SHARE * (y[start - 1] - y[start]):
-            starts.append(start)
-    return starts
-
-
 def start_time_restarts(t_s: np.ndarray, start_t_s: np.ndarray, start_values: np.ndarray) -> list[int]:
     """Indices of `t_s` at which process_start_time_seconds has changed since the point before."""
     if len(start_values) < 2:
@@ -238,47 +223,6 @@ def start_time_restarts(t_s: np.ndarray, start_t_s: np.ndarray, start_values: np
     changed_at = start_t_s[1:][np.diff(start_values) != 0]
     index = np.searchsorted(t_s, changed_at, side="left")
     return sorted({int(i) for i in index if 0 < i < len(t_s)})
-
-
-def fit_segments(t_s: np.ndarray, rss_bytes: np.ndarray, cuts: Sequence[int]) -> Growth:
-    """One Growth over the segments between restarts (see the rules)."""
-    bounds = [0, *sorted(cuts), len(t_s)]
-    fits = [
-        fit_growth(t_s[a:b], rss_bytes[a:b], max_points=MAX_FIT_POINTS)
-        for a, b in itertools.pairwise(bounds)
-        if b > a
-    ]
-    if len(fits) == 1:
-        return fits[0]
-    usable = [
-        g
-        for g in fits
-        if g.shape != "too_few"
-        and math.isfinite(g.ci_low_bytes_per_min)
-        and math.isfinite(g.ci_high_bytes_per_min)
-    ]
-    longest = max(usable or fits, key=lambda g: g.n_samples)
-    if len(usable) <= 1:
-        return replace(
-            longest,
-            method=longest.method
-            + f"; {len(fits)} segments between restarts, only the longest one could be fitted",
-        )
-    half = np.array([(g.ci_high_bytes_per_min - g.ci_low_bytes_per_min) / 2 for g in usable])
-    weights = 1.0 / np.maximum(half, 1e-9) ** 2
-    slopes = np.array([g.slope_bytes_per_min for g in usable])
-    slope = float(weights @ slopes / weights.sum())
-    combined_half = float(1.0 / np.sqrt(weights.sum()))
-    return replace(
-        longest,
-        slope_bytes_per_min=slope,
-        ci_low_bytes_per_min=slope - combined_half,
-        ci_high_bytes_per_min=slope + combined_half,
-        n_samples=sum(g.n_samples for g in fits),
-        n_fit_points=sum(g.n_fit_points for g in usable),
-        method=f"{len(usable)} segments between restarts or gaps, each fitted on its own and weighted by its "
-        f"interval; the longest: {longest.method}",
-    )
 
 
 def predict_linear(
@@ -317,7 +261,9 @@ def analyse_series(
 ) -> SeriesResult:
     t_s, rss_bytes = series.t_s, series.values
     limit = limit_bytes if limit_bytes else options.limit_bytes
-    cuts = set(curve_restarts(rss_bytes))
+    # A start-time series settles which drops are restarts; without one the curve is read.
+    from_curve = curve_restarts(rss_bytes) if start_times is None else []
+    cuts = set(from_curve)
     how = dict.fromkeys(cuts, "drop and new climb")
     gaps = find_gaps(t_s, options.window.step_s)
     # A gap also ends a segment: levels either side of a hole are not one stretch of curve (the
@@ -328,6 +274,9 @@ def analyse_series(
             how[index] = "process_start_time_seconds changed"
             cuts.add(index)
     growth = fit_segments(t_s, rss_bytes, sorted(cuts | gap_cuts))
+    if from_curve:
+        reading = curve_reading(len(from_curve), "--start-time-query")
+        growth = replace(growth, method=f"{growth.method}; {reading}")
     last = float(rss_bytes[-1])
     judgement = judge(
         growth,
@@ -350,9 +299,14 @@ def analyse_series(
         (value > limit) if (limit and value is not None) else None,
     )
     restarts = [{"t_s": float(t_s[i]), "how": how[i]} for i in sorted(cuts)]
+    restarted_to_limit_min = None
+    if cuts and judgement.verdict == Verdict.LEAK:
+        restarted_to_limit_min = fresh_start_to_limit_min(
+            limit, segment_start_bytes(rss_bytes, sorted(cuts)), growth.slope_bytes_per_min
+        )
     result = SeriesResult(
         series.name, series.labels, t_s, rss_bytes, growth, judgement, limit,
-        gaps, restarts, predict,
+        gaps, restarts, predict, restarted_to_limit_min=restarted_to_limit_min,
     )  # fmt: skip
     if options.criteria:
         uptime_s = None

@@ -20,14 +20,15 @@ from leakhunt.fleet.prometheus import PrometheusClient, Series, match_labels
 from leakhunt.units import format_duration, format_mb
 
 # `process_resident_memory_bytes{job="x"}`: a plain selector of a process_ metric, whose
-# exporter also gives process_start_time_seconds under the same labels.
-_PROCESS_SELECTOR = re.compile(r"^\s*process_[A-Za-z0-9_]+\s*(\{[^{}]*\})?\s*$")
+# exporter also gives process_start_time_seconds under the same labels; cAdvisor gives
+# container_start_time_seconds beside its container_ metrics.
+_SELECTOR = re.compile(r"^\s*(process|container)_[A-Za-z0-9_]+\s*(\{[^{}]*\})?\s*$")
 
 
 def start_time_query(query: str) -> str | None:
-    """The process_start_time_seconds selector beside a plain process_ selector, else None."""
-    match = _PROCESS_SELECTOR.match(query)
-    return f"process_start_time_seconds{match.group(1) or ''}" if match else None
+    """The start-time selector beside a plain process_ or container_ selector, else None."""
+    match = _SELECTOR.match(query)
+    return f"{match.group(1)}_start_time_seconds{match.group(2) or ''}" if match else None
 
 
 def _utc(unix_s: float) -> str:
@@ -74,8 +75,11 @@ def run_fleet(
     options: FleetOptions,
     *,
     limit_query: str | None = None,
+    start_query: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Fleet:
+    """`start_query`: the series whose changes are restarts (default: the start time beside a
+    process_ or container_ metric, see `start_time_query`)."""
     say = progress or (lambda text: None)
     window = options.window
     say(
@@ -93,7 +97,7 @@ def run_fleet(
     if limit_query:
         limits = _limits(client, limit_query, series, window.end_s)
     starts: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(series)
-    start_query = start_time_query(query)
+    start_query = start_query or start_time_query(query)
     if start_query:
         starts = _start_times(client, start_query, series, options)
     say(f"judging {len(series):,} series")

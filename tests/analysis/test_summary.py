@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakhunt.analysis.growth import fit_growth
+from leakhunt.analysis.restarts import event_restarts, fit_segments
 from leakhunt.analysis.summary import ended_early, headline, summarize_run
+from leakhunt.analysis.synthetic import service_at_rest
 from leakhunt.analysis.verdict import judge
 
 MB = 1e6
@@ -58,7 +59,10 @@ def leaking_meta(**extra) -> dict:
 def test_a_leaking_run_is_summarised_in_full():
     samples = run_samples(30, 22 * MB)
     summary = summarize_run(samples, leaking_meta())
-    growth = fit_growth(samples["t_sim_s"], samples["rss_bytes"])
+    # The restart recorded at 60 s cuts the fit: the segments are fitted on their own.
+    t_s, rss_bytes = samples["t_sim_s"].to_numpy(), samples["rss_bytes"].to_numpy(dtype=float)
+    growth = fit_segments(t_s, rss_bytes, event_restarts(t_s, [60.0]))
+    assert growth.method.startswith("2 segments between restarts")
     judgement = judge(growth, limit_bytes=2e9, last_rss_bytes=float(samples["rss_bytes"].iloc[-1]))
     assert judgement.verdict == "LEAK"
     expected_growth = {**growth.to_dict(), "fit_start_s": growth.warmup_s}
@@ -86,7 +90,9 @@ def test_a_leaking_run_is_summarised_in_full():
         "method": growth.method,
         "time_to_limit_min": judgement.time_to_limit_min,
         "time_to_limit_range_min": judgement.time_to_limit_range_min,
-        "to_limit": "reached at 25.0 min",
+        # A restarted process starts where the one after the restart did, at 60 s.
+        "to_limit": "reached at 25.0 min; a restarted process reaches it in ~67 min",
+        "restarted_to_limit_min": (2e9 - rss_bytes[12]) / growth.slope_bytes_per_min,
         "stable_bound_bytes_per_min": 50 * MB / 60,
         "memory_limit_bytes": 2e9,
         "peak_rss_bytes": int(samples["rss_bytes"].max()),
@@ -301,3 +307,41 @@ def test_a_hit_limit_is_told_in_the_headline_as_a_sentence():
     no_event = {"exit_reason": "limit_hit", "events": [{"kind": "restart", "text": "x"}]}
     assert headline(no_event, summary_of("LEAK", None)) == "LEAK: RSS grows 1 MB/min."
     assert headline({"exit_reason": "limit_hit"}, summary_of("LEAK", None)) == "LEAK: RSS grows 1 MB/min."
+
+
+def restarting_leak(rate_bytes_per_min: float) -> pd.DataFrame:
+    """Three processes one after another, each leaking from the same start level for 40 min."""
+    pieces = [service_at_rest(seed, rate_bytes_per_min, minutes=40, interval_s=5.0) for seed in range(3)]
+    t_s = np.concatenate([t + k * 2405.0 for k, (t, _, _) in enumerate(pieces)])
+    rss_bytes = np.concatenate([rss + 300 * MB for _, rss, _ in pieces])
+    columns = {"t_wall_s": t_s, "t_sim_s": t_s, "rss_bytes": rss_bytes, "swap_bytes": 0.0, "cpu_percent": 1.0}
+    return pd.DataFrame(columns)
+
+
+def test_samples_of_unknown_provenance_read_drops_to_the_start_level_as_restarts_and_say_so():
+    summary = summarize_run(restarting_leak(2 * MB), {"command": "watch", "target": {"replay": "x.csv"}})
+    assert (summary["verdict"], summary["pace"]) == ("LEAK", "fast")
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(2 * MB, rel=0.10)
+    assert summary["method"].startswith("3 segments between restarts or gaps")
+    # With the limit 3 GB: a restarted process climbs from ~300 MB at 2 MB/min, some 1,350 min.
+    assert summarize_run(restarting_leak(2 * MB), {"command": "watch", "memory_limit_bytes": 3e9})[
+        "restarted_to_limit_min"
+    ] == pytest.approx(2.7e9 / (2 * MB), rel=0.1)
+    assert summary["method"].endswith(
+        "3 segments: 2 drops to the start level or below half read as restarts (a slow cleanup would "
+        "look the same; a watch of the service's --unit records restarts to confirm)"
+    )
+
+
+def test_a_live_watch_or_a_soak_trusts_its_recorded_restarts_and_reads_none_from_the_curve():
+    samples = restarting_leak(1 * MB)
+    for meta in ({"command": "watch", "target": {"unit": "svc"}}, {"command": "soak", "events": []}):
+        summary = summarize_run(samples, meta)
+        assert "segments" not in summary["method"]  # no restart was recorded: one curve, its drops
+    recorded = {"command": "watch", "target": {"unit": "svc"}, "events": [
+        {"kind": "restart", "t_wall_s": 2405.0}, {"kind": "restart", "t_wall_s": 4810.0},
+    ]}  # fmt: skip
+    summary = summarize_run(samples, recorded)
+    assert summary["method"].startswith("3 segments between restarts")
+    assert "read as restarts" not in summary["method"]
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(1 * MB, rel=0.10)

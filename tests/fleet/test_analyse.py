@@ -10,7 +10,6 @@ from leakhunt.errors import UsageError
 from leakhunt.fleet.analyse import (
     FleetOptions,
     check_bytes,
-    curve_restarts,
     find_gaps,
     predict_linear,
 )
@@ -112,14 +111,6 @@ def test_gaps_are_found_between_points_present():
     t_s = np.array([0.0, 15, 30, 90, 105, 120, 180])
     assert find_gaps(t_s, 15.0) == [(45.0, 75.0), (135.0, 165.0)]
     assert find_gaps(np.arange(0.0, 300, 15), 15.0) == []
-
-
-def test_a_drop_and_a_new_climb_is_a_restart_but_many_drops_are_a_sawtooth():
-    climb = np.linspace(100e6, 200e6, 50)
-    assert curve_restarts(np.concatenate([np.full(50, 800e6), climb])) == [50]
-    # A drop with no climb after it (a freed cache) is not a restart.
-    assert curve_restarts(np.concatenate([np.full(50, 800e6), np.full(50, 100e6)])) == []
-    assert curve_restarts(np.tile(climb * 4, 4)) == []
 
 
 def test_predict_linear_is_least_squares_at_the_evaluation_time():
