@@ -183,16 +183,20 @@ def _measure(
 
 
 def _growth_status(criterion: Criterion, growth: Growth, point_passes: bool) -> tuple[Status, str]:
-    """A growth gate passes only when its whole 95 % interval does: the slope alone proves little."""
+    """A growth gate is decided by its whole 95 % interval, not the slope alone: PASS when all of
+    it passes, FAIL when all of it fails, NOT PROVEN when it straddles the threshold, whichever
+    side the slope is on (the slope alone proves little)."""
     low, high = growth.ci_low_bytes_per_min, growth.ci_high_bytes_per_min
     test = _OPS[criterion.op]
-    if not point_passes:
-        return Status.FAIL, ""
-    if test(low, criterion.threshold) and test(high, criterion.threshold):
+    low_passes, high_passes = test(low, criterion.threshold), test(high, criterion.threshold)
+    if low_passes and high_passes:
         return Status.PASS, ", its whole 95 % CI too"
-    edge = high if not test(high, criterion.threshold) else low
+    if not (low_passes or high_passes):
+        return Status.FAIL, ""
+    # The end on the other side of the threshold from the slope.
+    edge = (low if not low_passes else high) if point_passes else (low if low_passes else high)
     return Status.NOT_PROVEN, (
-        f", but its 95 % CI reaches {rate_text(edge)}: run longer or with more replicates to prove it"
+        f", but its 95 % CI reaches {rate_text(edge)}: run longer or sample more often to decide"
     )
 
 
@@ -224,10 +228,10 @@ def evaluate(
         status, note = (Status.PASS, "") if point_passes else (Status.FAIL, "")
         if criterion.metric == "growth":
             status, note = _growth_status(criterion, growth, point_passes)
-        if status == Status.FAIL:
-            detail = f"{shown} is not {criterion.op} {threshold}"
-        else:
+        if point_passes:
             detail = f"{shown} {criterion.op} {threshold}{note}"
+        else:
+            detail = f"{shown} is not {criterion.op} {threshold}{note}"
         measured_to_the_end = criterion.metric == "rss" and criterion.at_s is not None
         if status == Status.PASS and ended_early and not measured_to_the_end:
             status = Status.NOT_PROVEN

@@ -126,9 +126,21 @@ def test_growth_passes_only_when_its_whole_interval_does():
     unproven = check(["growth<50MB/h"], frame, fitted(0.5 * bound, 0.1 * bound, 1.5 * bound))
     assert statuses(unproven) == ["NOT PROVEN"]
     assert "its 95 % CI reaches 1.25 MB/min (75 MB/h)" in unproven[0].detail
-    assert statuses(check(["growth<50MB/h"], frame, fitted(1.1 * bound, 0.9 * bound, 1.5 * bound))) == [
-        "FAIL"
-    ]
+    # The slope above the bound, its interval straddling it: not proven either way, never FAIL.
+    straddling = check(["growth<50MB/h"], frame, fitted(1.1 * bound, 0.9 * bound, 1.5 * bound))
+    assert statuses(straddling) == ["NOT PROVEN"]
+    assert straddling[0].detail == (
+        "growth 0.917 MB/min (55 MB/h) is not < 50 MB/h, but its 95 % CI reaches 0.75 MB/min (45 MB/h): "
+        "run longer or sample more often to decide"
+    )
+    # At the edges: an interval whose low end is the bound fails `<` whole; a hair below, it straddles.
+    def status(expect: str, low: float, high: float) -> list[str]:
+        return statuses(check([expect], frame, fitted((low + high) / 2, low, high)))
+
+    assert status("growth<50MB/h", bound, 1.5 * bound) == ["FAIL"]
+    assert status("growth<50MB/h", np.nextafter(bound, 0), 1.5 * bound) == ["NOT PROVEN"]
+    assert status("growth<50MB/h", 0.1 * bound, bound) == ["NOT PROVEN"]
+    assert status("growth<=50MB/h", 0.1 * bound, bound) == ["PASS"]
     assert statuses(check(["growth>50MB/h"], frame, fitted(2 * bound, 1.5 * bound, 3 * bound))) == ["PASS"]
     assert statuses(check(["growth>50MB/h"], frame, fitted(2 * bound, 0.5 * bound, 3 * bound))) == [
         "NOT PROVEN"
@@ -257,7 +269,7 @@ def test_a_growth_gate_from_below_names_the_low_end_it_could_not_prove():
     (result,) = check(["growth>50MB/h"], frame, fitted(2 * bound, 0.5 * bound, 3 * bound))
     assert result.detail == (
         "growth 1.67 MB/min (100 MB/h) > 50 MB/h, but its 95 % CI reaches 0.417 MB/min (25 MB/h): "
-        "run longer or with more replicates to prove it"
+        "run longer or sample more often to decide"
     )
 
 

@@ -1,6 +1,6 @@
-"""--allow-unproven on every command that takes it: a criterion the run could not prove (too few
-points to judge growth) fails the gate with exit 1, and passes it with --allow-unproven, exit 0.
-The soak's own case is in test_soak.py."""
+"""Gates on every command that takes them: a criterion the run could not prove (too few points to
+judge growth, or an interval that straddles the threshold) is NOT PROVEN, never FAIL: exit 1, and
+with --allow-unproven exit 0. The soak's own interrupted case is in test_soak.py."""
 
 import numpy as np
 import pytest
@@ -13,6 +13,34 @@ from tests.helpers.prometheus_server import Backfilled, PrometheusServer, backfi
 
 GATE = ("--expect", "growth<50MB/h")
 ALLOW = ("--allow-unproven",)
+
+
+def straddling_run(path) -> str:
+    """A watch run whose growth is ~58 MB/h with a 95 % interval of ~22-93 MB/h: it straddles the
+    incident's 50 MB/h, so growth<50MB/h can be neither passed nor failed."""
+    from leakhunt.analysis.synthetic import _ar1
+
+    t_s = np.arange(0.0, 1800.1, 5.0)
+    rss_bytes = 300e6 + 50e6 / 3600 * t_s + _ar1(np.random.default_rng(4), len(t_s), 0.95, 4e6)
+    run_dir = RunDir.create("watch", "straddling", path)
+    run_dir.write_meta({"tool": "leakhunt", "command": "watch", "label": "wide", "exit_reason": "completed"})
+    with run_dir.sample_writer() as writer:
+        for t, rss in zip(t_s, rss_bytes, strict=True):
+            writer.write(Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss)))
+    return str(path)
+
+
+def test_a_straddling_interval_is_not_proven_in_watch_and_compare_never_fail(tmp_path):
+    first, second = straddling_run(tmp_path / "a"), straddling_run(tmp_path / "b")
+    assert_unproven_gate(
+        tmp_path / "watch",
+        lambda out: ("watch", "--replay", f"{first}/samples.csv", "--out", str(out)),
+        run_statuses,
+    )
+    assert "FAIL" not in run_statuses(tmp_path / "watch" / "strict")
+    assert_unproven_gate(
+        tmp_path / "compare", lambda out: ("compare", first, second, "--out", str(out)), comparison_statuses
+    )
 
 
 def short_run(path) -> str:
@@ -69,11 +97,24 @@ def test_compare_baseline(tmp_path):
 def few_points_server(tmp_path_factory):
     need_prometheus()
     root = tmp_path_factory.mktemp("prometheus-gates")
+    from leakhunt.analysis.synthetic import _ar1
+
     t_s = grid(end_of_backfill_s(), span_s=60, step_s=15)  # five points
+    # An hour at 15 s growing 50 MB/h under AR(1) noise: its interval (~27-95 MB/h) straddles 50.
+    wide_t_s = grid(end_of_backfill_s(), span_s=3600, step_s=15)
+    noise = _ar1(np.random.default_rng(5), len(wide_t_s), 0.9, 5e6)
+    wide = 300e6 + 50e6 / 3600 * (wide_t_s - wide_t_s[0]) + noise
     server = PrometheusServer(root)
-    backfill(server.data_dir, [Backfilled("svc_rss_bytes", {"job": "short"}, t_s, np.full(5, 10**8))], root)
+    backfill(
+        server.data_dir,
+        [
+            Backfilled("svc_rss_bytes", {"job": "short"}, t_s, np.full(5, 10**8)),
+            Backfilled("svc_rss_bytes", {"job": "wide"}, wide_t_s, np.round(wide)),
+        ],
+        root,
+    )
     server.start()
-    server.t_s = t_s
+    server.t_s, server.wide_t_s = t_s, wide_t_s
     yield server
     server.stop()
 
@@ -91,3 +132,19 @@ def test_fleet(few_points_server, tmp_path):
         )  # fmt: skip
 
     assert_unproven_gate(tmp_path, args, statuses)
+
+
+def test_fleet_a_straddling_interval_is_not_proven_never_fail(few_points_server, tmp_path):
+    t_s = few_points_server.wide_t_s
+
+    def statuses(out) -> list[str]:
+        return [c["status"] for s in load_json(out / "summary.json")["series"] for c in s["criteria"]]
+
+    def args(out) -> tuple[str, ...]:
+        return (
+            "fleet", "--prometheus", few_points_server.url, "--query", 'svc_rss_bytes{job="wide"}',
+            "--start", str(t_s[0]), "--end", str(t_s[-1]), "--step", "15s", "--out", str(out),
+        )  # fmt: skip
+
+    assert_unproven_gate(tmp_path, args, statuses)
+    assert statuses(tmp_path / "strict") == ["NOT PROVEN"]

@@ -54,7 +54,7 @@ def restart_server(tmp_path_factory):
     t_grid = grid(end_s)
     series = []
     for seed, rate in enumerate(RATES_MB_PER_H):
-        t_s, rss_bytes = restarting_leak(rate, seed)
+        _, rss_bytes = restarting_leak(rate, seed)
         values = np.round(rss_bytes[: len(t_grid)])
         labels = {"job": "restarts", "rate": f"{rate}MB/h"}
         series.append(Backfilled("svc_rss_bytes", labels, t_grid, values))
