@@ -148,3 +148,12 @@ def test_fleet_a_straddling_interval_is_not_proven_never_fail(few_points_server,
 
     assert_unproven_gate(tmp_path, args, statuses)
     assert statuses(tmp_path / "strict") == ["NOT PROVEN"]
+
+
+def test_soak_a_straddling_interval_is_not_proven_never_fail(tmp_path):
+    # Five simulated minutes of the smoke scenario: its interval spans about -56 to +122 MB/h.
+    def args(out) -> tuple[str, ...]:
+        return ("soak", "--scenario", "smoke", "--minutes", "5", "--probe-interval", "0", "--out", str(out))
+
+    assert_unproven_gate(tmp_path, args, run_statuses)
+    assert run_statuses(tmp_path / "strict") == ["NOT PROVEN"]
