@@ -20,6 +20,7 @@ from leakhunt.report.plots import plt, save, verdict_colour
 from leakhunt.units import format_bytes, format_duration
 
 MB = 1e6
+NO_LIMIT = "no limit set"  # limit_text's words: "to limit no limit set" would not read
 DATA_SHARE_OF_WIDTH = 0.75
 # Above the data: room for the legend; the limit is drawn when it lies within this much more.
 HEADROOM_SHARE = 0.30
@@ -135,10 +136,10 @@ def worst_figure(results: list[Any], summary: dict[str, Any]) -> Any:
     big = fig.add_subplot(grid[0, :])
     worst = results[0]
     _panel(big, worst, summary, x_view, large=True)
-    item = worst.to_dict(window["step_s"])
+    to_limit = worst.to_dict(window["step_s"])["to_limit"]
     big.set_title(
         f"#{rank_of.get(worst.name, 1)} {short_name(worst.labels, common)[:90]}: "
-        f"{worst.judgement.short_label}, to limit {item['to_limit']}",
+        f"{worst.judgement.short_label}, {to_limit if to_limit == NO_LIMIT else 'to limit ' + to_limit}",
         fontsize=10, color=verdict_colour(str(worst.verdict)), loc="left",
     )  # fmt: skip
     big.set_ylabel("MB")

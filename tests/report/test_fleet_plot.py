@@ -179,3 +179,13 @@ def test_worst_png_shows_every_panel_with_its_curve(fleet, tmp_path):
     # One series alone: one panel, still with its legend.
     alone = worst_figure(results[:1], summary)
     assert len(alone.axes) == 1 and alone.axes[0].get_legend() is not None
+
+
+def test_a_series_without_a_limit_says_so_once(fleet):
+    _, summary = fleet
+    t_s = fleet_series.grid(1.7e9, RANGE_S)
+    options = FleetOptions(window=aligned_window(t_s[0], t_s[-1], 15))
+    result = analyse_series(Series({"__name__": "rss"}, t_s, fleet_series.leak(t_s, 5 * MB, 1)), options)
+    fig = worst_figure([result], summary)
+    assert fig.axes[0].get_title(loc="left").endswith("LEAK, fast, no limit set")
+    assert not any(t.get_text().startswith("limit") for t in fig.axes[0].texts)
