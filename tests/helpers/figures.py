@@ -16,8 +16,9 @@ def pixels(path: Path) -> np.ndarray:
 
 def count_panels(path: Path, min_width_share: float = 0.12) -> int:
     """Axes frames in the PNG: each draws a dark top and bottom spine, so a panel is two long
-    horizontal runs of near-black pixels at one x extent. Curves are coloured, grid lines light,
-    legends frameless: none of them is a long near-black run."""
+    horizontal runs of near-black pixels at one x extent. In comparison.png and worst.png curves
+    are coloured or dark grey, grid lines light, legends frameless: none is a long near-black run
+    (memory.png's black limit line is one, so its count is one too many)."""
     dark = (pixels(path) < 0.12).all(axis=2)
     height, width = dark.shape
     segments: set[tuple[int, int, int]] = set()
