@@ -3,8 +3,8 @@
 Names: a series is its label set. Labels every series shares are said once above the table, so
 each row shows only the labels that tell it apart (`instance="b"` rather than the whole set).
 Every series gets a small curve, drawn as inline SVG (a thousand PNGs would take a minute to
-render and weigh megabytes); the worst few get a large matplotlib figure each, with
-predict_linear's line and the limit drawn beside leakhunt's fit.
+render and weigh megabytes); the worst few are drawn in one matplotlib figure, the worst large,
+with predict_linear's line and the limit beside leakhunt's fit (leakhunt/report/fleet_plot.py).
 """
 
 import html
@@ -158,62 +158,11 @@ def print_fleet(console: Console, summary: dict[str, Any], run_dir: str | None) 
 
 
 def plot_worst(results: list[Any], summary: dict[str, Any], path: Path) -> Path:
-    """One large panel per series: the curve, leakhunt's fit, predict_linear's line, the limit."""
-    import matplotlib
+    """worst.png: the first of `results` large, the others small (see fleet_plot)."""
+    # matplotlib loads only when a report is written, not for the table.
+    from leakhunt.report.fleet_plot import plot_worst as draw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from leakhunt.report.plots import FIGURE_DPI
-
-    n = len(results)
-    rows = math.ceil(n / 2)
-    fig, axes = plt.subplots(rows, 2 if n > 1 else 1, figsize=(11, 3.6 * rows), squeeze=False)
-    end_s = summary["window"]["end_s"]
-    start_s = summary["window"]["start_s"]
-    pl_window = summary["predict_linear"]["window_s"]
-    horizon_s = summary["predict_linear"]["horizon_s"]
-    common = common_labels(summary["series"])
-    for ax, result in zip(axes.flat, results, strict=False):
-        item = result.to_dict(summary["window"]["step_s"])
-        minutes = (result.t_s - start_s) / 60
-        # A gap is drawn as one: no line across it.
-        holes = np.flatnonzero(np.diff(result.t_s) > 1.5 * summary["window"]["step_s"]) + 1
-        ax.plot(
-            np.insert(minutes, holes, np.nan), np.insert(result.rss_bytes / MB, holes, np.nan),
-            color="#1f77b4", lw=1, label="series",
-        )  # fmt: skip
-        growth = result.growth
-        # leakhunt's slope through the last value: the rate it judges, drawn where it ends.
-        last_min = minutes[-1]
-        tail = np.array([max(minutes[0], last_min - 60), last_min])
-        ax.plot(
-            tail, (result.rss_bytes[-1] + (tail - last_min) * growth.slope_bytes_per_min) / MB,
-            color="#d62728", lw=2, label=f"leakhunt: {item['verdict']}",
-        )  # fmt: skip
-        pl = result.predict
-        if pl.value_bytes is not None and pl.slope_bytes_per_min is not None:
-            x = np.array([(end_s - pl_window - start_s) / 60, (end_s + horizon_s - start_s) / 60])
-            y = pl.value_bytes + (x * 60 + start_s - end_s - horizon_s) / 60 * pl.slope_bytes_per_min
-            ax.plot(
-                x, y / MB, color="#ff7f0e", lw=1.5, ls="--",
-                label="predict_linear" + (": ALERT" if pl.alerts else ""),
-            )  # fmt: skip
-        if result.limit_bytes:
-            ax.axhline(result.limit_bytes / MB, color="#555", ls=":", lw=1, label="limit")
-        for restart in item["restarts"]:
-            ax.axvline((restart["t_s"] - start_s) / 60, color="#9467bd", lw=1, ls="-.")
-        ax.set_title(short_name(result.labels, common)[:70], fontsize=9)
-        ax.set_xlabel("minutes from the start of the range")
-        ax.set_ylabel("MB")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=FIGURE_DPI)
-    plt.close(fig)
-    return path
+    return draw(results, summary, path)
 
 
 def sparkline(t_s: np.ndarray, values: np.ndarray, *, width: int = 160, height: int = 32) -> str:

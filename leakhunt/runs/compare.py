@@ -452,7 +452,7 @@ def render_comparison(
     comparison["comparison_dir"] = str(comparison_dir.path)
     comparison["rendered_at"] = datetime.now(UTC).isoformat()
     figure = comparison_dir.file("comparison.png")
-    write_atomic(figure, lambda tmp: plot_comparison(runs, tmp))
+    write_atomic(figure, lambda tmp: plot_comparison(runs, tmp, comparison["runs"]))
     text = json.dumps(comparison, indent=2, default=str) + "\n"
     write_atomic(comparison_dir.file(COMPARISON), lambda tmp: tmp.write_text(text))
     html = render_comparison_html(comparison, [figure])

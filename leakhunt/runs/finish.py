@@ -56,14 +56,15 @@ def finish_run(run_dir: RunDir) -> dict[str, Any]:
     figures = [run_dir.file("memory.png")]
     write_atomic(figures[0], lambda tmp: plot_run(samples, meta, summary, tmp))
     attribution = summary.get("attribution")
+    axis = meta.get("time_axis", "t_sim_s")
     if attribution and attribution["types"]:
         top_names = [t["name"] for t in attribution["types"][:5]]
         figures.append(run_dir.file("types.png"))
-        write_atomic(figures[-1], lambda tmp: plot_types(summaries, top_names, tmp))
+        write_atomic(figures[-1], lambda tmp: plot_types(summaries, top_names, tmp, time_axis=axis))
     if attribution and attribution.get("accumulation_points"):
         points = attribution["accumulation_points"][:5]
         figures.append(run_dir.file("holders.png"))
-        write_atomic(figures[-1], lambda tmp: plot_holders(points, tmp))
+        write_atomic(figures[-1], lambda tmp: plot_holders(points, tmp, time_axis=axis))
     html = render_run_html(meta, summary, figures)
     write_atomic(run_dir.file("report.html"), lambda tmp: tmp.write_text(html))
     # A finished report no longer needs the space reserve a run keeps for its last meta.json.

@@ -7,11 +7,12 @@ import pytest
 
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
 from tests.e2e.test_errors import assert_one_line_usage_error
+from tests.helpers.figures import count_panels
 
 
 def test_baseline_with_ablation_gives_five_runs_and_a_leak_only_with_the_fixes_off(tmp_path):
     out = tmp_path / "cmp"
-    leakhunt(
+    result = leakhunt(
         "compare",
         "--baseline",
         "--ablation",
@@ -46,6 +47,8 @@ def test_baseline_with_ablation_gives_five_runs_and_a_leak_only_with_the_fixes_o
     for entry in comparison["runs"]:
         assert (out / entry["run_dir"].split("/")[-1] / "summary.json").exists()
     assert_real_figure(out / "comparison.png", min_width_px=800)
+    assert count_panels(out / "comparison.png") == 5  # one per variant
+    assert "Warning" not in result.stderr  # no matplotlib warning from any of the six reports' pictures
     html = (out / "report.html").read_text()
     # Self-contained: no external reference, every figure inlined.
     assert not re.search(r"""(?:src|href)=["'](?!data:)""", html)
