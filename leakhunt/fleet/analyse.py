@@ -163,6 +163,8 @@ class SeriesResult:
             "events": self.events(),
             "growth": self.growth.to_dict(),
             "verdict": str(self.verdict),
+            "verdict_label": self.judgement.label,
+            "verdict_short": self.judgement.short_label,
             "verdict_reason": self.judgement.reason,
             "method": self.growth.method,
             "time_to_limit_min": self.judgement.time_to_limit_min,
