@@ -27,7 +27,7 @@ from leakhunt.report.console import (
     width_of,
 )
 from leakhunt.report.fit import Column, fit_table, longest_piece, print_lines, separated_names
-from leakhunt.report.html import inline_png, page
+from leakhunt.report.html import inline_png, interval_html, page, status_html, table, verdict_html
 from leakhunt.units import format_bytes, format_duration, format_mb
 
 MB = 1e6
@@ -268,48 +268,62 @@ def render_fleet_html(summary: dict[str, Any], results: list[Any], figure: Path 
         f"when LEAK reaches the limit within the same {format_duration(pl['horizon_s'])}).</p>",
     ]
     if common:
-        parts.append(f"<p>Labels every series shares: <code>{_e(common)}</code></p>")
+        parts.append(f"<p>Labels every series shares: <code>{_e(series_text(common))}</code></p>")
     if figure is not None:
         parts.append("<h2>The worst series</h2>" + inline_png(figure))
+    show_expect = bool(summary.get("expect"))
     header = [
-        "#", "series", "curve", "verdict", "MB/min", "95 % CI", "to limit",
-        "predict_linear", "disagree", "restarts", "gaps", "expect",
-    ]  # fmt: skip
+        "#",
+        "series",
+        "curve",
+        "verdict",
+        "MB/min",
+        "95 % CI",
+        "to limit",
+        "predict_linear",
+        "disagree",
+    ]
+    header += ["expect"] if show_expect else []
     rows = []
     by_name = {r.name: r for r in results}
     for rank, item in enumerate(summary["series"], 1):
         growth = item["growth"]
         result = by_name[item["name"]]
-        failed = [c for c in item["criteria"] if c["status"] != "PASS"]
-        expect = (
-            ""
-            if not item["criteria"]
-            else (_e(failed[0]["status"] + ": " + failed[0]["detail"]) if failed else "PASS")
-        )
-        rows.append(
-            [
-                str(rank),
-                f'<span title="{_e(item["name"])}">{_e(short_name(item["labels"], common))}</span>',
-                sparkline(result.t_s, result.rss_bytes),
-                f'<span class="{_e(item["verdict"])}">{_e(item["verdict"])}</span>',
-                format_mb(growth["slope_bytes_per_min"], signed=True),
-                f"{format_mb(growth['ci_low_bytes_per_min'], signed=True)} … "
-                f"{format_mb(growth['ci_high_bytes_per_min'], signed=True)}",
-                _e(item["to_limit"]),
-                _e(_pl_text(item)),
-                "<b>yes</b>" if item["disagrees"] else "",
-                str(len(item["restarts"])) if item["restarts"] else "",
-                f"{item['missing_s'] / 60:.1f} min missing" if item["gaps"] else "",
-                expect,
-            ]
-        )
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    parts.append(f"<h2>Every series, ranked by time to limit</h2><table><tr>{head}</tr>{body}</table>")
+        # Restarts and gaps beside the name, as the terminal's table has them.
+        marks = _marks(item).strip()
+        if item["gaps"]:
+            marks = marks.replace("(gaps)", f"(gaps: {item['missing_s'] / 60:.1f} min missing)")
+        row = [
+            str(rank),
+            f'<span title="{_e(item["name"])}">'
+            + _e(short_name(item["labels"], common)).replace(",", ",<wbr>")
+            + "</span>"
+            + (f"<br><small>{_e(marks)}</small>" if marks else ""),
+            sparkline(result.t_s, result.rss_bytes),
+            verdict_html(item),
+            format_mb(growth["slope_bytes_per_min"], signed=True),
+            interval_html(
+                growth["ci_low_bytes_per_min"],
+                growth["ci_high_bytes_per_min"],
+                lambda value: format_mb(value, signed=True),
+            ),
+            _e(item["to_limit"]),
+            _e(_pl_text(item)),
+            "<b>yes</b>" if item["disagrees"] else "",
+        ]
+        if show_expect:
+            failed = [c for c in item["criteria"] if c["status"] != "PASS"]
+            row.append(
+                status_html(failed[0]["status"]) + ": " + _e(failed[0]["detail"])
+                if failed
+                else status_html("PASS")
+            )
+        rows.append(row)
+    parts.append("<h2>Every series, ranked by time to limit</h2>" + table(header, rows, num=(0, 4, 6, 7)))
     parts.append("<h2>How each was judged</h2><ul>")
     for item in summary["series"]:
         parts.append(
-            f"<li><code>{_e(item['name'])}</code>: {_e(item['verdict'])}, "
+            f"<li><code>{_e(item['name'])}</code>: {verdict_html(item, item.get('verdict_label'))}, "
             f"{_e(item['verdict_reason'])}. {_e(item['method'])}.</li>"
         )
     parts.append("</ul>")
