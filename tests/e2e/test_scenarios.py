@@ -19,6 +19,7 @@ def test_scenarios_lists_each_shipped_file_with_its_description_within_the_width
     lines = result.stdout.splitlines()
     assert all(len(line) <= width and line == line.rstrip() for line in lines)
     listed: dict[str, str] = {}
+    name = ""
     for line in lines:
         if line.startswith(" "):
             listed[name] += " " + line.strip()
