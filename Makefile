@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 soak: $(STAMP)
 	$(BIN)/leakhunt soak --minutes 30
 
-# The SSH tests run a real OpenSSH server on 127.0.0.1, the fleet tests a real Prometheus: install
-# them where they are missing.
+# The SSH tests run a real OpenSSH server on 127.0.0.1, the fleet tests a real Prometheus, the
+# report.html tests a real chromium: install them where they are missing.
 system-deps:
 	@if [ ! -x /usr/sbin/sshd ]; then \
 		echo "installing openssh-server for the SSH tests"; \
@@ -27,6 +27,11 @@ system-deps:
 	@if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then \
 		echo "installing prometheus for the fleet tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	fi
+	@# The report.html tests open each page in a real headless chromium (through selenium).
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing chromium and chromium-driver for the report.html tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
 lint: $(STAMP)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from typer._click.exceptions import ClickException
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
@@ -424,12 +423,11 @@ def watch(
 @app.command(cls=_Command, epilog="Example: leakhunt scenarios")
 def scenarios() -> None:
     """List the shipped scenarios, one line each."""
+    from leakhunt.report.console import print_scenarios
     from leakhunt.workload.scenario import available_scenarios, load_scenario_file
 
-    for path in available_scenarios():
-        scenario = load_scenario_file(path)
-        name, description = escape(f"{scenario.name:22}"), escape(scenario.description)
-        out.print(f"[bold]{name}[/] {description}", highlight=False, soft_wrap=True)
+    shipped = [load_scenario_file(path) for path in available_scenarios()]
+    print_scenarios(out, [(scenario.name, scenario.description) for scenario in shipped])
 
 
 @app.command(cls=_Command, epilog="Example: leakhunt report reports/RUN_DIR --json > summary.json")

@@ -16,7 +16,8 @@ whose paths differ only in dict keys or indexes (one cache per symbol and timefr
 under one pattern with `[*]`, their rates summed, and one example path kept.
 
 A share of RSS growth above 100 % is possible (objects reuse memory RSS already counted, or the
-objects' rate is fitted over other moments than RSS's); it is never shown without that reason.
+objects' rate is fitted over other moments than RSS's); it is never shown without that reason,
+and the reason is given only when a share reads above 100 % in whole percent.
 When nothing can be attributed (no probes, too few, probes off, no agent), the section says why
 and which option fixes it.
 """
@@ -174,7 +175,8 @@ def attribute(
     notes = []
     shares = [g.share_of_rss_growth for g in (*types, *lines) if g.share_of_rss_growth is not None]
     shares += [p["share_of_rss_growth"] for p in points if p["share_of_rss_growth"] is not None]
-    if any(share > 1.0 for share in shares):
+    # As shown, in whole percent: a share of 1.004 reads "100 %" and needs no explaining.
+    if any(round(share * 100) > 100 for share in shares):
         notes.append(SHARE_ABOVE_ONE_REASON)
     bound_hits = [s for s in usable if (s.get("holder_search") or {}).get("bound_hit")]
     if bound_hits:

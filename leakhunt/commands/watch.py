@@ -121,6 +121,7 @@ def watch_command(
         + f", every {interval_s:g} s; writing {run_dir.path}",
         highlight=False,
         markup=False,
+        soft_wrap=True,  # the run's path whole, never wrapped
     )
     view = WatchView([parse_expect(text) for text in expect])
     warm_up()

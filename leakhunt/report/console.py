@@ -1,17 +1,22 @@
-"""What the terminal shows: rich tables at the end of a run, and the live line during it.
+"""What the terminal shows: tables at the end of a run, and the live view during it.
 
 Everything a user or a target wrote (labels, criteria, paths, type names, process names) is
-escaped before it reaches rich, so `[bold]` or `a[/]b` in it prints as typed."""
+escaped before it reaches rich, or given to it as plain Text, so `[bold]` or `a[/]b` in it prints
+as typed. Every table and paragraph fits the console's width (COLUMNS, 80 when stdout is not a
+terminal) by the rules of report/fit.py: no token split across lines, no line ending in a space;
+a directory's path is printed whole on a line of its own when it does not fit beside its words.
+Verdict cells read `verdict_short` ("LEAK, slow"), headlines `verdict_label`; colours go by the
+bare verdict: LEAK red, BOUNDED and INCONCLUSIVE yellow, STABLE green.
+"""
 
-import re
-import textwrap
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from leakhunt.report.fit import Column, elided_names, fit_table, print_lines, wrap
 from leakhunt.sampling.sample import Sample
 from leakhunt.units import format_bytes, format_mb
 
@@ -22,89 +27,115 @@ MB = 1e6
 VERDICT_STYLE = {
     "LEAK": "bold red",
     "STABLE": "bold green",
-    "BOUNDED": "bold blue",
+    "BOUNDED": "bold yellow",
     "INCONCLUSIVE": "yellow",
 }
+STATUS_STYLE = {"PASS": "green", "FAIL": "bold red", "NOT PROVEN": "bold yellow"}
+# Run labels shorter than this are elided no further: the figures go under them instead.
+RUN_NAME_MIN = 16
+MIN_WIDTH = 40
 
 
-_STATUS_MARK = {
-    "PASS": "[green]PASS[/]",
-    "FAIL": "[bold red]FAIL[/]",
-    "NOT PROVEN": "[bold yellow]NOT PROVEN[/]",
-}
+def verdict_text(summary: dict[str, Any]) -> Text:
+    """A table cell's verdict (`LEAK, slow`), coloured by the bare verdict."""
+    verdict = str(summary.get("verdict", "?"))
+    return Text(str(summary.get("verdict_short") or verdict), style=VERDICT_STYLE.get(verdict, ""))
+
+
+def status_markup(status: str) -> str:
+    """PASS / FAIL / NOT PROVEN as markup; anything unknown reads as a failure."""
+    status = status if status in STATUS_STYLE else "FAIL"
+    return f"[{STATUS_STYLE[status]}]{status}[/]"
+
+
+def width_of(console: Console) -> int:
+    return max(console.width, MIN_WIDTH)
 
 
 def _mb(value: float | None) -> str:
     return format_mb(value, signed=True)
 
 
-def growth_table(rows: list[tuple[str, dict[str, Any]]], title: str = "") -> Table:
-    """Fits 80 columns: no borders at the sides, padding collapsed, and the columns that may wrap
-    (run, to limit) fold rather than cut, so runs whose names share a long prefix read apart."""
-    table = Table(
-        title=title or None, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
-    )
-    table.add_column("run", min_width=8, overflow="fold")
-    table.add_column("verdict", no_wrap=True)
-    show_ended = any(summary.get("exit_reason") != "completed" for _, summary in rows)
-    for column in ("MB/min", "95 % CI"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("to limit", justify="right", min_width=11, overflow="fold")  # "approaching"
-    table.add_column("peak", justify="right", no_wrap=True)
-    if show_ended:
-        table.add_column("ended", justify="right", overflow="fold")
-    for label, summary in rows:
+GROWTH_COLUMNS = [
+    Column("verdict"),
+    Column("MB/min", "right"),
+    Column("95 % CI", "right"),
+    Column("to limit", "right", phrase=True),
+    Column("peak", "right"),
+]
+
+
+def growth_table(rows: list[tuple[str, dict[str, Any]]], width: int, title: str = "") -> list[Text]:
+    """One row per run: its verdict, rate with interval, time to limit and peak, and how it ended
+    when one did not complete. Labels too long for what is left are elided in the middle."""
+    show_ended = any(summary.get("exit_reason", "completed") != "completed" for _, summary in rows)
+    columns = GROWTH_COLUMNS + ([Column("ended", phrase=True)] if show_ended else [])
+    cells = []
+    for _, summary in rows:
         growth = summary.get("growth") or {}
-        verdict = summary.get("verdict", "?")
-        table.add_row(
-            escape(label),
-            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
-            _mb(growth.get("slope_bytes_per_min")),
-            f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}",
-            summary.get("to_limit", ""),
-            format_bytes(summary.get("peak_rss_bytes") or 0),
-            *((escape(str(summary.get("exit_reason", ""))),) if show_ended else ()),
-        )
-    return table
-
-
-# A space between a number and its unit is not a place to break a line: "removes 96 %".
-_UNIT_SPACE = re.compile(r"(?<=\d) (?=%|[kMGT]i?B\b|MB/|min\b|s\b|h\b)")
-_GLUE = "\u00a0"
+        row = [
+            verdict_text(summary),
+            Text(_mb(growth.get("slope_bytes_per_min"))),
+            Text(f"{_mb(growth.get('ci_low_bytes_per_min'))}…{_mb(growth.get('ci_high_bytes_per_min'))}"),
+            Text(str(summary.get("to_limit", ""))),
+            Text(format_bytes(summary.get("peak_rss_bytes") or 0)),
+        ]
+        if show_ended:
+            row.append(Text(str(summary.get("exit_reason", "")).replace("_", " ")))
+        cells.append(row)
+    return fit_table(
+        "run", [label for label, _ in rows], columns, cells, width,
+        fit_names=elided_names, name_min=RUN_NAME_MIN, title=title,
+    )  # fmt: skip
 
 
 def print_prose(console: Console, text: str, hang: str = "") -> None:
-    """Wrapped at the console's width, never between a number and its unit (rich would: it
-    breaks at any whitespace, a no-break space included)."""
-    glued = _UNIT_SPACE.sub(_GLUE, text)
-    width = max(console.width, 40)
-    lines = textwrap.wrap(glued, width=width, subsequent_indent=hang, break_on_hyphens=False) or [""]
-    for line in lines:
-        console.print(line.replace(_GLUE, " "), highlight=False, soft_wrap=True)
+    """Markup `text` wrapped at the console's width by the rules of report/fit.py."""
+    if not text:
+        return
+    print_lines(console, wrap(Text.from_markup(text), width_of(console), hang=hang))
+
+
+def print_where(console: Console, words: str, path: str, files: str = "") -> None:
+    """`run directory: PATH  (report.html, memory.png)` on one line when it fits; otherwise the
+    words, then the path alone and whole on the next line, to be copied."""
+    tail = f"  ({files})" if files else ""
+    line = Text.assemble(f"{words}: ", (path, "bold"), tail)
+    if line.cell_len <= width_of(console):
+        print_lines(console, [line])
+        return
+    print_lines(console, [Text(f"{words}{f' ({files})' if files else ''}:"), Text(path, style="bold")])
+
+
+def print_scenarios(console: Console, scenarios: list[tuple[str, str]]) -> None:
+    """One scenario a paragraph: its name, then its description wrapped beside it."""
+    indent = max(len(name) for name, _ in scenarios) + 2
+    for name, description in scenarios:
+        lines = wrap(description, width_of(console) - indent)
+        heads = [Text(name.ljust(indent), style="bold")] + [Text(" " * indent)] * (len(lines) - 1)
+        print_lines(console, [Text.assemble(head, line) for head, line in zip(heads, lines, strict=True)])
 
 
 def print_run_summary(console: Console, summary: dict[str, Any], run_dir: str) -> None:
-    console.print(growth_table([(summary.get("label", "run"), summary)]))
+    width = width_of(console)
+    print_lines(console, growth_table([(summary.get("label", "run"), summary)], width))
     print_prose(console, escape(summary.get("headline", "")))
     for criterion in summary.get("criteria", []):
-        mark = _STATUS_MARK.get(criterion.get("status", ""), "[bold red]FAIL[/]")
+        mark = status_markup(criterion.get("status", ""))
         print_prose(
             console, f"  {mark} {escape(criterion['text'])}: {escape(criterion['detail'])}", hang="    "
         )
-    for line in what_grows_lines(summary.get("attribution")):
-        console.print(line, highlight=False)
+    for k, line in enumerate(what_grows_lines(summary.get("attribution"))):
+        print_prose(console, line, hang="  " if k == 0 else "    ")
     cost = summary.get("cost") or {}
     if cost.get("sampler_cpu_s_per_read") is not None:
-        console.print(f"[dim]what measuring cost: {describe_cost(cost)}[/]", highlight=False)
+        print_prose(console, f"[dim]what measuring cost: {escape(describe_cost(cost))}[/]", hang="  ")
     elif cost.get("replayed_samples") is not None:
-        console.print(
-            f"[dim]what measuring cost: nothing, {cost['replayed_samples']:,} samples were replayed "
-            "from a file[/]",
-            highlight=False,
-        )
+        replayed = f"nothing, {cost['replayed_samples']:,} samples were replayed from a file"
+        print_prose(console, f"[dim]what measuring cost: {replayed}[/]", hang="  ")
     for note in summary.get("file_notes") or []:
-        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
-    console.print(f"run directory: [bold]{escape(run_dir)}[/]  (report.html, memory.png)", highlight=False)
+        print_prose(console, f"[dim]note: {escape(note)}[/]", hang="  ")
+    print_where(console, "run directory", run_dir, "report.html, memory.png")
 
 
 def what_grows_lines(attribution: dict[str, Any] | None, top: int = 3) -> list[str]:
@@ -208,22 +239,19 @@ class LiveLine:
 
 def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
     rows = [(entry["label"], entry) for entry in comparison["runs"]]
-    console.print(growth_table(rows, title="leakhunt compare"))
+    print_lines(console, growth_table(rows, width_of(console), title="leakhunt compare"))
     print_prose(console, escape(comparison.get("headline", "")))
     for entry in comparison["runs"]:
         for criterion in entry.get("criteria", []):
-            mark = "[green]PASS[/]" if criterion["passed"] else "[bold red]FAIL[/]"
+            status = criterion.get("status") or ("PASS" if criterion["passed"] else "FAIL")
             print_prose(
                 console,
-                f"  {escape(entry['label'])}: {mark} "
+                f"  {escape(entry['label'])}: {status_markup(status)} "
                 f"{escape(criterion['text'])}: {escape(criterion['detail'])}",
                 hang="    ",
             )
-    console.print(
-        f"comparison directory: [bold]{escape(str(comparison.get('comparison_dir', '')))}[/]  "
-        "(report.html, comparison.png)",
-        highlight=False,
-    )
+    where = str(comparison.get("comparison_dir", ""))
+    print_where(console, "comparison directory", where, "report.html, comparison.png")
 
 
 class WatchView:
@@ -260,9 +288,9 @@ class WatchView:
                 f"[{_mb(growth.ci_low_bytes_per_min)}…{_mb(growth.ci_high_bytes_per_min)}]",
             )
             verdict = str(judgement.verdict)
-            table.add_row("verdict so far", f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]")
+            table.add_row("verdict so far", f"[{VERDICT_STYLE.get(verdict, '')}]{judgement.short_label}[/]")
             for result in status.criteria:
-                mark = _STATUS_MARK[str(result.status)]
+                mark = status_markup(str(result.status))
                 table.add_row(escape(result.criterion.text), f"{mark} {escape(result.detail)}")
         return table
 
@@ -276,5 +304,5 @@ class WatchView:
         )
         if status is not None:
             growth = status.growth
-            text += f"  growth {_mb(growth.slope_bytes_per_min)} MB/min {status.judgement.verdict}"
+            text += f"  growth {_mb(growth.slope_bytes_per_min)} MB/min {status.judgement.short_label}"
         return text

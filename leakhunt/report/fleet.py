@@ -14,24 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
-from leakhunt.report.console import VERDICT_STYLE
-from leakhunt.report.html import inline_png, page
+from leakhunt.report.console import (
+    STATUS_STYLE,
+    print_prose,
+    print_where,
+    status_markup,
+    verdict_text,
+    width_of,
+)
+from leakhunt.report.fit import Column, fit_table, longest_piece, print_lines, separated_names
+from leakhunt.report.html import inline_png, interval_html, page, status_html, table, verdict_html
 from leakhunt.units import format_bytes, format_duration, format_mb
 
 MB = 1e6
 WORST_DRAWN = 4
 MAX_CRITERIA_SHOWN = 20  # series whose criteria are spelled out under the table
 SPARK_POINTS = 120
-_STATUS_MARK = {
-    "PASS": "[green]PASS[/]",
-    "FAIL": "[bold red]FAIL[/]",
-    "NOT PROVEN": "[bold yellow]UNPROVEN[/]",
-}
 
 
 def common_labels(series: list[dict[str, Any]]) -> dict[str, str]:
@@ -81,80 +83,95 @@ def _pl_text(item: dict[str, Any]) -> str:
     return f"{mark}{format_bytes(pl['value_bytes'])}"
 
 
-def fleet_table(summary: dict[str, Any]) -> Table:
-    """Fits 80 columns: the series column folds, the numbers do not."""
+FLEET_COLUMNS = [
+    Column("verdict"),
+    Column("MB/min ±95 %", "right"),
+    Column("to limit", "right", phrase=True),
+    Column("pred_lin", "right"),
+]
+# A series column narrower than this, or than its widest label, puts the names above the figures.
+SERIES_NAME_MIN = 12
+
+
+def _marks(item: dict[str, Any]) -> str:
+    marks = ""
+    if item["restarts"]:
+        marks += f" ({len(item['restarts'])} restart{'s' if len(item['restarts']) > 1 else ''})"
+    if item["gaps"]:
+        marks += " (gaps)"
+    return marks
+
+
+def fleet_table(summary: dict[str, Any], width: int) -> list[Text]:
+    """One row per series, ranked: its name by the labels that tell it apart (wrapped between
+    labels, never inside one), its verdict, rate, time to limit and predict_linear's value."""
     series = summary["series"]
     common = common_labels(series)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
-    table.add_column("series", min_width=10, overflow="fold")
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("MB/min ±95 %", justify="right", no_wrap=True)
-    table.add_column("to limit", justify="right", overflow="fold")
-    table.add_column("pred_lin", justify="right", no_wrap=True)
     show_expect = bool(summary.get("expect"))
-    if show_expect:
-        table.add_column("expect", no_wrap=True)
+    columns = FLEET_COLUMNS + ([Column("expect")] if show_expect else [])
+    names, rows = [], []
     for item in series:
-        growth = item["growth"]
-        marks = ""
-        if item["restarts"]:
-            marks += f" ({len(item['restarts'])} restart{'s' if len(item['restarts']) > 1 else ''})"
-        if item["gaps"]:
-            marks += " (gaps)"
-        verdict = item["verdict"]
+        names.append(short_name(item["labels"], common) + _marks(item))
         row = [
-            escape(short_name(item["labels"], common) + marks),
-            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
-            rate_with_interval(growth),
-            escape(item["to_limit"]),
-            ("[bold]" if item["disagrees"] else "") + _pl_text(item) + ("[/]" if item["disagrees"] else ""),
+            verdict_text(item),
+            Text(rate_with_interval(item["growth"])),
+            Text(item["to_limit"]),
+            Text(_pl_text(item), style="bold" if item["disagrees"] else ""),
         ]
         if show_expect:
             failed = [c for c in item["criteria"] if c["status"] != "PASS"]
-            row.append(_STATUS_MARK[failed[0]["status"]] if failed else _STATUS_MARK["PASS"])
-        table.add_row(*row)
-    return table
+            status = failed[0]["status"] if failed else "PASS"
+            row.append(Text(status, style=STATUS_STYLE.get(status, STATUS_STYLE["FAIL"])))
+        rows.append(row)
+    return fit_table(
+        "series", names, columns, rows, width,
+        fit_names=separated_names, name_min=max(SERIES_NAME_MIN, longest_piece(names)),
+    )  # fmt: skip
 
 
 def print_fleet(console: Console, summary: dict[str, Any], run_dir: str | None) -> None:
     common = common_labels(summary["series"])
     if common:
-        shared = ",".join(f'{k}="{v}"' for k, v in sorted(common.items()) if k != "__name__")
-        name = common.get("__name__", "")
-        console.print(
-            escape(f"series of {name}{{{shared}}}" if shared else f"series of {name}"), highlight=False
-        )
-    console.print(fleet_table(summary))
+        print_prose(console, escape(f"series of {series_text(common)}"), hang="  ")
+    print_lines(console, fleet_table(summary, width_of(console)))
     pl = summary["predict_linear"]
-    console.print(
+    print_prose(
+        console,
         f"pred_lin: predict_linear(x[{format_duration(pl['window_s'])}], {format_duration(pl['horizon_s'])}) "
         "at the end; ALERT where it passes the limit; bold where it and leakhunt disagree.",
-        highlight=False,
-        soft_wrap=False,
     )
-    console.print(escape(summary["headline"] + "."), highlight=False)
+    print_prose(console, escape(summary["headline"] + "."))
     not_passed = [item for item in summary["series"] if not item["criteria_passed"]]
     for item in not_passed[:MAX_CRITERIA_SHOWN]:
         for criterion in item["criteria"]:
             if criterion["status"] != "PASS":
-                mark = _STATUS_MARK[criterion["status"]]
-                console.print(
-                    f"  {mark} {escape(item['name'])}: {escape(criterion['text'])}: "
-                    f"{escape(criterion['detail'])}",
-                    highlight=False,
+                print_prose(
+                    console,
+                    f"  {status_markup(criterion['status'])} {escape(item['name'])}: "
+                    f"{escape(criterion['text'])}: {escape(criterion['detail'])}",
+                    hang="    ",
                 )
     if len(not_passed) > MAX_CRITERIA_SHOWN:
-        console.print(
-            f"  ... and {len(not_passed) - MAX_CRITERIA_SHOWN} more series: see summary.json", highlight=False
-        )
+        more = len(not_passed) - MAX_CRITERIA_SHOWN
+        print_prose(console, f"  ... and {more} more series: see summary.json")
     if summary["series_with_gaps"]:
-        console.print(
-            f"gaps (judged on the points present): {escape(', '.join(summary['series_with_gaps'][:5]))}"
-            + (" ..." if len(summary["series_with_gaps"]) > 5 else ""),
-            highlight=False,
+        print_prose(
+            console,
+            escape(
+                f"gaps (judged on the points present): {', '.join(summary['series_with_gaps'][:5])}"
+                + (" ..." if len(summary["series_with_gaps"]) > 5 else "")
+            ),
+            hang="  ",
         )
     if run_dir:
-        console.print(f"report: [bold]{escape(run_dir)}/report.html[/]", highlight=False)
+        print_where(console, "report", f"{run_dir}/report.html")
+
+
+def series_text(labels: dict[str, str]) -> str:
+    """`rss{job="api"}`: a label set as PromQL writes it."""
+    shared = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    name = labels.get("__name__", "")
+    return f"{name}{{{shared}}}" if shared else name
 
 
 def plot_worst(results: list[Any], summary: dict[str, Any], path: Path) -> Path:
@@ -200,48 +217,62 @@ def render_fleet_html(summary: dict[str, Any], results: list[Any], figure: Path 
         f"when LEAK reaches the limit within the same {format_duration(pl['horizon_s'])}).</p>",
     ]
     if common:
-        parts.append(f"<p>Labels every series shares: <code>{_e(common)}</code></p>")
+        parts.append(f"<p>Labels every series shares: <code>{_e(series_text(common))}</code></p>")
     if figure is not None:
         parts.append("<h2>The worst series</h2>" + inline_png(figure))
+    show_expect = bool(summary.get("expect"))
     header = [
-        "#", "series", "curve", "verdict", "MB/min", "95 % CI", "to limit",
-        "predict_linear", "disagree", "restarts", "gaps", "expect",
-    ]  # fmt: skip
+        "#",
+        "series",
+        "curve",
+        "verdict",
+        "MB/min",
+        "95 % CI",
+        "to limit",
+        "predict_linear",
+        "disagree",
+    ]
+    header += ["expect"] if show_expect else []
     rows = []
     by_name = {r.name: r for r in results}
     for rank, item in enumerate(summary["series"], 1):
         growth = item["growth"]
         result = by_name[item["name"]]
-        failed = [c for c in item["criteria"] if c["status"] != "PASS"]
-        expect = (
-            ""
-            if not item["criteria"]
-            else (_e(failed[0]["status"] + ": " + failed[0]["detail"]) if failed else "PASS")
-        )
-        rows.append(
-            [
-                str(rank),
-                f'<span title="{_e(item["name"])}">{_e(short_name(item["labels"], common))}</span>',
-                sparkline(result.t_s, result.rss_bytes),
-                f'<span class="{_e(item["verdict"])}">{_e(item["verdict"])}</span>',
-                format_mb(growth["slope_bytes_per_min"], signed=True),
-                f"{format_mb(growth['ci_low_bytes_per_min'], signed=True)} … "
-                f"{format_mb(growth['ci_high_bytes_per_min'], signed=True)}",
-                _e(item["to_limit"]),
-                _e(_pl_text(item)),
-                "<b>yes</b>" if item["disagrees"] else "",
-                str(len(item["restarts"])) if item["restarts"] else "",
-                f"{item['missing_s'] / 60:.1f} min missing" if item["gaps"] else "",
-                expect,
-            ]
-        )
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    parts.append(f"<h2>Every series, ranked by time to limit</h2><table><tr>{head}</tr>{body}</table>")
+        # Restarts and gaps beside the name, as the terminal's table has them.
+        marks = _marks(item).strip()
+        if item["gaps"]:
+            marks = marks.replace("(gaps)", f"(gaps: {item['missing_s'] / 60:.1f} min missing)")
+        row = [
+            str(rank),
+            f'<span title="{_e(item["name"])}">'
+            + _e(short_name(item["labels"], common)).replace(",", ",<wbr>")
+            + "</span>"
+            + (f"<br><small>{_e(marks)}</small>" if marks else ""),
+            sparkline(result.t_s, result.rss_bytes),
+            verdict_html(item),
+            format_mb(growth["slope_bytes_per_min"], signed=True),
+            interval_html(
+                growth["ci_low_bytes_per_min"],
+                growth["ci_high_bytes_per_min"],
+                lambda value: format_mb(value, signed=True),
+            ),
+            _e(item["to_limit"]),
+            _e(_pl_text(item)),
+            "<b>yes</b>" if item["disagrees"] else "",
+        ]
+        if show_expect:
+            failed = [c for c in item["criteria"] if c["status"] != "PASS"]
+            row.append(
+                status_html(failed[0]["status"]) + ": " + _e(failed[0]["detail"])
+                if failed
+                else status_html("PASS")
+            )
+        rows.append(row)
+    parts.append("<h2>Every series, ranked by time to limit</h2>" + table(header, rows, num=(0, 4, 6, 7)))
     parts.append("<h2>How each was judged</h2><ul>")
     for item in summary["series"]:
         parts.append(
-            f"<li><code>{_e(item['name'])}</code>: {_e(item['verdict'])}, "
+            f"<li><code>{_e(item['name'])}</code>: {verdict_html(item, item.get('verdict_label'))}, "
             f"{_e(item['verdict_reason'])}. {_e(item['method'])}.</li>"
         )
     parts.append("</ul>")

@@ -1,8 +1,19 @@
-"""One self-contained HTML file per run or comparison: figures inlined, no external fetches."""
+"""One self-contained HTML file per run or comparison: figures inlined, no external fetches.
+
+Everything a user or a target wrote is escaped, in text and in attributes alike. The page reads
+at any width: tables wrap their text cells at spaces (figures never break: `num` cells), names
+(broken between labels) and paths (`code`) break anywhere rather than push the page wider,
+figures shrink to the page; on a phone
+(at most 640 px) each table row becomes a card of `header: value` lines, so nothing is wider
+than the screen and no column is cut off (checked in chromium at 390 and 1280 px,
+tests/report/test_html.py). Verdicts read `verdict_short` in tables and `verdict_label` in
+headlines, coloured by the bare verdict: LEAK red, BOUNDED and INCONCLUSIVE amber, STABLE green.
+"""
 
 import base64
 import html
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +21,29 @@ from leakhunt.report.console import describe_probe_cost
 from leakhunt.units import format_bytes, format_mb
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,sans-serif;margin:0 auto;max-width:980px;padding:12px;color:#222}
-h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;width:100%;font-size:.9em;display:block;overflow-x:auto}
-td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;white-space:nowrap}
+body{font-family:system-ui,-apple-system,sans-serif;margin:0 auto;max-width:1180px;padding:12px;color:#222}
+h1{font-size:1.3em;overflow-wrap:anywhere}h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
+p,li,code,h2,h3{overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;font-size:.9em;margin:.4em 0}
+td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{overflow-wrap:normal}td code{overflow-wrap:anywhere}
+td.num,th.num,.nw{white-space:nowrap;overflow-wrap:normal}
 img{max-width:100%;height:auto}
 .headline{font-size:1.05em;background:#f6f6f6;padding:8px;border-left:4px solid #888}
-.LEAK{color:#b00;font-weight:bold}.STABLE{color:#080;font-weight:bold}.BOUNDED{color:#05a;font-weight:bold}
-.INCONCLUSIVE{color:#a60;font-weight:bold}.pass{color:#080}.fail{color:#b00;font-weight:bold}.unproven{color:#a60;font-weight:bold}
+.headline.of-LEAK{border-left-color:#b00}.headline.of-STABLE{border-left-color:#080}
+.headline.of-BOUNDED,.headline.of-INCONCLUSIVE{border-left-color:#a60}
+.LEAK{color:#b00;font-weight:bold}.STABLE{color:#080;font-weight:bold}
+.BOUNDED,.INCONCLUSIVE{color:#a60;font-weight:bold}
+.pass{color:#080}.fail{color:#b00;font-weight:bold}.unproven{color:#a60;font-weight:bold}
+@media (max-width:640px){
+table,tbody,tr,td{display:block;width:auto}thead{display:none}
+tr{border:1px solid #ddd;margin:0 0 8px}td{border:0;border-top:1px solid #eee}td:first-child{border-top:0}
+td.num{white-space:normal}td:empty{display:none}
+td[data-label]:not([data-label=""])::before{content:attr(data-label) ": ";font-weight:600}
+}
 """
+VERDICT_CLASS = {"LEAK": "LEAK", "STABLE": "STABLE", "BOUNDED": "BOUNDED", "INCONCLUSIVE": "INCONCLUSIVE"}
+STATUS_CLASS = {"PASS": "pass", "FAIL": "fail", "NOT PROVEN": "unproven"}
 
 
 def _e(value: Any) -> str:
@@ -30,41 +55,72 @@ def inline_png(path: Path) -> str:
     return f'<img alt="{_e(Path(path).name)}" src="data:image/png;base64,{data}">'
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def table(header: list[str], rows: list[list[Any]], num: Collection[int] = ()) -> str:
+    """`rows` are HTML already escaped; the columns in `num` are figures, never broken. Each
+    cell carries its header, which a phone shows before it (the header row is hidden there)."""
+    css = [' class="num"' if i in num else "" for i in range(len(header))]
+    head = "".join(f"<th{css[i]}>{_e(h)}</th>" for i, h in enumerate(header))
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td{css[i]} data-label="{_e(header[i])}">{cell}</td>' for i, cell in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _mb_per_min(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{format_mb(value, signed=True)} MB/min"
 
 
-def _verdict(value: str) -> str:
-    return f'<span class="{_e(value)}">{_e(value)}</span>'
+def verdict_html(summary: dict[str, Any], words: str | None = None) -> str:
+    """The verdict in `words` (default its table-cell words, `LEAK, slow`), coloured by the bare
+    verdict; summaries written before verdict labels carry the bare verdict only."""
+    verdict = str(summary.get("verdict", "?"))
+    css = VERDICT_CLASS.get(verdict, "unknown") + ("" if words else " nw")  # a cell's words stay together
+    words = words or summary.get("verdict_short") or verdict
+    return f'<span class="{css}">{_e(words)}</span>'
+
+
+def headline_html(summary: dict[str, Any]) -> str:
+    """The headline, its opening verdict label in the verdict's colour."""
+    text = str(summary.get("headline") or "")
+    verdict = str(summary.get("verdict", ""))
+    label = str(summary.get("verdict_label") or verdict)
+    css = f"headline of-{VERDICT_CLASS[verdict]}" if verdict in VERDICT_CLASS else "headline"
+    if label and text.startswith(label):
+        body = verdict_html(summary, label) + _e(text[len(label) :])
+    else:
+        body = _e(text)
+    return f'<p class="{css}">{body}</p>'
+
+
+def interval_html(low: float | None, high: float | None, rate: Any = _mb_per_min) -> str:
+    """`low … high`, breakable after the ellipsis only."""
+    return f'<span class="nw">{rate(low)} …</span> <span class="nw">{rate(high)}</span>'
 
 
 def growth_rows(label: str, summary: dict[str, Any]) -> list[Any]:
     growth = summary.get("growth") or {}
     return [
         _e(label),
-        _verdict(summary.get("verdict", "?")),
+        verdict_html(summary),
         _mb_per_min(growth.get("slope_bytes_per_min")),
-        f"{_mb_per_min(growth.get('ci_low_bytes_per_min'))} … "
-        f"{_mb_per_min(growth.get('ci_high_bytes_per_min'))}",
+        interval_html(growth.get("ci_low_bytes_per_min"), growth.get("ci_high_bytes_per_min")),
         _e(summary.get("to_limit", "")),
         format_bytes(summary.get("peak_rss_bytes") or 0),
         format_bytes(summary.get("final_rss_bytes") or 0),
-        _e(summary.get("exit_reason", "")),
+        _e(str(summary.get("exit_reason", "")).replace("_", " ")),
     ]
 
 
 GROWTH_HEADER = ["run", "verdict", "growth", "95 % CI", "time to limit", "peak RSS", "final RSS", "ended"]
+GROWTH_NUM = (2, 4, 5, 6)
 
 
-def _status(status: str) -> str:
-    css = {"PASS": "pass", "NOT PROVEN": "unproven"}.get(status, "fail")
-    return f'<span class="{css}">{_e(status)}</span>'
+def status_html(status: str) -> str:
+    status = status if status in STATUS_CLASS else "FAIL"
+    return f'<span class="{STATUS_CLASS[status]} nw">{_e(status)}</span>'
 
 
 def criteria_section(criteria: list[dict[str, Any]]) -> str:
@@ -73,12 +129,12 @@ def criteria_section(criteria: list[dict[str, Any]]) -> str:
     rows = [
         [
             _e(c["text"]),
-            _status(c.get("status") or ("PASS" if c["passed"] else "FAIL")),
+            status_html(c.get("status") or ("PASS" if c["passed"] else "FAIL")),
             _e(c["detail"]),
         ]
         for c in criteria
     ]
-    return "<h2>Success criteria</h2>" + _table(["expect", "result", "measured"], rows)
+    return "<h2>Success criteria</h2>" + table(["expect", "result", "measured"], rows)
 
 
 def cost_section(cost: dict[str, Any] | None) -> str:
@@ -106,7 +162,7 @@ def cost_section(cost: dict[str, Any] | None) -> str:
     for key in ("remote_cpu_s_per_sample",):
         if cost.get(key) is not None:
             rows.append(["remote sampling CPU per sample", f"{cost[key] * 1e3:.2f} ms"])
-    return "<h2>What measuring cost</h2>" + _table(["", ""], rows)
+    return "<h2>What measuring cost</h2>" + table(["", ""], rows)
 
 
 def _example(point: dict[str, Any]) -> str:
@@ -135,7 +191,7 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
             ]
             for p in points
         ]
-        parts.append("<h3>Where it is held</h3>" + _table(header, rows))
+        parts.append("<h3>Where it is held</h3>" + table(header, rows, num=(2, 3, 4, 5)))
     for note in attribution.get("notes") or []:
         parts.append(f"<p><small>{_e(note)}</small></p>")
     probe_cost = attribution.get("cost") or {}
@@ -153,7 +209,9 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
             ]
             for t in types
         ]
-        parts.append(_table(["type", "count", "size", "growth", "share of RSS growth"], rows))
+        parts.append(
+            table(["type", "count", "size", "growth", "share of RSS growth"], rows, num=(1, 2, 3, 4))
+        )
     lines = attribution.get("lines") or []
     if lines:
         rows = [
@@ -164,7 +222,7 @@ def attribution_section(attribution: dict[str, Any] | None) -> str:
             ]
             for line in lines
         ]
-        parts.append(_table(["source line", "size", "growth"], rows))
+        parts.append(table(["source line", "size", "growth"], rows, num=(1, 2)))
     return "".join(parts)
 
 
@@ -180,8 +238,8 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
     label = meta.get("label", "run")
     parts = [f"<h1>leakhunt {_e(meta.get('command', ''))}: {_e(label)}</h1>"]
     if summary.get("headline"):
-        parts.append(f'<p class="headline">{_e(summary["headline"])}</p>')
-    parts.append(_table(GROWTH_HEADER, [growth_rows(label, summary)]))
+        parts.append(headline_html(summary))
+    parts.append(table(GROWTH_HEADER, [growth_rows(label, summary)], num=GROWTH_NUM))
     if summary.get("method"):
         parts.append(f"<p><small>{_e(summary['method'])}</small></p>")
     if summary.get("thresholds"):
@@ -206,9 +264,10 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
         ]
         parts.append(
             "<h2>Cleanup runs</h2>"
-            + _table(
+            + table(
                 ["at", "RSS before", "RSS after", "freed", "gc collected", "OHLCV trimmed", "OI trimmed"],
                 rows,
+                num=range(7),
             )
         )
     if events:
@@ -233,7 +292,7 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
         ["speed", _e(meta.get("speed", ""))],
         ["exit", _e(meta.get("exit_reason", ""))],
     ]
-    parts.append("<h2>Run</h2>" + _table(["", ""], facts))
+    parts.append("<h2>Run</h2>" + table(["", ""], facts))
     return page(f"leakhunt: {label}", "".join(parts))
 
 
@@ -248,12 +307,13 @@ def render_comparison_html(comparison: dict[str, Any], figures: list[Path]) -> s
         rows.append(row)
     header = list(GROWTH_HEADER)
     header.insert(2, "removed")
-    parts.append(_table(header, rows))
+    parts.append(table(header, rows, num=[2] + [i + 1 for i in GROWTH_NUM]))
     parts.extend(inline_png(figure) for figure in figures)
     parts.append(
         "<h2>How each run was judged</h2><ul>"
         + "".join(
-            f"<li><b>{_e(e['label'])}</b>: {_e(e.get('verdict_reason') or '')}. "
+            f"<li><b>{_e(e['label'])}</b>: {verdict_html(e, e.get('verdict_label'))}, "
+            f"{_e(e.get('verdict_reason') or '')}. "
             f"<small>{_e(e['growth'].get('method', ''))}</small></li>"
             for e in comparison["runs"]
         )

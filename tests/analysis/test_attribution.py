@@ -169,6 +169,11 @@ def test_a_share_above_100_percent_comes_with_its_reason():
     assert any("Shares above 100 %" in note for note in report["notes"])
     calm = attribute([summary(t, 1_000_000 * (t + 1), 10**7) for t in range(4)], 5e6, STABLE_BOUND)
     assert calm["notes"] == []
+    # Shares are shown in whole percent: 100.4 % reads "100 %" and is not explained as above it.
+    for dicts_per_min, explained in ((5_020_000, False), (5_030_000, True)):
+        shares = attribute([summary(t, dicts_per_min * (t + 1), 10**7) for t in range(4)], 5e6, STABLE_BOUND)
+        assert f"{shares['types'][0]['share_of_rss_growth']:.0%}" == ("100%" if not explained else "101%")
+        assert any("Shares above 100 %" in note for note in shares["notes"]) is explained
 
 
 def test_when_nothing_can_be_attributed_the_section_says_why_and_which_option_fixes_it():

@@ -29,20 +29,32 @@ def server(tmp_path_factory):
 
 
 def table_rows(stdout: str) -> dict[str, str]:
-    """The table's rows by series name, the folded pieces of each name joined: {name: rest}."""
+    """The table's rows by series name, the pieces of each name joined: {name: figures}.
+
+    Either layout of report/fit.py: names beside their figures (a name's later lines have no
+    figures), or names above them (stacked: the header `series` alone, figures indented by 4)."""
     lines = stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("series ") and "verdict" in line)
-    cut = lines[header].index("verdict")
+    header = next(i for i, line in enumerate(lines) if line.startswith("series") and "series of" not in line)
+    stacked = lines[header] == "series"
+    body = lines[header + (3 if stacked else 2) :]
+    end = next(i for i, line in enumerate(body) if not line.strip() or line.startswith("pred_lin:"))
     rows: list[list[str]] = []
-    for line in lines[header + 2 :]:
-        if not line.strip() or line.startswith("pred_lin:"):
-            break
-        if line[cut:].split()[:1] in (["LEAK"], ["STABLE"], ["BOUNDED"], ["INCONCLUSIVE"]):
-            rows.append([line[:cut].strip(), line[cut:]])
-        else:  # a folded row: the name's pieces joined (spaces aside), the rest kept
-            rows[-1][0] += line[:cut].strip()
-            rows[-1][1] += " " + line[cut:].strip()
-    return {name: rest for name, rest in rows}
+    if stacked:
+        name = ""
+        for line in body[:end]:
+            if line.startswith("    "):
+                rows.append([name, line.strip()])
+                name = ""
+            else:
+                name += line.strip()
+    else:
+        cut = lines[header].index("verdict")
+        for line in body[:end]:
+            if line[cut:].strip():
+                rows.append([line[:cut].strip(), line[cut:].strip()])
+            else:
+                rows[-1][0] += line.strip()
+    return {name: figures for name, figures in rows}
 
 
 def fleet(server, query, *args, start_s=None):
