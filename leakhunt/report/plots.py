@@ -26,7 +26,7 @@ MB = 1e6
 FIGURE_DPI = 110
 RUN_COLOURS = ("#d62728", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#17becf")
 # report.html's verdict colours (html.py), so a panel reads as its table row does.
-VERDICT_COLOURS = {"LEAK": "#bb0000", "STABLE": "#008800", "BOUNDED": "#0055aa", "INCONCLUSIVE": "#aa6600"}
+VERDICT_COLOURS = {"LEAK": "#bb0000", "STABLE": "#008800", "BOUNDED": "#aa6600", "INCONCLUSIVE": "#aa6600"}
 UNKNOWN_COLOUR = "#555555"
 BASELINE_GREY = "#8a8a8a"
 # A comparison panel is ~350 px wide: more bins than that draw nothing more.
