@@ -25,6 +25,7 @@ MODULES = (
     "bench_detection",
     "bench_watch",
     "bench_fleet",
+    "bench_plugin",
 )
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

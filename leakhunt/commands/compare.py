@@ -78,7 +78,8 @@ def compare_command(
             on_sample=shown.on_sample,
             on_done=shown.on_done,
         )
-    with working(progress, "writing the report"):
+    interrupted = any(result.exit_reason == "interrupted" for result in done)
+    with working(progress, "writing the report", announce=interrupted):
         comparison = render_comparison(comparison_dir, [result.run_dir for result in done])
     print_comparison(results, comparison)
     return comparison
@@ -101,7 +102,7 @@ def _compare_saved(
     comparison_dir = RunDir.create("compare", "saved", out)
     # Saved runs are judged under these settings here, never rewritten.
     overrides = {"allow_unproven": allow_unproven, **({"expect": list(expect)} if expect else {})}
-    with working(progress, f"comparing {len(run_dirs)} saved runs"):
+    with working(progress, f"comparing {len(run_dirs)} saved runs", announce=False):
         comparison = render_comparison(comparison_dir, run_dirs, finish_runs=False, meta_overrides=overrides)
     print_comparison(results, comparison)
     return comparison

@@ -175,7 +175,7 @@ def fleet_command(
     summary = fleet.summary
     summary["allow_gaps"] = allow_gaps
     summary["gaps_refused"] = bool(summary["series_with_gaps"]) and not allow_gaps
-    with working(progress, "writing the report"):
+    with working(progress, "writing the report", announce=False):
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         write_fleet_report(summary, fleet.results, out_dir)
     print_fleet(results, summary, str(out_dir))

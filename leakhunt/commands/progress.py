@@ -66,8 +66,9 @@ class Heartbeat:
 @contextmanager
 def working(console: Console, what: str, *, announce: bool = True) -> Iterator[Callable[[str], None]]:
     """`what` under way (e.g. "writing the report"): a spinner on a terminal; elsewhere a line
-    now (unless not `announce`: an error then stays the one line on stderr) and a line every
-    LINE_EVERY_S until it is done. It yields a function that sets the latest detail."""
+    every LINE_EVERY_S until it is done, and with `announce` one at once (after Ctrl-C: the user
+    waits to hear the report is coming; otherwise an error stays the one line on stderr). It
+    yields a function that sets the latest detail."""
     if console.is_terminal:
         with console.status(escape(what)) as status:
             yield lambda detail: status.update(escape(f"{what}: {detail}"))

@@ -19,7 +19,7 @@ def report_command(path: Path, *, results: Console, progress: Console) -> dict[s
 
     if is_comparison(path):
         saved = read_json_file(Path(path) / COMPARISON)
-        with working(progress, "re-rendering the comparison"):
+        with working(progress, "re-rendering the comparison", announce=False):
             comparison = render_comparison(
                 RunDir(path),
                 comparison_runs(path),
@@ -29,7 +29,7 @@ def report_command(path: Path, *, results: Console, progress: Console) -> dict[s
         print_comparison(results, comparison)
         return comparison
     run_dir = open_run(path)
-    with working(progress, "re-rendering the run"):
+    with working(progress, "re-rendering the run", announce=False):
         summary = finish_run(run_dir)
     print_run_summary(results, summary, str(run_dir.path))
     return summary

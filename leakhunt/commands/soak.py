@@ -60,7 +60,8 @@ def soak_command(
         result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
     if result.write_error is not None:
         raise result.write_error  # no report on a full disk: it could only be half written
-    with working(progress, "writing the report"):
+    # Said at once after Ctrl-C (the user is waiting to know); otherwise only if it takes 10 s.
+    with working(progress, "writing the report", announce=result.exit_reason == "interrupted"):
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary

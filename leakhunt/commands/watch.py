@@ -134,7 +134,8 @@ def watch_command(
     # pandas and matplotlib load only now: while sampling, leakhunt stays small (issue 14).
     from leakhunt.runs.finish import finish_run
 
-    with working(progress, "writing the report"):
+    # Said at once after Ctrl-C (the user is waiting to know); otherwise only if it takes 10 s.
+    with working(progress, "writing the report", announce=result.exit_reason == "interrupted"):
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary

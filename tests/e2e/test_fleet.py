@@ -74,7 +74,8 @@ def test_the_table_json_and_report_show_both_verdicts(server, tmp_path):
         check_rc=0,
     )
     lines = result.stdout.splitlines()
-    assert max(len(line) for line in lines) <= 80, result.stdout
+    # A path alone on its line is printed whole, however long the test's temporary folder.
+    assert max(len(line) for line in lines if not line.startswith("/")) <= 80, result.stdout
     # Rows named by the labels that tell them apart, ranked: the fastest leak first.
     rows = table_rows(result.stdout)
     first = next(iter(rows))
