@@ -109,7 +109,7 @@ def start_sshd(extra_config: str = "") -> SshServer:
 
 
 def _drain(stream: IO[str], path: Path) -> None:
-    with path.open("a") as log:
+    with path.open("a", buffering=1) as log:  # line-buffered: tests read it while sshd runs
         for line in stream:
             log.write(line)
 
