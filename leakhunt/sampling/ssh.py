@@ -170,7 +170,7 @@ class Connector:
         ssh_config_path: Path | None = None,
         timeout_s: float = CONNECT_TIMEOUT_S,
         on_warning: Warn | None = None,
-        _chain: tuple[tuple[str, str, int], ...] = (),
+        _chain: tuple[tuple[str, str, int, str | None], ...] = (),
     ) -> None:
         self.spec = spec
         self.warn: Warn = on_warning or (lambda _text: None)
@@ -187,7 +187,9 @@ class Connector:
         )
         self.known = kh.KnownHosts(user_files, [Path(p) for p in spec.global_known_hosts_files])
         self.name = kh.lookup_name(spec.hostname, spec.port, spec.host_key_alias)
-        here = (spec.user, spec.hostname, spec.port)
+        # The same host with the same ProxyJump again would jump the same way forever; a list of
+        # hops may pass one host twice, each time with the rest of the list.
+        here = (spec.user, spec.hostname, spec.port, spec.proxy_jump)
         if here in _chain or len(_chain) >= MAX_HOPS:
             raise UsageError(
                 f"ProxyJump for {spec.alias} loops back to {spec.where} (or passes {MAX_HOPS} hops): "
