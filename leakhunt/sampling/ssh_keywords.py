@@ -10,10 +10,10 @@ UseKeychain):
 - ignored: no bearing on a watch (forwarding, terminals, logging, passwords: leakhunt opens one
   session for one command, never prompts, and authenticates by key), or ssh ignores it too.
 
-`when` narrows warned and refused keywords to some values; with any other value the keyword is
-followed (or makes no difference). `example` is a value ssh accepts that triggers the handling;
-`otherwise` one that does not. The table in docs/decisions.md and the README's lists are
-`markdown_table()` and `names()`, checked against this dict by the tests.
+`when` narrows warned and refused keywords to some values, `unless` takes some out; with any
+other value the keyword is followed (or makes no difference). `example` is a value ssh accepts
+that triggers the handling; `otherwise` one that does not. The table in docs/decisions.md and
+the README's lists are `markdown_table()` and `names()`, checked against this dict by the tests.
 """
 
 from dataclasses import dataclass
@@ -29,11 +29,13 @@ class Keyword:
     why: str
     example: str = "yes"
     when: tuple[str, ...] = ()  # lower-case values the handling applies to; () means any value
-    otherwise: str = ""  # a value outside `when`
+    otherwise: str = ""  # a value it does not apply to
+    unless: tuple[str, ...] = ()  # lower-case values it does not apply to, whatever `when` says
 
     def applies(self, value: str) -> bool:
-        """Whether this value triggers the warning or refusal (always, for an empty `when`)."""
-        return not self.when or value.lower() in self.when
+        """Whether this value triggers the warning or refusal."""
+        lowered = value.lower()
+        return (not self.when or lowered in self.when) and lowered not in self.unless
 
 
 _NO_EFFECT = "no bearing on a watch: one session, one command, no forwarding"
@@ -57,7 +59,9 @@ _TABLE = [
     Keyword("CanonicalDomains", "ignored", "used only by CanonicalizeHostname", "example.com"),
     Keyword("CanonicalizeFallbackLocal", "ignored", "used only by CanonicalizeHostname"),
     Keyword("CanonicalizeMaxDots", "ignored", "used only by CanonicalizeHostname", "1"),
-    Keyword("CanonicalizePermittedCNAMEs", "ignored", "used only by CanonicalizeHostname", "*:*"),
+    Keyword(
+        "CanonicalizePermittedCNAMEs", "warned", "CNAMEs are not followed", "*.a:*.b", (), "none", ("none",)
+    ),
     # How the connection is made
     Keyword("ProxyJump", "followed", "user@host:port, ssh:// URIs and lists of hops", "bastion"),
     Keyword("ProxyCommand", "followed", "run through $SHELL -c 'exec ...' as ssh runs it", "nc %h %p"),
@@ -134,7 +138,13 @@ _TABLE = [
     Keyword("PubkeyAcceptedAlgorithms", "warned", _PARAMIKO_ALGORITHMS, "ssh-ed25519"),
     Keyword("PKCS11Provider", "warned", "keys on a token are not offered", "/usr/lib/opensc-pkcs11.so"),
     Keyword(
-        "SecurityKeyProvider", "warned", "FIDO keys are not offered", "/usr/lib/sk.so", otherwise="internal"
+        "SecurityKeyProvider",
+        "warned",
+        "FIDO keys are not offered",
+        "/usr/lib/sk.so",
+        (),
+        "internal",
+        ("internal",),
     ),
     Keyword("AddKeysToAgent", "ignored", "leakhunt adds no key to the agent"),
     Keyword("BatchMode", "ignored", _NEVER_PROMPTS),
@@ -160,7 +170,7 @@ _TABLE = [
     Keyword("RequestTTY", "ignored", _NO_EFFECT, "no"),
     Keyword("SessionType", "ignored", _NO_EFFECT, "default"),
     Keyword("StdinNull", "ignored", _NO_EFFECT),
-    Keyword("ForkAfterAuthentication", "ignored", _NO_EFFECT),
+    Keyword("ForkAfterAuthentication", "ignored", _NO_EFFECT, "no"),
     Keyword("LocalCommand", "ignored", _NO_EFFECT, "true"),
     Keyword("PermitLocalCommand", "ignored", _NO_EFFECT),
     Keyword("SendEnv", "ignored", _NO_EFFECT, "LANG"),
@@ -244,7 +254,9 @@ def markdown_table() -> str:
     rows = ["| Keyword | leakhunt | when | how, or why |", "| --- | --- | --- | --- |"]
     for keyword in _TABLE:
         when = ", ".join(keyword.when) if keyword.when else ""
-        if keyword.when and keyword.handling in ("warned", "refused"):
+        if keyword.unless:
+            when = "not " + ", ".join(keyword.unless)
+        if (keyword.when or keyword.unless) and keyword.handling in ("warned", "refused"):
             when += " (otherwise followed)"
         rows.append(f"| {keyword.name} | {keyword.handling} | {when} | {keyword.why} |")
     return "\n".join(rows) + "\n"
