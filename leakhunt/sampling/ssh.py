@@ -21,6 +21,7 @@ no is refused (--accept-new-host-key overrides it, as a command-line option does
 import logging
 import os
 import re
+import select
 import shlex
 import socket
 import time
@@ -280,7 +281,7 @@ class Connector:
         if spec.proxy_command is not None:
             shell = os.environ.get("SHELL") or "/bin/sh"
             try:
-                return paramiko.ProxyCommand(shlex.join([shell, "-c", f"exec {spec.proxy_command}"]))
+                return _ProxyCommand(shlex.join([shell, "-c", f"exec {spec.proxy_command}"]))
             except (paramiko.ProxyCommandFailure, OSError) as exc:
                 raise RunError(f"the ProxyCommand for {spec.alias} cannot start: {exc}") from None
         return self._tcp()
@@ -346,11 +347,13 @@ class Connector:
         try:
             transport.start_client(timeout=self.timeout_s + HANDSHAKE_TIMEOUT_S)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            if "banner" not in str(exc):
-                raise RunError(f"SSH to {spec.where} failed during the handshake: {exc}") from None
+            # A ProxyCommand that ended: its own words, whether paramiko was reading its banner
+            # or writing to its closed pipe when it noticed.
             said = _proxy_stderr(sock)
             if said:
                 raise RunError(f"the ProxyCommand for {spec.alias} failed: {said}") from None
+            if "banner" not in str(exc):
+                raise RunError(f"SSH to {spec.where} failed during the handshake: {exc}") from None
             if isinstance(exc.__context__, TimeoutError):
                 raise RunError(
                     f"{spec.where} accepted the connection but sent no SSH banner within "
@@ -412,6 +415,20 @@ class Connector:
             )
         path = self.known.record(name, key.get_name(), blob, hashed=spec.hash_known_hosts)
         self.warn(f"permanently added {name} ({shown}) to {path}")
+
+
+class _ProxyCommand(paramiko.ProxyCommand):
+    """paramiko's ProxyCommand reads a closed pipe as "no data yet", spinning until the banner
+    timeout; a socket says end of file at once, and so does this one."""
+
+    def recv(self, size: int) -> bytes:
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        if not ready:
+            raise TimeoutError()
+        try:
+            return os.read(self.process.stdout.fileno(), size)
+        except OSError as exc:
+            raise paramiko.ProxyCommandFailure(" ".join(self.cmd), exc.strerror) from None
 
 
 def _host_port(hop: Hop) -> str:

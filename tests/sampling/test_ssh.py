@@ -116,9 +116,14 @@ def test_proxy_command_is_run_as_ssh_runs_it_and_its_failure_is_its_own_words(ss
     connection = connect(resolve_host("viaproxy", network))
     assert connection.run("echo proxied", timeout_s=30) == "proxied\n"
     connection.close()
-    with_lines(network, "Host broken\n  ProxyCommand sh -c 'echo no route to %h:%p >&2; exit 3'\n")
+    # It reads our banner's first byte, then dies: the end of its output is the end of the link.
+    with_lines(
+        network, "Host broken\n  ProxyCommand sh -c 'head -c 1 >/dev/null; echo no route to %h:%p >&2'\n"
+    )
+    began_s = time.monotonic()
     with pytest.raises(RunError, match="the ProxyCommand for broken failed: no route to broken:22"):
         connect(resolve_host("broken", network))
+    assert time.monotonic() - began_s < CONNECT_TIMEOUT_S  # not the banner timeout it once waited
 
 
 def test_connect_timeout_gives_up_on_a_port_that_never_answers_in_one_line_naming_it(network):
