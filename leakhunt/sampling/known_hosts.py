@@ -11,8 +11,8 @@ Checking (check_hostkeys_by_key_or_type): a plain line with the same key is OK; 
 other plain line for the name makes the key CHANGED (ssh negotiates a type it knows, so a key of
 another type is a changed key too); an `@revoked` line with the key, or the key in
 RevokedHostKeys, makes it REVOKED whatever else matches; nothing at all is NEW.
-`@cert-authority` lines vouch only for host certificates, which leakhunt does not check: they
-are reported, never trusted.
+`@cert-authority` lines vouch only for host certificates (checked in host_certificates.py),
+never for a bare key.
 
 Writing: a new key is appended to the first user file as one line, `name keytype base64`, the
 name lower-cased (write_host_entry) and hashed when HashKnownHosts says so or, HashKnownHosts

@@ -12,10 +12,13 @@ the host key, and the keys (sampling/ssh_auth.py).
 
 Host keys (sampling/known_hosts.py): looked up under HostKeyAlias or `[host]:port` in
 UserKnownHostsFile and GlobalKnownHostsFile (`--known-hosts` replaces the first, as `-o
-UserKnownHostsFile` does), the key types already known asked for first, as ssh asks. A changed
-or revoked key is always refused; an unknown one is refused unless `--accept-new-host-key` or
-StrictHostKeyChecking accept-new, and then recorded as one appended line. StrictHostKeyChecking
-no is refused (--accept-new-host-key overrides it, as a command-line option does in ssh).
+UserKnownHostsFile` does), the key types already known asked for first, as ssh asks, and host
+certificates first where a `@cert-authority` line applies: a certificate that passes
+(sampling/host_certificates.py) is trusted, one that does not leaves the bare key to be judged,
+as in ssh, unless it is revoked. A changed or revoked key is always refused; an unknown one is
+refused unless `--accept-new-host-key` or StrictHostKeyChecking accept-new, and then recorded
+as one appended line. StrictHostKeyChecking no is refused (--accept-new-host-key overrides it,
+as a command-line option does in ssh).
 """
 
 import logging
@@ -33,6 +36,7 @@ from urllib.parse import unquote
 import paramiko
 
 from leakhunt.errors import RunError, UsageError
+from leakhunt.sampling import host_certificates
 from leakhunt.sampling import known_hosts as kh
 from leakhunt.sampling.ssh_auth import authenticate, missing_identity_notes
 from leakhunt.sampling.ssh_config import ResolvedHost, passwd_home, resolve
@@ -49,6 +53,7 @@ DEFAULT_KEEPALIVE_S = 5.0  # unless ServerAliveInterval says otherwise
 CONNECTION_ATTEMPT_PAUSE_S = 1.0  # ssh's pause between ConnectionAttempts
 MAX_HOPS = 16
 _RSA_ALGORITHMS = ["rsa-sha2-512", "rsa-sha2-256"]
+_CHECKABLE_AUTHORITIES = ("ssh-ed25519", "ssh-rsa")  # and ecdsa-sha2-*
 _REFUSAL_ADVICE = {
     "stricthostkeychecking": "leakhunt never connects without checking the host key: remove it for {alias}, "
     "or rerun with --accept-new-host-key to trust a new key (never a changed one)",
@@ -221,9 +226,10 @@ class Connector:
 
     def _authority_notes(self) -> list[str]:
         return [
-            f"{entry.where}: @cert-authority for {entry.hosts} is passed over: leakhunt cannot check host "
-            f"certificates, so the host's own key must be in known_hosts"
+            f"{entry.where}: @cert-authority for {entry.hosts} is passed over: paramiko cannot check "
+            f"signatures by a {entry.key_type} key, so the host's own key must be in known_hosts"
             for entry in self.known.authorities(self.name)
+            if entry.key_type not in _CHECKABLE_AUTHORITIES and not entry.key_type.startswith("ecdsa-sha2-")
         ]
 
     def timeout_words(self) -> str:
@@ -246,7 +252,7 @@ class Connector:
             transport.use_compression(self.spec.compression)
             self._ask_for_known_key_types(transport)
             self._start(transport, sock)
-            self._check_host_key(transport.get_remote_server_key())
+            self._check_host_key(transport.get_remote_server_key(), transport.host_key_type)
             authenticate(transport, self.spec, timeout_s=self.timeout_s)
             alive = "serveraliveinterval" in self.spec.sources
             transport.set_keepalive(int(self.spec.server_alive_interval_s if alive else DEFAULT_KEEPALIVE_S))
@@ -331,14 +337,16 @@ class Connector:
         )
 
     def _ask_for_known_key_types(self, transport: paramiko.Transport) -> None:
-        """As ssh's order_hostkeyalgs: the types known for this host first, so that the key
-        checked is the one recorded and not a newer type the host also has."""
+        """As ssh's order_hostkeyalgs: certificates first when a @cert-authority line applies,
+        then the types known for this host, so that the key checked is one that can be."""
         options = transport.get_security_options()
         ours = list(options.key_types)
         wanted = [
             a for t in self.known.key_types(self.name) for a in (_RSA_ALGORITHMS if t == "ssh-rsa" else [t])
         ]
-        first = [a for a in dict.fromkeys(wanted) if a in ours]
+        if self.known.authorities(self.name):
+            wanted = host_certificates.ALGORITHMS + wanted
+        first = [a for a in dict.fromkeys(wanted) if a in ours or a in host_certificates.ALGORITHMS]
         if first:
             options.key_types = [*first, *(a for a in ours if a not in first)]
 
@@ -366,9 +374,29 @@ class Connector:
         if not transport.is_active() or transport.get_remote_server_key() is None:
             raise RunError(f"SSH to {spec.where} failed: no key exchange within {HANDSHAKE_TIMEOUT_S:g} s")
 
-    def _check_host_key(self, key: paramiko.PKey) -> None:
+    def _certificate_problem(self, certificate_blob: bytes, key_blob: bytes) -> str | None:
+        """Why a host certificate does not vouch for this host (sshconnect.c: the CA lines for
+        the name, the principal the host name or HostKeyAlias), or None when it does; a revoked
+        one is refused outright."""
+        try:
+            certificate = host_certificates.parse(certificate_blob)
+        except ValueError as exc:
+            return str(exc)
+        entries = self.known.entries_for(self.name)
+        revoked = {e.key_blob for e in entries if e.marker == kh.REVOKED_MARKER}
+        if revoked & {certificate.signature_key, key_blob}:
+            # ssh refuses here, without trying the bare key.
+            raise RunError(
+                f"the host certificate of {self.name} is signed by a key, or certifies one, that is marked "
+                "@revoked in known_hosts: it may be stolen; leakhunt refuses it, as ssh does"
+            )
+        authorities = [e.key_blob for e in entries if e.marker == kh.CA_MARKER]
+        principal = self.spec.host_key_alias or self.spec.hostname
+        return host_certificates.problem(certificate, principal=principal, authorities=authorities)
+
+    def _check_host_key(self, key: paramiko.PKey, algorithm: str) -> None:
         spec, name = self.spec, self.name
-        blob = key.asbytes()
+        blob = key.asbytes()  # the bare key, also when a certificate came with it
         shown = f"{key.get_name()} key {kh.fingerprint(blob)}"
         if key.get_name() == "ssh-rsa" and key.get_bits() < spec.required_rsa_size:
             raise RunError(
@@ -379,6 +407,13 @@ class Connector:
             raise RunError(
                 f"the host key of {name} ({shown}) is revoked in RevokedHostKeys {spec.revoked_host_keys}"
             )
+        certificate_note = ""
+        if algorithm.endswith(host_certificates.CERT_SUFFIX) and key.public_blob is not None:
+            why = self._certificate_problem(key.public_blob.key_blob, blob)
+            if why is None:
+                return
+            # ssh then checks the bare key, as if no certificate had come.
+            certificate_note = f"; its certificate was not accepted: {why}"
         check = self.known.check(name, blob)
         if check.status == "new" and not spec.host_key_alias and spec.port != kh.DEFAULT_PORT:
             # ssh then looks for the key under the bare host name, without recording anything.
@@ -399,19 +434,12 @@ class Connector:
                 f"the host key of {spec.hostname}:{spec.port} has CHANGED since it was recorded in "
                 f"{check.entry.where} (it now shows {shown}): this may be an attack; if the host was really "
                 f"reinstalled, remove the old key with `ssh-keygen -R '{name}' -f {check.entry.path}` and "
-                "verify the new one"
-            )
-        authorities = self.known.authorities(name)
-        if authorities:
-            raise RunError(
-                f"the host key of {name} ({shown}) is not known, and {authorities[0].where} vouches for it "
-                "as a @cert-authority, which leakhunt cannot check: add the host's own key to known_hosts "
-                "(ssh-keyscan, compared with the certificate)"
+                f"verify the new one{certificate_note}"
             )
         if not self.accept_new:
             raise RunError(
-                f"the host key of {spec.hostname}:{spec.port} is not known ({shown}): verify it "
-                f"(ssh {spec.alias}) and rerun with --accept-new-host-key"
+                f"the host key of {spec.hostname}:{spec.port} is not known ({shown}{certificate_note}): "
+                f"verify it (ssh {spec.alias}) and rerun with --accept-new-host-key"
             )
         path = self.known.record(name, key.get_name(), blob, hashed=spec.hash_known_hosts)
         self.warn(f"permanently added {name} ({shown}) to {path}")

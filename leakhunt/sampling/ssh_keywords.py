@@ -121,7 +121,12 @@ _TABLE = [
     Keyword("KexAlgorithms", "warned", _PARAMIKO_ALGORITHMS, "curve25519-sha256"),
     Keyword("Ciphers", "warned", _PARAMIKO_ALGORITHMS, "aes128-ctr"),
     Keyword("MACs", "warned", _PARAMIKO_ALGORITHMS, "hmac-sha2-256"),
-    Keyword("CASignatureAlgorithms", "ignored", "host certificates are not used", "ssh-ed25519"),
+    Keyword(
+        "CASignatureAlgorithms",
+        "ignored",
+        "ssh's default: host certificates signed with SHA-1 RSA are refused",
+        "ssh-ed25519",
+    ),
     Keyword("FingerprintHash", "ignored", "fingerprints are shown as SHA256", "md5"),
     Keyword("VisualHostKey", "ignored", _NO_EFFECT),
     Keyword("RekeyLimit", "ignored", "paramiko rekeys on its own schedule", "1G"),

@@ -1,8 +1,8 @@
 """known_hosts.py reads and writes known_hosts as OpenSSH does: lines and hashed names as
 `ssh-keygen -H` and `-F` have them, one appended line and no other byte changed, and every
 trust decision made on a real sshd on 127.0.0.1 the same as the real `ssh` client makes it
-(UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, @cert-authority, @revoked,
-RevokedHostKeys, StrictHostKeyChecking, HashKnownHosts)."""
+(UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, @cert-authority with real host
+certificates, @revoked, RevokedHostKeys, StrictHostKeyChecking, HashKnownHosts)."""
 
 import subprocess
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 
 from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling import known_hosts as kh
-from leakhunt.sampling.ssh import connect, resolve_host
+from leakhunt.sampling.ssh import Connector, connect, resolve_host
 from leakhunt.sampling.ssh_config import passwd_home
 from tests.sampling.sshd import keygen, run_ssh, start_sshd
 
@@ -255,31 +255,121 @@ def test_a_key_recorded_without_the_port_is_trusted_and_nothing_is_written(sshd,
     assert known.read_text() == before
 
 
-def test_a_cert_authority_line_does_not_stop_a_host_with_a_plain_entry_and_is_said_before_connecting(
-    sshd, tmp_path, other_key
-):
+@pytest.fixture(scope="module")
+def authorities(tmp_path_factory):
+    """A CA key paramiko can check signatures with (Ed25519) and one it cannot (DSA)."""
+    directory = tmp_path_factory.mktemp("authorities")
+    made = {}
+    for name, key_type in (("ca", "ed25519"), ("dsa_ca", "dsa")):
+        made[name] = directory / name
+        subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-f", str(made[name])], check=True)
+    return made
+
+
+def test_a_cert_authority_line_never_stops_a_host_with_a_plain_entry(sshd, tmp_path, authorities):
     known = tmp_path / "known_hosts"
     known.write_text(
-        f"@cert-authority *.corp.example {public_line(other_key)}\n"
-        f"@cert-authority [127.0.0.1]:* {public_line(other_key)} our CA\n" + sshd.known_hosts_line()
+        f"@cert-authority *.corp.example {public_line(authorities['dsa_ca'])}\n"
+        f"@cert-authority [127.0.0.1]:* {public_line(authorities['ca'])} our CA\n" + sshd.known_hosts_line()
     )
     config = host_config(sshd, tmp_path, f"  UserKnownHostsFile {known}\n")
     said: list[str] = []
-    from leakhunt.sampling.ssh import Connector
-
-    connector = Connector(resolve_host("vps", config), on_warning=said.append)
-    assert len(said) == 1 and f"{known} line 2" in said[0] and "@cert-authority" in said[0]
-    connector.connect().close()
+    Connector(resolve_host("vps", config), on_warning=said.append).connect().close()
+    assert said == []  # neither applies in a way leakhunt cannot follow
     assert ssh_connects(config, "StrictHostKeyChecking=yes")
 
 
-def test_a_host_vouched_for_only_by_a_cert_authority_is_not_trusted_on_first_use(sshd, tmp_path, other_key):
+def test_a_cert_authority_paramiko_cannot_check_is_said_before_connecting(sshd, tmp_path, authorities):
     known = tmp_path / "known_hosts"
-    known.write_text(f"@cert-authority [127.0.0.1]:* {public_line(other_key)}\n")
+    known.write_text(
+        f"@cert-authority [127.0.0.1]:* {public_line(authorities['dsa_ca'])}\n" + sshd.known_hosts_line()
+    )
     config = host_config(sshd, tmp_path, f"  UserKnownHostsFile {known}\n")
-    with pytest.raises(RunError, match=rf"{known} line 1 vouches for it as a @cert-authority"):
+    said: list[str] = []
+    connector = Connector(resolve_host("vps", config), on_warning=said.append)
+    assert len(said) == 1 and said[0].startswith(f"{known} line 1: @cert-authority") and "ssh-dss" in said[0]
+    connector.connect().close()
+
+
+def test_a_host_without_a_certificate_is_judged_by_its_own_key_as_ssh_judges_it(sshd, tmp_path, authorities):
+    ca_line = f"@cert-authority [127.0.0.1]:* {public_line(authorities['ca'])}\n"
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.write_text(ca_line)
+    theirs.write_text(ca_line)
+    config = host_config(sshd, tmp_path, f"  UserKnownHostsFile {ours}\n")
+    assert not ssh_connects(config, f"UserKnownHostsFile={theirs}")
+    with pytest.raises(RunError, match="not known"):
+        leakhunt_connects(config)
+    assert ssh_connects(config, f"UserKnownHostsFile={theirs}", "StrictHostKeyChecking=accept-new")
+    assert leakhunt_connects(config, accept_new_host_key=True)
+    assert ours.read_text() == theirs.read_text() == ca_line + sshd.known_hosts_line()
+
+
+@pytest.fixture(scope="module")
+def certified_sshd(tmp_path_factory, authorities):
+    """An sshd whose ECDSA host key has a host certificate for 127.0.0.1 from the Ed25519 CA."""
+    key = tmp_path_factory.mktemp("hostcert") / "host_ecdsa"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", str(key)], check=True)
+    subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-s",
+            str(authorities["ca"]),
+            "-I",
+            "host",
+            "-h",
+            "-n",
+            "127.0.0.1",
+            f"{key}.pub",
+        ],
+        check=True,
+    )
+    server = start_sshd(extra_config=f"HostKey {key}\nHostCertificate {key}-cert.pub\n")
+    yield server
+    server.stop()
+
+
+def test_a_host_certificate_from_a_cert_authority_in_known_hosts_is_trusted_as_ssh_trusts_it(
+    certified_sshd, tmp_path, authorities
+):
+    known = tmp_path / "known_hosts"
+    known.write_text(f"@cert-authority 127.0.0.1,[127.0.0.1]:* {public_line(authorities['ca'])}\n")
+    before = known.read_text()
+    config = host_config(certified_sshd, tmp_path, f"  UserKnownHostsFile {known}\n")
+    assert ssh_connects(config, "StrictHostKeyChecking=yes")
+    connection = connect(resolve_host("vps", config))
+    assert connection.transport.host_key_type == "ecdsa-sha2-nistp256-cert-v01@openssh.com"
+    connection.close()
+    assert known.read_text() == before  # trusted through the CA: nothing to record
+
+
+def test_a_host_certificate_for_another_name_falls_back_to_the_bare_key_as_in_ssh(
+    certified_sshd, tmp_path, authorities
+):
+    known = tmp_path / "known_hosts"
+    known.write_text(f"@cert-authority webfarm {public_line(authorities['ca'])}\n")
+    config = host_config(certified_sshd, tmp_path, f"  UserKnownHostsFile {known}\n  HostKeyAlias webfarm\n")
+    assert not ssh_connects(config, "StrictHostKeyChecking=yes")
+    refused = r"its certificate was not accepted: it names 127\.0\.0\.1, not webfarm"
+    with pytest.raises(RunError, match=refused):
+        leakhunt_connects(config)
+
+
+def test_a_host_certificate_from_a_revoked_authority_is_refused_outright_as_ssh_refuses_it(
+    certified_sshd, tmp_path, authorities
+):
+    known = tmp_path / "known_hosts"
+    lines = (
+        f"@cert-authority [127.0.0.1]:* {public_line(authorities['ca'])}\n"
+        f"@revoked * {public_line(authorities['ca'])}\n"
+    )
+    known.write_text(lines)
+    config = host_config(certified_sshd, tmp_path, f"  UserKnownHostsFile {known}\n")
+    assert not ssh_connects(config, "StrictHostKeyChecking=accept-new")
+    with pytest.raises(RunError, match="marked @revoked"):
         leakhunt_connects(config, accept_new_host_key=True)
-    assert known.read_text() == f"@cert-authority [127.0.0.1]:* {public_line(other_key)}\n"
+    assert known.read_text() == lines  # and nothing was trusted on first use instead
 
 
 def test_a_revoked_key_is_refused_even_beside_a_plain_entry_as_ssh_refuses_it(sshd, tmp_path):
@@ -337,8 +427,6 @@ def test_strict_host_key_checking_accept_new_is_the_flag_and_no_is_refused_befor
 
 
 def resolve_and_prepare(config: Path) -> None:
-    from leakhunt.sampling.ssh import Connector
-
     Connector(resolve_host("vps", config))
 
 
