@@ -1,5 +1,6 @@
 """`leakhunt watch`: a live process, here or over SSH, with the success criteria as a gate."""
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +76,21 @@ def watch_command(
     from leakhunt.sampling.logs import follow_local
     from leakhunt.sampling.store import RunDir
 
+    label = f"{host + '-' if host else ''}{unit or match or pid or 'replay'}"
+    # The output is checked before any connection: a refused --out never touches a host.
+    out_existed = out is not None and Path(out).exists()
+    run_dir = RunDir.create("watch", label, out)
     # Built after the imports: sampling then starts at once, and a short-lived target is caught.
-    if replay is not None:
-        from leakhunt.sampling.replay import ReplaySource
+    try:
+        if replay is not None:
+            from leakhunt.sampling.replay import ReplaySource
 
-        source: Source = ReplaySource.from_csv(replay)
-    else:
-        source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+            source: Source = ReplaySource.from_csv(replay)
+        else:
+            source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+    except BaseException:
+        _discard_unused(run_dir.path, out_existed)
+        raise
     ask_summary = None
     if agent or agent_socket:
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
@@ -93,8 +102,6 @@ def watch_command(
     log_follower = None
     if events is not None and event_match is not None:
         log_follower = source.follow(events, event_match) if host else follow_local(events, event_match)
-    label = f"{host + '-' if host else ''}{unit or match or pid or 'replay'}"
-    run_dir = RunDir.create("watch", label, out)
     options = WatchOptions(
         label=label,
         duration_s=duration_s,
@@ -167,14 +174,18 @@ def _source(
     progress: Console,
 ) -> "Source":
     """The sampling source: this host, or another one over SSH; what the ssh config asks for and
-    leakhunt cannot honour is said on `progress`, one line per keyword."""
+    leakhunt cannot honour is said on `progress`, one line per keyword, before connecting."""
     if host is None:
         from leakhunt.sampling.local import LocalSource
 
         return LocalSource(pid=pid, unit=unit, match=match)
     from leakhunt.sampling.remote import RemoteSource
 
-    source = RemoteSource(
+    def warn(text: str) -> None:
+        progress.print(f"warning: {text}", highlight=False, soft_wrap=True, markup=False)
+
+    # Warnings come as they are found, before any connection: a failing user sees them too.
+    return RemoteSource(
         host,
         pid=pid,
         unit=unit,
@@ -182,7 +193,15 @@ def _source(
         ssh_config_path=ssh_config,
         known_hosts_path=known_hosts,
         accept_new_host_key=accept_new_host_key,
+        on_warning=warn,
     )
-    for warning in source.spec.warnings:
-        progress.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
-    return source
+
+
+def _discard_unused(path: Path, existed: bool) -> None:
+    """The run directory made for a watch that never started: only its reserve file is in it."""
+    from leakhunt.sampling.store import RESERVE
+
+    with contextlib.suppress(OSError):
+        (path / RESERVE).unlink()
+        if not existed:
+            path.rmdir()  # only if empty: nothing of the user's is ever removed

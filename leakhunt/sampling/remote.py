@@ -30,7 +30,7 @@ from leakhunt.sampling.logs import LogFollower
 from leakhunt.sampling.procfs import CLOCK_TICKS_PER_S, int_or_none, parse_stat, parse_status
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
-from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
+from leakhunt.sampling.ssh import Connection, Connector, HostSpec, Warn, resolve_host
 
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
@@ -83,14 +83,14 @@ def events_command(command: str) -> str:
     return f"{{ {command}\n}} </dev/null & cat >/dev/null; kill 0"
 
 
-def find_remote_pid(client: paramiko.SSHClient, pattern: str) -> int:
+def find_remote_pid(client: Connection, pattern: str) -> int:
     """The one remote process whose command line matches `pattern` (not the shell asking)."""
     command = (
         f'for p in $(pgrep -f -- {shlex.quote(pattern)}); do [ "$p" != "$$" ] && '
         "echo \"$p $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)\"; done; true"
     )
-    _, stdout, _ = client.exec_command(command, timeout=30)
-    candidates = [line.split(" ", 1) for line in stdout.read().decode().splitlines() if line.strip()]
+    output = client.run(command, timeout_s=30)
+    candidates = [line.split(" ", 1) for line in output.splitlines() if line.strip()]
     if not candidates:
         raise UsageError(f"no remote process matches --match {pattern!r}: check with `pgrep -af`")
     if len(candidates) > 1:
@@ -114,6 +114,7 @@ class RemoteSource:
         known_hosts_path: Path | None = None,
         accept_new_host_key: bool = False,
         give_up_after_s: float = DEFAULT_GIVE_UP_S,
+        on_warning: Warn | None = None,
     ) -> None:
         if sum(x is not None for x in (pid, unit, match)) != 1:
             raise UsageError("give exactly one of --pid, --unit or --match")
@@ -122,15 +123,23 @@ class RemoteSource:
         if pid is not None and (not isinstance(pid, int) or pid <= 0):
             raise UsageError(f"--pid must be a positive whole number, got {pid!r}")
         self.spec = host if isinstance(host, HostSpec) else resolve_host(host, ssh_config_path)
-        self._connect_args = {
-            "known_hosts_path": known_hosts_path,
-            "accept_new_host_key": accept_new_host_key,
-            "ssh_config_path": ssh_config_path,
-        }
+        # Every local check and warning before the first connection; the connector then serves
+        # each reconnect too.
+        self._connector = Connector(
+            self.spec,
+            known_hosts_path=known_hosts_path,
+            accept_new_host_key=accept_new_host_key,
+            ssh_config_path=ssh_config_path,
+            on_warning=on_warning,
+        )
         self.unit = unit
         self.give_up_after_s = give_up_after_s
-        self.client = connect(self.spec, **self._connect_args)
-        self.pid = find_remote_pid(self.client, match) if match is not None else pid
+        self.client = self._connector.connect()
+        try:
+            self.pid = find_remote_pid(self.client, match) if match is not None else pid
+        except BaseException:
+            self.client.close()
+            raise
         self.description = f"{'unit ' + unit if unit else 'pid ' + str(self.pid)} on {self.spec.alias}"
         self._sampler_cpu_s = 0.0
         self._samples = 0
@@ -141,10 +150,9 @@ class RemoteSource:
 
     def _open(self, interval_s: float) -> Iterator[str]:
         transport = self.client.get_transport()
-        if transport is None or not transport.is_active():
-            self.client = connect(self.spec, **self._connect_args)
+        if not transport.is_active():
+            self.client = self._connector.connect()
             transport = self.client.get_transport()
-        assert transport is not None
         channel = transport.open_session()
         channel.settimeout(read_deadline_s(interval_s))
         channel.exec_command(sampling_script(pid=self.pid, unit=self.unit, interval_s=interval_s))
@@ -204,7 +212,7 @@ class RemoteSource:
                 return False
             try:
                 self.client.close()
-                self.client = connect(self.spec, **self._connect_args)
+                self.client = self._connector.connect()
                 return True
             except LeakhuntError:
                 delay_s = min(delay_s * 2, MAX_BACKOFF_S)
@@ -305,9 +313,8 @@ class RemoteSource:
         return self._follower
 
     def _open_events(self) -> tuple[Iterator[str], Callable[[], None]]:
-        transport = self.client.get_transport()
-        assert transport is not None and self._events_command is not None
-        channel = transport.open_session()
+        assert self._events_command is not None
+        channel = self.client.get_transport().open_session()
         channel.exec_command(events_command(self._events_command))
         return channel.makefile("r"), channel.close
 

@@ -2,6 +2,8 @@
 
 Host and user keys from `ssh-keygen -t ed25519 -N ''`, a config with ListenAddress 127.0.0.1 on
 a free port, and an ssh config file with a `Host vps` alias, all under one temporary directory.
+Also a real ssh-agent on a socket of its own, a port that accepts connections and never
+answers, and the real `ssh` client run against the same files, for parity.
 """
 
 import contextlib
@@ -62,7 +64,7 @@ class SshServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_sshd() -> SshServer:
+def start_sshd(extra_config: str = "") -> SshServer:
     if not os.path.exists(SSHD):
         raise RuntimeError(
             f"{SSHD} is missing: `make test` installs openssh-server; run it, or apt-get install "
@@ -82,7 +84,7 @@ def start_sshd() -> SshServer:
         f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {host_key}\nAuthorizedKeysFile {authorized}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
         f"StrictModes no\nUsePAM no\nPidFile {root / 'sshd.pid'}\n"
-        f"SetEnv PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
+        f"SetEnv PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n{extra_config}"
     )
     os.makedirs("/run/sshd", exist_ok=True)
     # -e: log to stderr, which we read until sshd says it listens (no guessing, no sleeping),
@@ -107,6 +109,66 @@ def start_sshd() -> SshServer:
 
 
 def _drain(stream: IO[str], path: Path) -> None:
-    with path.open("a") as log:
+    with path.open("a", buffering=1) as log:  # line-buffered: tests read it while sshd runs
         for line in stream:
             log.write(line)
+
+
+@dataclass
+class SshAgent:
+    socket_path: Path
+    process: subprocess.Popen
+
+    def add(self, key: Path) -> None:
+        subprocess.run(
+            ["ssh-add", "-q", str(key)],
+            env={**os.environ, "SSH_AUTH_SOCK": str(self.socket_path)},
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_agent(directory: Path) -> SshAgent:
+    """`ssh-agent -D -a SOCKET`: in the foreground, a child of the test; ready once it says so."""
+    socket_path = directory / "agent.sock"
+    process = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline()  # "SSH_AUTH_SOCK=...; export SSH_AUTH_SOCK;" once it listens
+    if "SSH_AUTH_SOCK" not in first_line:
+        process.kill()
+        raise RuntimeError(f"ssh-agent did not start: {first_line}")
+    return SshAgent(socket_path, process)
+
+
+@contextlib.contextmanager
+def silent_port():
+    """A port whose connections the kernel accepts and nobody ever answers: a hung sshd."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def run_ssh(config: Path, host: str, *options: str, agent: Path | None = None) -> subprocess.CompletedProcess:
+    """The real client, never prompting: `ssh -F CONFIG -o BatchMode=yes [-o ...] HOST true`."""
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    if agent is not None:
+        env["SSH_AUTH_SOCK"] = str(agent)
+    flags = [arg for option in options for arg in ("-o", option)]
+    return subprocess.run(
+        ["ssh", "-F", str(config), "-o", "BatchMode=yes", *flags, host, "true"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )

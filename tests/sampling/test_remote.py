@@ -261,12 +261,14 @@ def test_an_unknown_alias_is_a_usage_error(sshd):
 def test_authentication_failure_says_what_to_do(trusted_sshd, tmp_path):
     stranger = tmp_path / "stranger"
     keygen(stranger)
-    spec = HostSpec("vps", "127.0.0.1", trusted_sshd.port, "root", (str(stranger),), None)
+    spec = HostSpec(
+        "vps", "127.0.0.1", trusted_sshd.port, "root", identity_files=[str(stranger)], identity_agent="none"
+    )
     with pytest.raises(RunError, match=r"authentication to root@127\.0\.0\.1.* failed"):
         connect(spec, known_hosts_path=trusted_sshd.known_hosts)
 
 
 def test_an_unreachable_port_is_one_clear_line(trusted_sshd):
-    spec = HostSpec("vps", "127.0.0.1", free_port(), "root", (str(trusted_sshd.user_key),), None)
+    spec = HostSpec("vps", "127.0.0.1", free_port(), "root", identity_files=[str(trusted_sshd.user_key)])
     with pytest.raises(LeakhuntError, match=r"cannot reach root@127\.0\.0\.1"):
         connect(spec, known_hosts_path=trusted_sshd.known_hosts, timeout_s=5)

@@ -13,7 +13,7 @@ import pytest
 from leakhunt.errors import UsageError
 from leakhunt.sampling.remote import RemoteSource
 from leakhunt.sampling.sample import Sample
-from leakhunt.sampling.ssh_config import passwd_home, resolve
+from leakhunt.sampling.ssh_config import local_user, passwd_home, resolve
 from tests.sampling.conftest import collect
 
 HOME = passwd_home()
@@ -153,15 +153,45 @@ def test_the_table_covers_what_paramiko_gets_wrong(tmp_path, relative_dir):
 def test_what_cannot_be_honoured_is_named_in_one_line_per_keyword(tmp_path):
     config = tmp_path / "config"
     config.write_text(
-        'Host vps\n  HostName 10.0.0.5\n  ProxyCommand nc %h %p\nMatch exec "true"\n  User x\n'
-        "Host *\n  HostKeyAlias other\n"
+        "IgnoreUnknown UseSomething*\n"
+        "Host vps\n  HostName 10.0.0.5\n  CanonicalizeHostname yes\nMatch localnetwork 10.0.0.0/8\n  User x\n"
+        "Host *\n  KexAlgorithms curve25519-sha256\n  Frobnicate yes\n  UseSomethingNew yes\n"
+        "  CanonicalizeHostname no\n  ProxyCommand nc %h %p\n"
     )
     warnings = resolve("vps", config).warnings
-    assert len(warnings) == 3
-    assert [w for w in warnings if "ProxyCommand" in w] and [w for w in warnings if "HostKeyAlias" in w]
-    assert [w for w in warnings if "Match exec" in w]
-    assert all("\n" not in w and str(config) in w for w in warnings)
-    assert resolve("vps", config).user != "x"  # the exec block is skipped, not guessed
+    assert len(warnings) == 4, warnings
+    for line, words in (
+        (4, "CanonicalizeHostname yes"),
+        (5, "Match localnetwork"),
+        (8, "KexAlgorithms"),
+        (9, "frobnicate"),
+    ):
+        assert [w for w in warnings if f"{config} line {line}:" in w and words in w], (line, warnings)
+    assert all("\n" not in w for w in warnings)
+    assert resolve("vps", config).user != "x"  # the localnetwork block is skipped, not guessed
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_match_exec_runs_as_ssh_runs_it_with_its_tokens_and_only_while_the_criteria_before_it_hold(tmp_path):
+    ran = tmp_path / "ran"
+    config = tmp_path / "config"
+    config.write_text(
+        "Host vps\n  HostName 10.0.0.5\n  Port 2222\n"
+        f'Match exec "echo %h:%p:%n:%r >> {ran}; test %h = 10.0.0.5"\n  User matched\n'
+        f'Match host nothere exec "echo never >> {ran}"\n  Port 9\n'
+        'Match !exec "false"\n  IdentityFile /keys/negated\n'
+    )
+    theirs = ssh_g("vps", config)
+    ssh_ran = ran.read_text()
+    ran.unlink()
+    ours = resolve("vps", config)
+    assert ran.read_text() == ssh_ran == f"10.0.0.5:2222:vps:{local_user()}\n"  # User not set yet
+    assert theirs["user"] == ["matched"]
+    assert (ours.user, ours.port, ours.identity_files) == (
+        theirs["user"][0],
+        int(theirs["port"][0]),
+        theirs["identityfile"],
+    )
 
 
 @pytest.mark.parametrize(
