@@ -199,9 +199,10 @@ def wait_for_port(process: subprocess.Popen) -> None:
 
 
 def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
-    def serve(*prefix: str, port: int) -> subprocess.Popen:
+    def serve(*prefix: str) -> subprocess.Popen:
+        # Port 0: each server takes a port of its own, whatever else runs beside the test.
         process = subprocess.Popen(
-            [sys.executable, *prefix, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            [sys.executable, *prefix, "-m", "http.server", "0", "--bind", "127.0.0.1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -211,9 +212,9 @@ def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
         return process
 
     socket_path = tmp_path / "idle.sock"
-    plain = serve(port=free_port())
+    plain = serve()
     agent_args = ("-m", "leakhunt.agent", "--socket", str(socket_path), "--")
-    served = serve(*agent_args, port=free_port())
+    served = serve(*agent_args)
     try:
         before_probes_bytes = read_status_bytes(served.pid)[0]
         summaries = [request_summary(socket_path) for _ in range(6)]
@@ -227,12 +228,6 @@ def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
         for process in (plain, served):
             process.kill()
             process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_probes_every_5_s_leave_a_leaking_service_on_the_curve_of_an_unprobed_one(tmp_path):

@@ -2,6 +2,7 @@
 `ssh -G HOST -F CONFIG` from the installed client, and a host defined only in an included file
 is reached through a real sshd on 127.0.0.1."""
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -88,7 +89,8 @@ CASES = {
 @pytest.fixture(scope="module")
 def relative_dir():
     """A directory under the real ~/.ssh (OpenSSH resolves relative Includes there, from the
-    passwd home), removed afterwards."""
+    passwd home), removed afterwards; ~/.ssh too if this made it and nothing else is in it by
+    then (another test worker may be using it)."""
     ssh_dir = HOME / ".ssh"
     created = not ssh_dir.exists()
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
@@ -96,7 +98,8 @@ def relative_dir():
     yield path
     shutil.rmtree(path)
     if created:
-        shutil.rmtree(ssh_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            ssh_dir.rmdir()
 
 
 def write_case(files: dict[str, str], root: Path, relative: Path) -> Path:
