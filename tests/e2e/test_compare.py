@@ -55,8 +55,12 @@ def test_baseline_with_ablation_gives_five_runs_and_a_leak_only_with_the_fixes_o
 
 def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
     # The payload scales, the open-interest list does not: slope = fixed part + scale x payload part,
-    # so equal steps in scale give equal steps in slope. Within 10 %: each concat's temporaries,
-    # which the allocator partly keeps, grow with the frame (measured steps: 4.33 and 4.72 MB/min).
+    # so equal steps in scale give equal steps in slope. Within 20 %: a slope is not one number per
+    # scale but one of two or three (where the allocator places each concat's temporaries), so the
+    # two steps differ run to run. Measured 2026-12-06 (2 cores, six runs of each scale): slopes at
+    # 0.02 / 0.04 / 0.06 spread over 0.03 / 0.22 / 0.29 MB/min, steps of 4.27-4.78 MB/min differed by
+    # up to 8.2 % (sd 6.5 %), and the ranges together allow 0.76 MB/min (17 % of a step). A slope
+    # that is not linear in the scale (scaled twice, say: +67 % between the steps) is far outside.
     slopes = []
     for scale in ("0.02", "0.04", "0.06"):
         out = tmp_path / scale
@@ -66,7 +70,7 @@ def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
         )  # fmt: skip
         slopes.append(load_json(out / "comparison.json")["runs"][0]["growth"]["slope_bytes_per_min"])
     first_step, second_step = slopes[1] - slopes[0], slopes[2] - slopes[1]
-    assert second_step == pytest.approx(first_step, rel=0.10)
+    assert second_step == pytest.approx(first_step, rel=0.20)
     assert slopes[0] - first_step > 0  # what does not scale still grows
 
 
