@@ -21,7 +21,9 @@ HOME = passwd_home()
 DEFAULT_KEYS = ("~/.ssh/id_rsa", "~/.ssh/id_ed25519")
 
 # Each case: files to write under a temporary directory ROOT ({root} and {rel} are filled in;
-# {rel} is a directory under ~/.ssh, for Includes relative to it), then the hosts to resolve.
+# {rel} is a directory under ~/.ssh, as a path relative to ~/.ssh, for Includes relative to it),
+# the hosts to resolve, and what `ssh -G` must show for some of them: proof that it read the
+# included files, so that both readers agreeing on nothing included cannot pass.
 CASES = {
     "a Host block with every key": (
         {
@@ -43,6 +45,7 @@ CASES = {
             "conf.d/vps.conf": "Host inc\n  HostName 10.1.1.1\n  Port 2200\n  User incuser\n",
         },
         ["inc", "vps"],
+        {"inc": {"hostname": "10.1.1.1", "port": "2200"}},
     ),
     "Includes by glob, in order, and an Include inside a block that does not apply": (
         {
@@ -52,6 +55,7 @@ CASES = {
             "never/x.conf": "Host *\n  Port 999\n",
         },
         ["a", "b"],
+        {"a": {"hostname": "10.0.0.1", "user": "first"}, "b": {"hostname": "10.0.0.2", "port": "22"}},
     ),
     "an Include relative to ~/.ssh, and the block around it resumes afterwards": (
         {
@@ -59,6 +63,7 @@ CASES = {
             "rel/vps.conf": "HostName 10.9.9.9\nHost *\n  Port 7\n",
         },
         ["vps", "other"],
+        {"vps": {"hostname": "10.9.9.9", "port": "7", "user": "after-include"}, "other": {"port": "22"}},
     ),
     "Match host sees the HostName so far; Match user the User so far or the local one": (
         {
@@ -103,10 +108,12 @@ def relative_dir():
 
 
 def write_case(files: dict[str, str], root: Path, relative: Path) -> Path:
+    """The case's files; `relative` is a folder under ~/.ssh, named in the config relative to it."""
+    rel = relative.relative_to(HOME / ".ssh")
     for name, text in files.items():
         target = relative / name.removeprefix("rel/") if name.startswith("rel/") else root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.format(root=root, rel=relative.name))
+        target.write_text(text.format(root=root, rel=rel))
     return root / "config"
 
 
@@ -132,8 +139,11 @@ def expand(raw: str, seen: dict[str, list[str]]) -> str:
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
 @pytest.mark.parametrize("case", list(CASES))
 def test_resolution_matches_ssh_G(case, tmp_path, relative_dir):
-    files, hosts = CASES[case]
+    files, hosts, *seen = CASES[case]
     config = write_case(files, tmp_path, relative_dir / tmp_path.name)
+    for host, values in (seen[0] if seen else {}).items():
+        theirs = ssh_g(host, config)
+        assert {key: theirs[key][0] for key in values} == values, (case, host)  # ssh read the Include
     for host in hosts:
         theirs, ours = ssh_g(host, config), resolve(host, config)
         assert ours.hostname == theirs["hostname"][0], (case, host)
@@ -147,7 +157,7 @@ def test_resolution_matches_ssh_G(case, tmp_path, relative_dir):
 
 def test_the_table_covers_what_paramiko_gets_wrong(tmp_path, relative_dir):
     """The reason for this module: paramiko's reader does not follow Include."""
-    files, _ = CASES["a host defined only in an absolutely included file"]
+    files, *_ = CASES["a host defined only in an absolutely included file"]
     config = write_case(files, tmp_path, relative_dir)
     assert paramiko.SSHConfig.from_path(str(config)).lookup("inc")["hostname"] == "inc"
     assert resolve("inc", config).hostname == "10.1.1.1"
@@ -165,6 +175,29 @@ def test_what_cannot_be_honoured_is_named_in_one_line_per_keyword(tmp_path):
     assert [w for w in warnings if "Match exec" in w]
     assert all("\n" not in w and str(config) in w for w in warnings)
     assert resolve("vps", config).user != "x"  # the exec block is skipped, not guessed
+
+
+def include_chain(root: Path, depth: int) -> Path:
+    """A config whose Includes nest `depth` files deep, the host defined in the deepest one."""
+    (root / f"level{depth}.conf").write_text("Host deep\n  HostName 10.16.16.16\n")
+    for level in range(1, depth):
+        (root / f"level{level}.conf").write_text(f"Include {root}/level{level + 1}.conf\n")
+    config = root / "config"
+    config.write_text(f"Include {root}/level1.conf\n")
+    return config
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_includes_nest_16_deep_as_in_openssh_and_no_deeper(tmp_path):
+    (tmp_path / "16").mkdir()
+    (tmp_path / "17").mkdir()
+    deepest_read, too_deep = include_chain(tmp_path / "16", 16), include_chain(tmp_path / "17", 17)
+    assert ssh_g("deep", deepest_read)["hostname"] == ["10.16.16.16"]
+    assert resolve("deep", deepest_read).hostname == "10.16.16.16"
+    refused = subprocess.run(["ssh", "-G", "deep", "-F", str(too_deep)], capture_output=True, text=True)
+    assert refused.returncode != 0 and "Too many recursive configuration includes" in refused.stderr
+    with pytest.raises(UsageError, match="Include nested deeper than 16"):
+        resolve("deep", too_deep)
 
 
 @pytest.mark.parametrize(
