@@ -37,8 +37,12 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# In parallel: one worker per core (at least two), each test in its own folder and on its own
+# ports; tests that share one session fixture (the fleet's Prometheus) are one group on one worker.
+TEST_WORKERS ?= $$(( $$(nproc) > 2 ? $$(nproc) : 2 ))
+
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -51,19 +51,20 @@ def _peer_uid(connection: socket.socket) -> int:
     return struct.unpack("3i", creds)[1]
 
 
-def _read_request_line(connection: socket.socket) -> bytes:
-    """One line of at most MAX_REQUEST_BYTES, within REQUEST_DEADLINE_S in all."""
-    deadline_s = time.monotonic() + REQUEST_DEADLINE_S
+def _read_request_line(connection: socket.socket, within_s: float = REQUEST_DEADLINE_S) -> bytes:
+    """One line of at most MAX_REQUEST_BYTES, within `within_s` in all: one deadline for the
+    whole request, so a client sending a byte now and then cannot hold its thread for ever."""
+    deadline_s = time.monotonic() + within_s
     received = b""
     while b"\n" not in received and len(received) < MAX_REQUEST_BYTES:
         remaining_s = deadline_s - time.monotonic()
         if remaining_s <= 0:
-            raise TimeoutError(f"no request line within {REQUEST_DEADLINE_S:g} s")
+            raise TimeoutError(f"no request line within {within_s:g} s")
         connection.settimeout(remaining_s)
         try:
             chunk = connection.recv(MAX_REQUEST_BYTES - len(received))
         except TimeoutError:
-            raise TimeoutError(f"no request line within {REQUEST_DEADLINE_S:g} s") from None
+            raise TimeoutError(f"no request line within {within_s:g} s") from None
         if not chunk:
             break
         received += chunk

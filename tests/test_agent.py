@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from leakhunt.agent import check_socket_is_private, request, request_summary
+from leakhunt.agent import _read_request_line, check_socket_is_private, request, request_summary
 from leakhunt.analysis.attribution import rank_growing_types
 from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling.child import read_status_bytes
@@ -199,9 +200,10 @@ def wait_for_port(process: subprocess.Popen) -> None:
 
 
 def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
-    def serve(*prefix: str, port: int) -> subprocess.Popen:
+    def serve(*prefix: str) -> subprocess.Popen:
+        # Port 0: each server takes a port of its own, whatever else runs beside the test.
         process = subprocess.Popen(
-            [sys.executable, *prefix, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            [sys.executable, *prefix, "-m", "http.server", "0", "--bind", "127.0.0.1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -211,9 +213,9 @@ def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
         return process
 
     socket_path = tmp_path / "idle.sock"
-    plain = serve(port=free_port())
+    plain = serve()
     agent_args = ("-m", "leakhunt.agent", "--socket", str(socket_path), "--")
-    served = serve(*agent_args, port=free_port())
+    served = serve(*agent_args)
     try:
         before_probes_bytes = read_status_bytes(served.pid)[0]
         summaries = [request_summary(socket_path) for _ in range(6)]
@@ -227,12 +229,6 @@ def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
         for process in (plain, served):
             process.kill()
             process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_probes_every_5_s_leave_a_leaking_service_on_the_curve_of_an_unprobed_one(tmp_path):
@@ -387,6 +383,34 @@ def test_a_silent_client_is_dropped_after_its_deadline(service):
         client.connect(str(socket_path))
         client.sendall(b'{"op": ')  # half a request, then silence
         assert b"no request line" in client.makefile("rb").readline()
+
+
+def test_the_deadline_is_for_the_whole_request_not_for_each_read():
+    # A client sending one byte at a time, each well inside the deadline, for ten deadlines: a
+    # deadline renewed at every read would wait for it for ever, one for the request ends it.
+    within_s, pace_s = 0.5, 0.05
+    server_end, client_end = socket.socketpair()
+    outcome: list[BaseException | bytes] = []
+
+    def read() -> None:
+        try:
+            outcome.append(_read_request_line(server_end, within_s))
+        except TimeoutError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    with server_end, client_end:
+        reader.start()
+        for _ in range(int(10 * within_s / pace_s)):
+            client_end.sendall(b" ")
+            reader.join(timeout=pace_s)  # the pace of the dribble, ended early once the read is
+            if not reader.is_alive():
+                break
+        dribbling = reader.is_alive()
+        client_end.sendall(b"\n")  # whatever happened, the read may end now
+        reader.join(timeout=60)
+    assert not dribbling, "the read was still waiting after ten deadlines of a byte at a time"
+    assert isinstance(outcome[0], TimeoutError) and f"within {within_s:g} s" in str(outcome[0])
 
 
 def test_sigterm_removes_the_socket_and_ends_the_service_as_sigterm_would(tmp_path):

@@ -2,6 +2,12 @@
 
 Reads /proc/PID/status (RSS, swap) and /proc/PID/stat (CPU, start time) once per sample, on a
 fixed schedule of monotonic deadlines, waiting on the stop event so Ctrl-C is prompt.
+
+A unit is asked for its main process at every sample (`systemctl show`). A new MainPID, or a new
+ExecMainStartTimestamp (a restart that got the same PID again), is a restart: an event, and
+sampling follows the new process. Between stop and start systemd reports MainPID=0, and a
+stopped main process may still be named for an instant: neither ends the watch, those due times
+have no sample, and the restart event says how long the unit had no main process.
 """
 
 import os
@@ -27,7 +33,7 @@ from leakhunt.sampling.procfs import (
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 
-UNIT_PROPERTIES = "MainPID,MemoryCurrent,MemoryMax,NRestarts"
+UNIT_PROPERTIES = "MainPID,MemoryCurrent,MemoryMax,NRestarts,ExecMainStartTimestamp"
 SHORT_WAIT_S = 1.0
 
 
@@ -122,9 +128,10 @@ class LocalSource:
         if sum(x is not None for x in (pid, match, unit)) != 1:
             raise UsageError("give exactly one of --pid, --unit or --match")
         self.unit = unit
+        self._main_started = ""  # a unit's ExecMainStartTimestamp for the process sampled
         if unit is not None:
             validate_unit(unit)
-            pid = self._main_pid()
+            pid, self._main_started, _ = self._main_process()
             if not pid:
                 raise UsageError(f"unit {unit} has no running main process (MainPID=0): is it started?")
         elif match is not None:
@@ -136,12 +143,12 @@ class LocalSource:
         self._cost_cpu_s = 0.0
         self._samples = 0
         self.missed = 0
-        self._unit_memory: dict[str, Any] = {}
 
-    def _main_pid(self) -> int:
+    def _main_process(self) -> tuple[int, str, int | None]:
+        """The unit's MainPID (0 between stop and start), when that process started, NRestarts."""
         shown = systemctl_show(self.unit or "")
-        self._unit_memory = shown
-        return int_or_none(shown.get("MainPID")) or 0
+        pid = int_or_none(shown.get("MainPID")) or 0
+        return pid, shown.get("ExecMainStartTimestamp", ""), int_or_none(shown.get("NRestarts"))
 
     def stream(self, interval_s: float, stop: threading.Event) -> Iterator[Sample | Event]:
         started_s = time.monotonic()
@@ -156,6 +163,7 @@ class LocalSource:
         start_ticks = first_stat.start_ticks
         last_ticks, last_wall_s = first_stat.cpu_ticks, started_s
         slot = 0  # samples are due at started_s + slot * interval_s
+        no_main_since_s: float | None = None  # a unit's first due time without a main process
         while True:
             delay_s = started_s + slot * interval_s - time.monotonic()
             # time.sleep costs half of Event.wait per wake-up (measured: ~50 against ~90 µs), and
@@ -179,27 +187,29 @@ class LocalSource:
                 slot += late_slots
             slot += 1
             if self.unit is not None:
-                main_pid = self._main_pid()
-                if main_pid and main_pid != self.pid:
-                    yield Event(
-                        t_s,
-                        "restart",
-                        {
-                            "old_pid": self.pid,
-                            "new_pid": main_pid,
-                            "text": f"restart at t = {t_s / 60:.1f} min: pid {self.pid} -> {main_pid}",
-                        },
-                    )
-                    self.pid = main_pid
+                main_pid, main_started, restarts = self._main_process()
+                if not main_pid:
+                    no_main_since_s = t_s if no_main_since_s is None else no_main_since_s
+                    continue  # between stop and start: nothing to sample at this due time
+                if main_pid != self.pid or main_started != self._main_started:
+                    reader = _open_live(main_pid)
+                    if reader is None:
+                        continue  # gone again already: the unit says what runs at the next due time
+                    stat, _, _ = reader.read()
+                    yield self._restart(t_s, main_pid, restarts, no_main_since_s)
                     self._reader.close()
-                    self._reader = ProcReader(self.pid)
-                    stat, _, _ = self._reader.read()
+                    self._reader, self.pid, self._main_started = reader, main_pid, main_started
                     start_ticks, last_ticks, last_wall_s = stat.start_ticks, stat.cpu_ticks, now_s
+                no_main_since_s = None
             try:
                 stat, rss_bytes, swap_bytes = self._reader.read()
                 if stat.is_gone:
                     raise ProcessLookupError(self.pid)
             except (FileNotFoundError, ProcessLookupError):
+                if self.unit is not None:
+                    # Stopped, and systemd does not say so yet: the next due time asks again.
+                    no_main_since_s = t_s if no_main_since_s is None else no_main_since_s
+                    continue
                 yield self._ended(t_s, start_ticks)
                 return
             elapsed_s = now_s - last_wall_s
@@ -212,6 +222,16 @@ class LocalSource:
             yield Sample(
                 t_wall_s=t_s, t_sim_s=t_s, rss_bytes=rss_bytes, swap_bytes=swap_bytes, cpu_percent=cpu_percent
             )
+
+    def _restart(
+        self, t_s: float, new_pid: int, restarts: int | None, no_main_since_s: float | None
+    ) -> Event:
+        text = f"restart at t = {t_s / 60:.1f} min: pid {self.pid} -> {new_pid}"
+        if no_main_since_s is not None:
+            text += f" (no main process for {t_s - no_main_since_s:.1f} s)"
+        return Event(
+            t_s, "restart", {"old_pid": self.pid, "new_pid": new_pid, "restarts": restarts, "text": text}
+        )
 
     def _ended(self, t_s: float, start_ticks: int) -> Event:
         """The watched process is gone; say so, and whether its PID already names another."""
@@ -235,6 +255,21 @@ class LocalSource:
 
     def close(self) -> None:
         """Nothing held open between samples."""
+
+
+def _open_live(pid: int) -> ProcReader | None:
+    """A reader of `pid`, or None if it has exited already (gone, or a zombie)."""
+    try:
+        reader = ProcReader(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    try:
+        if not reader.read()[0].is_gone:
+            return reader
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    reader.close()
+    return None
 
 
 def _missed_detail(missed: int, due_s: float, t_s: float) -> dict[str, Any]:

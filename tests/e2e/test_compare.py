@@ -58,8 +58,12 @@ def test_baseline_with_ablation_gives_five_runs_and_a_leak_only_with_the_fixes_o
 
 def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
     # The payload scales, the open-interest list does not: slope = fixed part + scale x payload part,
-    # so equal steps in scale give equal steps in slope. Within 10 %: each concat's temporaries,
-    # which the allocator partly keeps, grow with the frame (measured steps: 4.33 and 4.72 MB/min).
+    # so equal steps in scale give equal steps in slope. Within 20 %: a slope is not one number per
+    # scale but one of two or three (where the allocator places each concat's temporaries), so the
+    # two steps differ run to run. Measured 2026-12-06 (2 cores, six runs of each scale): slopes at
+    # 0.02 / 0.04 / 0.06 spread over 0.03 / 0.22 / 0.29 MB/min, steps of 4.27-4.78 MB/min differed by
+    # up to 8.2 % (sd 6.5 %), and the ranges together allow 0.76 MB/min (17 % of a step). A slope
+    # that is not linear in the scale (scaled twice, say: +67 % between the steps) is far outside.
     slopes = []
     for scale in ("0.02", "0.04", "0.06"):
         out = tmp_path / scale
@@ -69,7 +73,7 @@ def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
         )  # fmt: skip
         slopes.append(load_json(out / "comparison.json")["runs"][0]["growth"]["slope_bytes_per_min"])
     first_step, second_step = slopes[1] - slopes[0], slopes[2] - slopes[1]
-    assert second_step == pytest.approx(first_step, rel=0.10)
+    assert second_step == pytest.approx(first_step, rel=0.20)
     assert slopes[0] - first_step > 0  # what does not scale still grows
 
 
@@ -209,21 +213,45 @@ def test_runs_of_different_scenarios_are_compared_with_a_warning(tmp_path):
     assert "differ in scenario" in (tmp_path / "c" / "report.html").read_text()
 
 
-def conclusions(tmp_path, name: str, *args: str) -> list[str]:
-    found = []
-    for rerun in range(3):
-        out = tmp_path / f"{name}-{rerun}"
-        leakhunt("compare", "--baseline", "--ablation", *args, "--out", str(out), check_rc=0)
-        comparison = load_json(out / "comparison.json")
-        found.append((comparison["conclusion"], [e["verdict"] for e in comparison["runs"]]))
-    return found
+# Each ablation as a user runs it (default --repeat and probes), three times over.
+ABLATIONS = {"default": (), "replay": ("--scenario", "incident-replay", "--scale", "0.1")}
+RERUNS = 3
 
 
-def test_three_reruns_of_the_default_ablation_reach_the_same_verdicts_and_conclusion(tmp_path):
-    first, *others = conclusions(tmp_path, "default")
-    assert all(other == first for other in others), [first, *others]
+@pytest.fixture(scope="module")
+def ablation_rerun(tmp_path_factory):
+    """Rerun k of an ablation: (conclusion, verdicts), run once and shared by the tests that read it.
+
+    Each rerun is one test, so each has one ablation's time to itself (three in one test outlived
+    pytest-timeout's 600 s on a loaded host); the three of an ablation run on one worker, in order
+    (tests/conftest.py SHARED_RUNS), so rerun 1 is done when reruns 2 and 3 are held against it.
+    A test run on its own runs what it needs."""
+    found: dict[tuple[str, int], tuple[str, list[str]]] = {}
+
+    def rerun(name: str, k: int) -> tuple[str, list[str]]:
+        if (name, k) not in found:
+            out = tmp_path_factory.mktemp(f"ablation-{name}-{k}") / "cmp"
+            leakhunt("compare", "--baseline", "--ablation", *ABLATIONS[name], "--out", str(out), check_rc=0)
+            comparison = load_json(out / "comparison.json")
+            found[(name, k)] = (comparison["conclusion"], [e["verdict"] for e in comparison["runs"]])
+        return found[(name, k)]
+
+    return rerun
 
 
-def test_three_reruns_of_the_replay_ablation_reach_the_same_verdicts_and_conclusion(tmp_path):
-    first, *others = conclusions(tmp_path, "replay", "--scenario", "incident-replay", "--scale", "0.1")
-    assert all(other == first for other in others), [first, *others]
+@pytest.mark.parametrize(
+    ("ablation", "k"),
+    [(name, k) for name in ABLATIONS for k in range(1, RERUNS + 1)],
+    ids=[f"{name}-rerun{k}" for name in ABLATIONS for k in range(1, RERUNS + 1)],
+)
+def test_reruns_of_the_ablation_reach_the_same_verdicts_and_conclusion(ablation_rerun, ablation, k):
+    conclusion, verdicts = ablation_rerun(ablation, k)
+    if k == 1:
+        # The first rerun is the one the others must reproduce: it judges every variant.
+        assert len(verdicts) == 5 and verdicts[0] == "LEAK"
+        assert all(label in conclusion for label in ("fixes off", "all fixes", "caps only", "oi_cap only"))
+    else:
+        first_conclusion, first_verdicts = ablation_rerun(ablation, 1)
+        assert (conclusion, verdicts) == (first_conclusion, first_verdicts), (
+            f"rerun {k}: {verdicts}\n{conclusion}\nrerun 1: {first_verdicts}\n{first_conclusion}"
+        )

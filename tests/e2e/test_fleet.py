@@ -8,7 +8,8 @@ import pytest
 
 from tests.e2e.conftest import assert_real_figure, leakhunt
 from tests.helpers.fleet_series import SPAN_S, end_of_backfill_s, fleet_backfill
-from tests.helpers.prometheus_server import PrometheusServer, backfill, free_port, need_prometheus
+from tests.helpers.ports import refusing_port
+from tests.helpers.prometheus_server import PrometheusServer, backfill, need_prometheus
 
 WIDE = {"COLUMNS": "80"}
 
@@ -141,8 +142,9 @@ def _one_error_line(result, code, *words):
 
 
 def test_an_unreachable_server(tmp_path):
-    args = ("fleet", "--prometheus", f"http://127.0.0.1:{free_port()}", "--query", "up", "--range", "1h")
-    _one_error_line(leakhunt(*args, "--out", str(tmp_path / "o")), 2, "cannot reach Prometheus")
+    with refusing_port() as port:
+        args = ("fleet", "--prometheus", f"http://127.0.0.1:{port}", "--query", "up", "--range", "1h")
+        _one_error_line(leakhunt(*args, "--out", str(tmp_path / "o")), 2, "cannot reach Prometheus")
 
 
 @pytest.mark.parametrize(

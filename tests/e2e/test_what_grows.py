@@ -172,5 +172,6 @@ def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tm
     statement = load_json(tmp_path / "off" / "summary.json")["attribution"]["statement"]
     assert "probes were off (--probe-interval 0)" in statement and "--probe-interval" in statement
     assert "What grows: No inside view" in off.stdout  # a result: stdout
-    watch = leakhunt("watch", "--pid", str(idle.pid), "--duration", "2s", "--interval", "1s")
+    # No --out: the default output root under the working directory, here a temporary one.
+    watch = leakhunt("watch", "--pid", str(idle.pid), "--duration", "2s", "--interval", "1s", cwd=tmp_path)
     assert "this watch had no agent" in watch.stdout and "--agent" in watch.stdout

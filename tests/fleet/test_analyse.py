@@ -5,13 +5,17 @@ import numpy as np
 import pytest
 
 from leakhunt.analysis.criteria import parse_expect
+from leakhunt.analysis.restarts import curve_restarts
 from leakhunt.analysis.verdict import Verdict
 from leakhunt.errors import UsageError
 from leakhunt.fleet.analyse import (
     FleetOptions,
+    SeriesResult,
+    analyse_series,
     check_bytes,
     find_gaps,
     predict_linear,
+    rank,
 )
 from leakhunt.fleet.prometheus import PrometheusClient, Series, aligned_window
 from leakhunt.fleet.run import run_fleet, start_time_query
@@ -111,6 +115,36 @@ def test_gaps_are_found_between_points_present():
     t_s = np.array([0.0, 15, 30, 90, 105, 120, 180])
     assert find_gaps(t_s, 15.0) == [(45.0, 75.0), (135.0, 165.0)]
     assert find_gaps(np.arange(0.0, 300, 15), 15.0) == []
+
+
+def test_a_drop_and_a_new_climb_is_a_restart_but_many_drops_are_a_sawtooth():
+    climb = np.linspace(100e6, 200e6, 50)
+    assert curve_restarts(np.concatenate([np.full(50, 800e6), climb])) == [50]
+    # A drop with no climb after it (a freed cache) is not a restart.
+    assert curve_restarts(np.concatenate([np.full(50, 800e6), np.full(50, 100e6)])) == []
+    # Each climb ends at three times its start, so every new climb starts below half of it.
+    tooth = np.linspace(100e6, 300e6, 50)
+    assert curve_restarts(np.tile(tooth, 2)) == [50]
+    assert curve_restarts(np.tile(tooth, 3)) == [50, 100]  # MAX_CURVE_RESTARTS drops: restarts
+    assert curve_restarts(np.tile(tooth, 4)) == []  # one more: a sawtooth, for the envelope to judge
+    assert curve_restarts(np.tile(tooth, 8)) == []
+
+
+def _judged(rate_bytes_per_min: float, seed: int) -> SeriesResult:
+    """Six hours at 15 s of a curve growing at a known rate, judged as the fleet judges it."""
+    t_s = 1.7e9 + np.arange(0.0, 6 * 3600 + 1, 15.0)
+    noise = np.random.default_rng(seed).normal(0, 0.2e6, len(t_s))
+    values = np.round(300e6 + rate_bytes_per_min * (t_s - t_s[0]) / 60 + noise)
+    series = Series({"__name__": "rss", "rate": f"{rate_bytes_per_min:g}"}, t_s, values)
+    return analyse_series(series, FleetOptions(window=aligned_window(t_s[0], t_s[-1], 15.0)))
+
+
+def test_without_a_limit_leaks_rank_fastest_first_and_the_rest_each_fastest_first_after_them():
+    results = [_judged(rate, seed) for seed, rate in enumerate((2e6, 0.0, 10e6, -0.2e6, 5e6))]
+    ranked = rank(results)
+    assert [r.verdict for r in ranked[:3]] == [Verdict.LEAK] * 3
+    assert [r.labels["rate"] for r in ranked] == ["1e+07", "5e+06", "2e+06", "0", "-200000"]
+    assert ranked[3].verdict == ranked[4].verdict != Verdict.LEAK
 
 
 def test_predict_linear_is_least_squares_at_the_evaluation_time():

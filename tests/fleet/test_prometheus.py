@@ -12,7 +12,7 @@ from leakhunt.fleet.prometheus import (
     match_labels,
 )
 from tests.helpers.fleet_series import STEP_S
-from tests.helpers.prometheus_server import free_port
+from tests.helpers.ports import refusing_port
 
 
 def test_the_default_step_gives_15_s_over_6_h_and_never_below_a_second():
@@ -66,7 +66,11 @@ def test_a_missing_stretch_is_a_gap_not_zeros(fleet_server):
 
 
 def test_an_unreachable_server_is_one_clear_error():
-    with PrometheusClient(f"http://127.0.0.1:{free_port()}") as client, pytest.raises(UsageError) as caught:
+    with (
+        refusing_port() as port,
+        PrometheusClient(f"http://127.0.0.1:{port}") as client,
+        pytest.raises(UsageError) as caught,
+    ):
         client.fetch("up", aligned_window(0, 600, 15))
     assert "cannot reach Prometheus" in caught.value.message and "\n" not in caught.value.message
 

@@ -1,9 +1,10 @@
 """A real process whose RSS leaks, saws or stays flat, exposed by prometheus-client.
 
-Usage: metrics_child.py PORT leak|sawtooth|flat BYTES_PER_S. It touches every page it keeps, so
+Usage: metrics_child.py leak|sawtooth|flat BYTES_PER_S. It touches every page it keeps, so
 RSS (the client's own process_resident_memory_bytes, read from /proc) grows at the given rate:
 blocks are added on a wall-clock schedule, so the rate holds however the process is scheduled.
-A sawtooth frees all it holds every 20 s. It stops when its stdin closes.
+A sawtooth frees all it holds every 20 s. It listens on a port of its own choosing on 127.0.0.1
+and says `ready PORT` once it does; it stops when its stdin closes.
 """
 
 import mmap
@@ -13,7 +14,7 @@ import time
 
 from prometheus_client import REGISTRY, start_http_server
 
-PORT, MODE, RATE = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+MODE, RATE = sys.argv[1], float(sys.argv[2])
 BLOCK = 256 * 1024
 TOOTH_S = 20.0
 
@@ -30,12 +31,12 @@ class ScrapeTell:
 
 
 REGISTRY.register(ScrapeTell())
-start_http_server(PORT, addr="127.0.0.1")
+http_server, _ = start_http_server(0, addr="127.0.0.1")
 held: list[mmap.mmap] = []
 PAGE_FILL = b"x" * BLOCK
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-print("ready", flush=True)
+print("ready", http_server.server_port, flush=True)
 started = last_cleanup = time.monotonic()
 kept_bytes = 0
 while not stop.wait(0.05):

@@ -3,11 +3,14 @@
 `backfill` writes OpenMetrics (one family's series together, each in time order, timestamps in
 seconds, `# EOF` last) and turns it into blocks with `promtool tsdb create-blocks-from
 openmetrics`, before the server starts on the same data folder. `PrometheusServer` starts the
-server with its own config and data folder and waits for `/-/ready` (polled, never slept on).
+server with its own config and data folder and waits for its "ready" log line. Each test
+worker starts its own server: a port taken by another worker between our look and the server's
+bind ends that server at once, and it is started again on another port (tests/helpers/ports.py).
+The server and the metrics children die with the test process that started them.
 """
 
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +22,9 @@ import httpx
 import numpy as np
 import pytest
 
+from leakhunt.sampling.lifeline import dies_with_parent
+from tests.helpers.ports import BIND_ATTEMPTS, free_port
+
 HELPERS = Path(__file__).resolve().parent
 READY_TIMEOUT_S = 60.0
 
@@ -27,12 +33,6 @@ def need_prometheus() -> None:
     for tool in ("prometheus", "promtool"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: run `make system-deps` (it installs the prometheus package)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -99,6 +99,15 @@ class PrometheusServer:
         return path
 
     def start(self) -> "PrometheusServer":
+        for _ in range(BIND_ATTEMPTS):
+            if self._start_on_port():
+                return self
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise AssertionError(f"prometheus found no free port in {BIND_ATTEMPTS} attempts")
+
+    def _start_on_port(self) -> bool:
+        """True once the server is ready; False when its port was taken first (try another)."""
         self.process = subprocess.Popen(
             [
                 "prometheus",
@@ -111,24 +120,37 @@ class PrometheusServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # a Ctrl-C meant for pytest reaches it through stop() only
+            preexec_fn=dies_with_parent(signal.SIGTERM),  # a killed test run leaves no server behind
         )
-        ready = threading.Event()
         log_path = self.root / "prometheus.log"
+        process = self.process
+        said: list[str] = []  # "ready", or "ended" once its log closes (the server exited)
+        told = threading.Event()
 
         def copy_log() -> None:
             # Its log goes to a file, and its "ready" line is the event start() waits on.
             with log_path.open("w") as log:
-                for line in self.process.stderr:
+                for line in process.stderr:
                     log.write(line)
                     log.flush()
                     if "Server is ready to receive web requests" in line:
-                        ready.set()
-            ready.set()  # the server exited: start() says so below
+                        said.append("ready")
+                        told.set()
+            said.append("ended")
+            told.set()
 
-        threading.Thread(target=copy_log, daemon=True).start()
-        if not ready.wait(READY_TIMEOUT_S) or self.process.poll() is not None:
-            raise AssertionError("prometheus did not become ready: " + log_path.read_text()[-2000:])
-        return self
+        reader = threading.Thread(target=copy_log, daemon=True)
+        reader.start()
+        told.wait(READY_TIMEOUT_S)
+        if said[:1] == ["ready"] and "address already in use" not in log_path.read_text():
+            return True
+        self.stop()
+        reader.join(timeout=READY_TIMEOUT_S)
+        log = log_path.read_text()
+        if "address already in use" in log:
+            return False
+        raise AssertionError("prometheus did not become ready: " + log[-2000:])
 
     def stop(self) -> None:
         if self.process is not None:
@@ -149,13 +171,14 @@ class PrometheusServer:
 
 
 def start_metrics_child(mode: str, rate_bytes_per_s: float) -> tuple[subprocess.Popen, int]:
-    """A real process exposing its own process_resident_memory_bytes on a free port."""
-    port = free_port()
+    """A real process exposing its own process_resident_memory_bytes on a port it chose itself."""
     process = subprocess.Popen(
-        [sys.executable, str(HELPERS / "metrics_child.py"), str(port), mode, str(rate_bytes_per_s)],
+        [sys.executable, str(HELPERS / "metrics_child.py"), mode, str(rate_bytes_per_s)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=dies_with_parent(signal.SIGTERM),
     )
-    assert process.stdout.readline().strip() == "ready"
-    return process, port
+    word, port = process.stdout.readline().split()
+    assert word == "ready"
+    return process, int(port)

@@ -4,11 +4,15 @@ Host and user keys from `ssh-keygen -t ed25519 -N ''`, a config with ListenAddre
 a free port, and an ssh config file with a `Host vps` alias, all under one temporary directory.
 Also a real ssh-agent on a socket of its own, a port that accepts connections and never
 answers, and the real `ssh` client run against the same files, for parity.
+Each test worker starts its own: a port another worker took between our look and sshd's bind
+makes sshd say so and exit, and it is started again on another port (tests/helpers/ports.py).
+The server dies with the test process that started it, however that one ends.
 """
 
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -17,13 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from leakhunt.sampling.lifeline import dies_with_parent
+from tests.helpers.ports import BIND_ATTEMPTS, free_port
+
 SSHD = "/usr/sbin/sshd"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def keygen(path: Path) -> None:
@@ -78,7 +79,19 @@ def start_sshd(extra_config: str = "") -> SshServer:
     authorized.write_text(user_key.with_suffix(".pub").read_text())
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    port = free_port()
+    os.makedirs("/run/sshd", exist_ok=True)
+    for _ in range(BIND_ATTEMPTS):
+        server = _start_on(free_port(), root, host_key, user_key, authorized, bin_dir, extra_config)
+        if server is not None:
+            return server
+    shutil.rmtree(root, ignore_errors=True)
+    raise RuntimeError(f"sshd found no free port in {BIND_ATTEMPTS} attempts: {(root / 'sshd.log')}")
+
+
+def _start_on(
+    port: int, root: Path, host_key: Path, user_key: Path, authorized: Path, bin_dir: Path, extra_config: str
+) -> SshServer | None:
+    """The server listening on `port`; None when the port was taken first (try another)."""
     config = root / "sshd_config"
     config.write_text(
         f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {host_key}\nAuthorizedKeysFile {authorized}\n"
@@ -86,10 +99,15 @@ def start_sshd(extra_config: str = "") -> SshServer:
         f"StrictModes no\nUsePAM no\nPidFile {root / 'sshd.pid'}\n"
         f"SetEnv PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n{extra_config}"
     )
-    os.makedirs("/run/sshd", exist_ok=True)
     # -e: log to stderr, which we read until sshd says it listens (no guessing, no sleeping),
     # then keep draining into sshd.log so a chatty server never blocks on a full pipe.
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a Ctrl-C meant for pytest reaches it through our stop() only
+        preexec_fn=dies_with_parent(signal.SIGTERM),  # a killed test run leaves no server behind
+    )
     ssh_config = root / "ssh_config"
     ssh_config.write_text(
         f"Host vps\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {user_key}\n"
@@ -102,6 +120,10 @@ def start_sshd(extra_config: str = "") -> SshServer:
         if "Server listening on 127.0.0.1" in line:
             break
     else:
+        process.wait()
+        (root / "sshd.log").write_text("".join(log_lines))
+        if "Address already in use" in "".join(log_lines):
+            return None
         server.stop()
         raise RuntimeError(f"sshd did not start on port {port}: {''.join(log_lines)[-500:]}")
     threading.Thread(target=_drain, args=(process.stderr, root / "sshd.log"), daemon=True).start()

@@ -2,16 +2,18 @@
 
 The probe runs inside the process it measures, so these tests run it in the test process itself
 (and stop tracemalloc again where they start it): each summary is counted by a real forked child
-of the test process. Transparency for a whole service is in tests/test_agent.py and
-tests/e2e/test_soak_probes.py.
+of the test process. The two whose cost grows with the heap walked (twenty summaries; tracemalloc
+tracing the walk) run it in a fresh interpreter instead (tests/helpers/lean_probe.py): a test
+worker's heap holds every test module collected. Transparency for a whole service is in
+tests/test_agent.py and tests/e2e/test_what_grows.py.
 """
 
 import gc
 import json
 import os
+import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,9 @@ import pandas as pd
 import pytest
 
 from leakhunt.sampling.probe import Probe, fork_refusal
+
+REPO = Path(__file__).resolve().parents[2]
+HELPERS = REPO / "tests" / "helpers"
 
 
 def take(probe: Probe | None = None) -> dict:
@@ -61,18 +66,24 @@ def test_the_probe_does_not_collect_cyclic_garbage_it_measures_it():
     assert gc.collect() >= 2  # still there for the next collection: the probe left it alone
 
 
+def lean_probe(check: str) -> dict:
+    """A check of tests/helpers/lean_probe.py, in a fresh interpreter of its own."""
+    result = subprocess.run(
+        [sys.executable, str(HELPERS / "lean_probe.py"), check],
+        capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_taking_summaries_keeps_nothing_alive():
-    probe = Probe()
-    sentinel = object()
-    holder = [sentinel]
-    take(probe)  # a first call may import and cache
-    objects_before, references_before = len(gc.get_objects()), sys.getrefcount(sentinel)
-    heaps = [take(probe)["py_heap_bytes"] for _ in range(20)]
-    assert sys.getrefcount(sentinel) == references_before
-    assert len(gc.get_objects()) - objects_before < 50
+    found = lean_probe("keeps-nothing-alive")
+    assert found["references_added"] == 0
+    assert found["objects_added"] < 50
     # The heap the probe sees does not climb from call to call (a few kB of noise at most).
-    assert max(heaps[10:]) - min(heaps[:10]) < 64 * 1024
-    assert holder
+    heaps = found["py_heap_bytes"]
+    assert len(heaps) == 20 and max(heaps[10:]) - min(heaps[:10]) < 64 * 1024
+    assert found["holder_kept"]
 
 
 def test_objects_the_gc_does_not_track_are_counted_too():
@@ -115,25 +126,16 @@ def test_a_dataframe_is_counted_at_its_deep_size_and_its_arrays_not_again():
     assert abs(grown.get("pandas.DatetimeIndex", 0)) < 0.01 * deep_bytes
 
 
-def allocate_on_a_known_line(n: int) -> list[bytes]:
-    return [bytes(1000) + bytes([i % 256]) for i in range(n)]  # the line the probe must name
-
-
 def test_with_tracemalloc_the_allocating_line_comes_first_with_its_traceback():
-    line = allocate_on_a_known_line.__code__.co_firstlineno + 1
-    try:
-        probe = Probe(tracemalloc_frames=4)
-        kept = allocate_on_a_known_line(5_000)
-        traced = take(probe)["tracemalloc"]
-    finally:
-        tracemalloc.stop()
+    found = lean_probe("tracemalloc-line")
+    traced, line = found["traced"], found["line"]
     top = traced["lines"][0]
-    assert top["where"] == f"{__file__}:{line}"
+    assert top["where"] == line
     assert top["size_bytes"] >= 5_000 * 1000
     assert top["count"] >= 5_000
-    assert top["traceback"][-1] == f"{__file__}:{line}"
+    assert top["traceback"][-1] == line
     assert traced["traced_bytes"] >= top["size_bytes"] and traced["peak_bytes"] >= traced["traced_bytes"]
-    assert kept
+    assert found["kept"] == 5_000
 
 
 def test_the_service_pauses_for_the_fork_only_and_the_child_reports_what_it_cost():

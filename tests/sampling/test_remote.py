@@ -22,9 +22,10 @@ from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
+from tests.helpers.ports import refusing_port
 from tests.helpers.systemctl import install_systemctl
 from tests.sampling.conftest import collect
-from tests.sampling.sshd import free_port, keygen, start_sshd
+from tests.sampling.sshd import keygen, start_sshd
 
 
 def remote(server, **target) -> RemoteSource:
@@ -269,6 +270,6 @@ def test_authentication_failure_says_what_to_do(trusted_sshd, tmp_path):
 
 
 def test_an_unreachable_port_is_one_clear_line(trusted_sshd):
-    spec = HostSpec("vps", "127.0.0.1", free_port(), "root", identity_files=[str(trusted_sshd.user_key)])
-    with pytest.raises(LeakhuntError, match=r"cannot reach root@127\.0\.0\.1"):
+    with refusing_port() as port, pytest.raises(LeakhuntError, match=r"cannot reach root@127\.0\.0\.1"):
+        spec = HostSpec("vps", "127.0.0.1", port, "root", identity_files=[str(trusted_sshd.user_key)])
         connect(spec, known_hosts_path=trusted_sshd.known_hosts, timeout_s=5)

@@ -2,6 +2,7 @@
 `ssh -G HOST -F CONFIG` from the installed client, and a host defined only in an included file
 is reached through a real sshd on 127.0.0.1."""
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,9 @@ HOME = passwd_home()
 DEFAULT_KEYS = ("~/.ssh/id_rsa", "~/.ssh/id_ed25519")
 
 # Each case: files to write under a temporary directory ROOT ({root} and {rel} are filled in;
-# {rel} is a directory under ~/.ssh, for Includes relative to it), then the hosts to resolve.
+# {rel} is a directory under ~/.ssh, as a path relative to ~/.ssh, for Includes relative to it),
+# the hosts to resolve, and what `ssh -G` must show for some of them: proof that it read the
+# included files, so that both readers agreeing on nothing included cannot pass.
 CASES = {
     "a Host block with every key": (
         {
@@ -42,6 +45,7 @@ CASES = {
             "conf.d/vps.conf": "Host inc\n  HostName 10.1.1.1\n  Port 2200\n  User incuser\n",
         },
         ["inc", "vps"],
+        {"inc": {"hostname": "10.1.1.1", "port": "2200"}},
     ),
     "Includes by glob, in order, and an Include inside a block that does not apply": (
         {
@@ -51,6 +55,7 @@ CASES = {
             "never/x.conf": "Host *\n  Port 999\n",
         },
         ["a", "b"],
+        {"a": {"hostname": "10.0.0.1", "user": "first"}, "b": {"hostname": "10.0.0.2", "port": "22"}},
     ),
     "an Include relative to ~/.ssh, and the block around it resumes afterwards": (
         {
@@ -58,6 +63,7 @@ CASES = {
             "rel/vps.conf": "HostName 10.9.9.9\nHost *\n  Port 7\n",
         },
         ["vps", "other"],
+        {"vps": {"hostname": "10.9.9.9", "port": "7", "user": "after-include"}, "other": {"port": "22"}},
     ),
     "Match host sees the HostName so far; Match user the User so far or the local one": (
         {
@@ -88,7 +94,8 @@ CASES = {
 @pytest.fixture(scope="module")
 def relative_dir():
     """A directory under the real ~/.ssh (OpenSSH resolves relative Includes there, from the
-    passwd home), removed afterwards."""
+    passwd home), removed afterwards; ~/.ssh too if this made it and nothing else is in it by
+    then (another test worker may be using it)."""
     ssh_dir = HOME / ".ssh"
     created = not ssh_dir.exists()
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
@@ -96,14 +103,17 @@ def relative_dir():
     yield path
     shutil.rmtree(path)
     if created:
-        shutil.rmtree(ssh_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            ssh_dir.rmdir()
 
 
 def write_case(files: dict[str, str], root: Path, relative: Path) -> Path:
+    """The case's files; `relative` is a folder under ~/.ssh, named in the config relative to it."""
+    rel = relative.relative_to(HOME / ".ssh")
     for name, text in files.items():
         target = relative / name.removeprefix("rel/") if name.startswith("rel/") else root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.format(root=root, rel=relative.name))
+        target.write_text(text.format(root=root, rel=rel))
     return root / "config"
 
 
@@ -129,8 +139,11 @@ def expand(raw: str, seen: dict[str, list[str]]) -> str:
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
 @pytest.mark.parametrize("case", list(CASES))
 def test_resolution_matches_ssh_G(case, tmp_path, relative_dir):
-    files, hosts = CASES[case]
+    files, hosts, *seen = CASES[case]
     config = write_case(files, tmp_path, relative_dir / tmp_path.name)
+    for host, values in (seen[0] if seen else {}).items():
+        theirs = ssh_g(host, config)
+        assert {key: theirs[key][0] for key in values} == values, (case, host)  # ssh read the Include
     for host in hosts:
         theirs, ours = ssh_g(host, config), resolve(host, config)
         assert ours.hostname == theirs["hostname"][0], (case, host)
@@ -144,7 +157,7 @@ def test_resolution_matches_ssh_G(case, tmp_path, relative_dir):
 
 def test_the_table_covers_what_paramiko_gets_wrong(tmp_path, relative_dir):
     """The reason for this module: paramiko's reader does not follow Include."""
-    files, _ = CASES["a host defined only in an absolutely included file"]
+    files, *_ = CASES["a host defined only in an absolutely included file"]
     config = write_case(files, tmp_path, relative_dir)
     assert paramiko.SSHConfig.from_path(str(config)).lookup("inc")["hostname"] == "inc"
     assert resolve("inc", config).hostname == "10.1.1.1"
@@ -192,6 +205,29 @@ def test_match_exec_runs_as_ssh_runs_it_with_its_tokens_and_only_while_the_crite
         int(theirs["port"][0]),
         theirs["identityfile"],
     )
+
+
+def include_chain(root: Path, depth: int) -> Path:
+    """A config whose Includes nest `depth` files deep, the host defined in the deepest one."""
+    (root / f"level{depth}.conf").write_text("Host deep\n  HostName 10.16.16.16\n")
+    for level in range(1, depth):
+        (root / f"level{level}.conf").write_text(f"Include {root}/level{level + 1}.conf\n")
+    config = root / "config"
+    config.write_text(f"Include {root}/level1.conf\n")
+    return config
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_includes_nest_16_deep_as_in_openssh_and_no_deeper(tmp_path):
+    (tmp_path / "16").mkdir()
+    (tmp_path / "17").mkdir()
+    deepest_read, too_deep = include_chain(tmp_path / "16", 16), include_chain(tmp_path / "17", 17)
+    assert ssh_g("deep", deepest_read)["hostname"] == ["10.16.16.16"]
+    assert resolve("deep", deepest_read).hostname == "10.16.16.16"
+    refused = subprocess.run(["ssh", "-G", "deep", "-F", str(too_deep)], capture_output=True, text=True)
+    assert refused.returncode != 0 and "Too many recursive configuration includes" in refused.stderr
+    with pytest.raises(UsageError, match="Include nested deeper than 16"):
+        resolve("deep", too_deep)
 
 
 @pytest.mark.parametrize(

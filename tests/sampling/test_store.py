@@ -30,6 +30,27 @@ def test_samples_are_on_disk_as_soon_as_they_are_written(tmp_path):
     assert frame["uss_bytes"].isna().all()
 
 
+def test_a_row_without_a_time_or_an_rss_is_not_a_sample_and_its_neighbours_are(tmp_path):
+    # What a hand-edited or half-copied file holds: each row lacks one of the three columns every
+    # sample has (or holds a word there). Only complete rows are samples, whatever else is empty,
+    # and an RSS of 0 (a kernel thread, a process mid-exec) is a reading, not a missing one.
+    run = RunDir.create("soak", "x", tmp_path / "run")
+    with run.sample_writer() as writer:
+        writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=100))
+    with run.file("samples.csv").open("a") as stream:
+        stream.write("1.0,1.0,,,0,0.0,\r\n")  # no rss_bytes
+        stream.write("2.0,2.0,n/a,,0,0.0,\r\n")  # not a number
+        stream.write(",3.0,300,,0,0.0,\r\n")  # no t_wall_s
+        stream.write("4.0,,400,,0,0.0,\r\n")  # no t_sim_s
+    with run.sample_writer() as writer:
+        writer.write(Sample(t_wall_s=5.0, t_sim_s=5.0, rss_bytes=0))
+        writer.write(Sample(t_wall_s=6.0, t_sim_s=6.0, rss_bytes=600))
+    frame = run.read_samples()
+    assert frame["t_wall_s"].tolist() == [0.0, 5.0, 6.0]
+    assert frame["rss_bytes"].tolist() == [100, 0, 600]
+    assert list(frame.index) == [0, 1, 2]
+
+
 def test_a_torn_last_line_of_a_killed_run_is_dropped_and_every_complete_row_kept(tmp_path):
     run = RunDir.create("soak", "x", tmp_path / "run")
     with run.sample_writer() as writer:
@@ -96,6 +117,7 @@ def test_a_torn_last_row_that_still_parses_is_not_a_sample_and_is_noted(tmp_path
         ("meta.json", b"[1, 2]", "not an object"),
         ("samples.csv", b"\x89PNG\r\n\x1a\n\x00\xff", "not text"),
         ("samples.csv", b"a,b\n1,2\n", "t_wall_s"),
+        ("samples.csv", b"t_wall_s,t_sim_s,swap_bytes\n1,1,0\n", "no rss_bytes column"),
         ("summaries.jsonl", b'{"t_sim_s": 1}\nnot json\n{"t_sim_s": 2}\n', "line 2"),
     ],
 )
