@@ -105,13 +105,21 @@ def _own_frame(traceback: list, library: tuple[str, ...]) -> object:
     return frames[-1]
 
 
-def tracemalloc_lines(top_lines: int, frames: int, library: tuple[str, ...]) -> dict | None:
-    """The allocating lines of the user's own code, largest first (one row per line)."""
+def tracemalloc_lines(
+    top_lines: int, frames: int, library: tuple[str, ...], stop: bool = False
+) -> dict | None:
+    """The allocating lines of the user's own code, largest first (one row per line).
+
+    `stop`: stop tracing once the snapshot is taken (in the snapshot child: tracing the rest of
+    the work would make it several times slower, measured, and the tracer hides the allocator's
+    statistics behind its hooks)."""
     tracemalloc = sys.modules.get("tracemalloc")  # imported by whoever started tracing, or nobody
     if tracemalloc is None or not tracemalloc.is_tracing():
         return None
     snapshot = tracemalloc.take_snapshot()
     traced_bytes, peak_bytes = tracemalloc.get_traced_memory()
+    if stop:
+        tracemalloc.stop()
     stats = snapshot.statistics("traceback" if frames > 1 else "lineno")
     by_line: dict[str, dict] = {}
     for stat in stats:
@@ -127,6 +135,81 @@ def tracemalloc_lines(top_lines: int, frames: int, library: tuple[str, ...]) -> 
     for row in lines:
         del row["largest"]
     return {"traced_bytes": traced_bytes, "peak_bytes": peak_bytes, "lines": lines}
+
+
+_ALLOCATED_BLOCKS_LINE = b"# bytes in allocated blocks"
+
+
+def pymalloc_bytes() -> int | None:
+    """Bytes in the small-object allocator's live blocks: every Python object of 512 bytes or
+    less, whoever holds it, the GC's untracked ones too. Read from sys._debugmallocstats, which
+    writes to file descriptor 2: only in the snapshot child, where that descriptor is closed and
+    is borrowed for the read (in the service it would print into its log)."""
+    stats = getattr(sys, "_debugmallocstats", None)
+    if stats is None or not hasattr(os, "memfd_create"):
+        return None
+    try:
+        os.fstat(2)
+        return None  # descriptor 2 is someone's: not ours to borrow
+    except OSError:
+        pass
+    fd = os.memfd_create("leakhunt-mallocstats")
+    try:
+        os.dup2(fd, 2)
+        try:
+            stats()
+        finally:
+            os.close(2)
+        text = os.pread(fd, 1 << 20, 0)
+    finally:
+        os.close(fd)
+    for line in text.splitlines():
+        if line.startswith(_ALLOCATED_BLOCKS_LINE):
+            return int(line.split(b"=")[1].strip().replace(b",", b""))
+    return None
+
+
+def extension_versions(limit: int = 20) -> list[dict]:
+    """The compiled extensions loaded from outside the standard library, one row per package with
+    its installed version where a dist-info folder or `__version__` tells it: what a reference
+    count leak is most likely in."""
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    found: dict[str, dict] = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith((".so", ".pyd")):
+            continue
+        if path.startswith(stdlib) and "-packages" not in path[len(stdlib) :]:
+            continue  # lib-dynload: the interpreter's own
+        top = name.split(".")[0].lstrip("_") or name
+        if top in found:
+            continue
+        found[top] = {"package": top, "version": _version_of(top, path), "module": name}
+        if len(found) >= limit:
+            break
+    return sorted(found.values(), key=lambda row: row["package"])
+
+
+def _version_of(top: str, path: str) -> str | None:
+    version = getattr(sys.modules.get(top), "__version__", None)
+    if isinstance(version, str):
+        return version
+    wanted = top.lower().replace("_", "-")
+    folder = os.path.dirname(path)
+    for _ in range(3):  # the extension's folder, its package's, site-packages
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            return None
+        for entry in entries:
+            if entry.endswith(".dist-info") and "-" in entry:
+                dist, _, rest = entry[: -len(".dist-info")].partition("-")
+                if dist.lower().replace("_", "-") == wanted:
+                    return rest
+        folder = os.path.dirname(folder)
+    return None
 
 
 class Probe:
@@ -166,13 +249,19 @@ class Probe:
         from leakhunt.sampling.walk import count_objects, find_holders
 
         summary = dict(header)
-        # tracemalloc first: the walk's own allocations would otherwise be traced too.
-        summary["tracemalloc"] = tracemalloc_lines(self.top_lines, self.tracemalloc_frames, self._library)
+        # The allocator and tracemalloc first: the walk's own allocations would count otherwise.
+        summary["allocated_blocks"] = sys.getallocatedblocks()
+        forked = header["mode"] == "fork"
+        summary["tracemalloc"] = tracemalloc_lines(
+            self.top_lines, self.tracemalloc_frames, self._library, stop=forked
+        )
+        summary["pymalloc_bytes"] = pymalloc_bytes() if forked else None
         summary.update(count_objects(frames, self.top_types))
         if self.holders:
             search = find_holders(frames, max_visited=self.max_visited)
             summary["holders"] = search.pop("holders")
             summary["holder_search"] = search
+        summary["extensions"] = extension_versions()
         return summary
 
     def _header(self, t_sim_s: float, t_wall_s: float, mode: str, reason: str | None) -> dict:

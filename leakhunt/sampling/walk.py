@@ -35,6 +35,7 @@ from typing import Any
 MAX_VISITED = 2_000_000
 TOP_TYPES = 40
 TOP_HOLDERS = 200
+TOP_UNREACHED = 10
 MIN_HOLDER_BYTES = 16_384
 _CHUNK = 4096
 _MISSING = object()
@@ -220,6 +221,7 @@ class _Search:
         self.index: dict[int, int] = {}
         self.leaves = 0
         self.bound_hit = False
+        self._named: dict[type, bool] = {}
 
     def visited(self) -> int:
         return len(self.objects) + self.leaves
@@ -248,7 +250,17 @@ class _Search:
         self.size.append(size)
 
     def _defined_here(self, cls: type, parent: int) -> bool:
-        return self.edge_kind[parent] == _ROOT_MODULE and cls.__module__ == self.edge_key[parent]
+        if self.edge_kind[parent] == _ROOT_MODULE and cls.__module__ == self.edge_key[parent]:
+            return True
+        # A class its module does not name (made in a function, one per request) is held where
+        # it is found: skipping it would hide everything under it.
+        named = self._named.get(cls)
+        if named is None:
+            named = self._named[cls] = _named_by_its_module(cls)
+        return not named
+
+    def reachable_bytes(self) -> int:
+        return sum(self.size)
 
     def absorb(self, container: Any, owner: int) -> None:
         """An instance's or class's own __dict__ is part of it, not a holder of its own."""
@@ -365,6 +377,17 @@ class _Search:
         return "".join(reversed(parts))
 
 
+def _named_by_its_module(cls: type) -> bool:
+    module = sys.modules.get(cls.__module__) if isinstance(cls.__module__, str) else None
+    where: Any = module
+    for part in getattr(cls, "__qualname__", "").split("."):
+        namespace = getattr(where, "__dict__", None)
+        if not isinstance(namespace, dict | types.MappingProxyType):
+            return False
+        where = namespace.get(part, _MISSING)
+    return where is cls
+
+
 def _key_text(key: Any) -> str:
     if isinstance(key, str | int | float | bytes | bool) or key is None:
         text = repr(key)
@@ -453,13 +476,55 @@ def find_holders(
                 "item_type": _item_type(obj),
             }
         )
+    own = [search, search.__dict__, roots, modules, candidates, held, holders, *vars(search).values()]
+    unreached = None if search.bound_hit else _unreached(search, {id(obj) for obj in own})
     return {
         "holders": holders,
         "visited": search.visited(),
         "roots": len(roots),
         "max_visited": max_visited,
         "bound_hit": search.bound_hit,
+        # What the roots reach, and the objects the GC lists that they do not: known only when
+        # the search ran to the end.
+        "reachable_bytes": None if search.bound_hit else search.reachable_bytes(),
+        "unreached": unreached,
         "search_s": time.perf_counter() - started,
+    }
+
+
+def _unreached(search: _Search, own: set[int]) -> dict[str, Any]:
+    """The objects the GC tracks that no module, class or frame reaches, by type, and how many of
+    them something outside Python holds: more references than the unreached objects themselves
+    account for (a reference C code took and never gave back), where cyclic garbage waiting for
+    the collector has none."""
+    index = search.index
+    own.add(id(own))
+    tracked = gc.get_objects()
+    lost = [obj for obj in tracked if id(obj) not in index and id(obj) not in own]
+    del tracked
+    sizer = search.sizer
+    counts: dict[type, int] = {}
+    sizes: dict[type, int] = {}
+    for obj in lost:
+        kind = type(obj)
+        counts[kind] = counts.get(kind, 0) + 1
+        sizes[kind] = sizes.get(kind, 0) + sizer.of(kind)(obj)
+    lost_ids = {id(obj): 0 for obj in lost}
+    for start in range(0, len(lost), _CHUNK):
+        for ref in gc.get_referents(*lost[start : start + _CHUNK]):
+            key = id(ref)
+            if key in lost_ids:
+                lost_ids[key] += 1
+    # sys.getrefcount counts its argument, the loop variable and the `lost` list too.
+    held_from_outside = sum(sys.getrefcount(obj) - 3 > lost_ids[id(obj)] for obj in lost)
+    ranked = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:TOP_UNREACHED]
+    return {
+        "objects": len(lost),
+        "bytes": sum(sizes.values()),
+        "held_from_outside": held_from_outside,
+        "types": [
+            {"type": type_name(kind), "count": counts[kind], "size_bytes": size} for kind, size in ranked
+        ],
     }
 
 

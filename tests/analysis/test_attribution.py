@@ -353,3 +353,108 @@ def test_the_whole_section_says_who_holds_it_what_the_search_missed_and_which_pr
     exact = attribute(summaries[:6], 200_000.0, STABLE_BOUND)
     assert exact["accumulation_points"][0]["share_of_rss_growth"] == pytest.approx(1.0)
     assert not any(note.startswith("Shares above 100 %") for note in exact["notes"])
+
+
+def inside_probe(
+    t_min: float,
+    *,
+    heap_bytes: int,
+    pymalloc_bytes: int | None,
+    reachable_bytes: int | None,
+    unreached: dict | None = None,
+    lines: list | None = None,
+) -> dict:
+    """A summary with the allocator's and the reference search's views beside the GC's."""
+    row = summary(t_min, 5000, heap_bytes)
+    row.update(
+        pymalloc_bytes=pymalloc_bytes,
+        allocated_blocks=None if pymalloc_bytes is None else pymalloc_bytes // 200,
+    )
+    row["holder_search"] = {
+        "bound_hit": reachable_bytes is None,
+        "max_visited": 2_000_000,
+        "reachable_bytes": reachable_bytes,
+        "unreached": unreached,
+    }
+    row["extensions"] = [{"package": "ujson", "version": "5.9.0", "module": "ujson"}]
+    if lines is not None:
+        row["tracemalloc"] = {"traced_bytes": pymalloc_bytes, "peak_bytes": pymalloc_bytes, "lines": lines}
+    return row
+
+
+def test_python_memory_that_grows_while_nothing_reachable_does_is_a_c_extension_leak_not_native():
+    from leakhunt.analysis.attribution import UNHELD_HEAD
+
+    # ujson 5.9.0's leak: strs the GC does not track, 1 MB/min of live blocks, nothing reachable.
+    def probe(t: int, traced: bool) -> dict:
+        lines = [{"where": "svc.py:26", "count": 5000 * t, "size_bytes": 1_000_000 * t}] if traced else None
+        return inside_probe(
+            t,
+            heap_bytes=10**7,
+            pymalloc_bytes=5 * 10**6 + 1_000_000 * t,
+            reachable_bytes=8 * 10**6,
+            lines=lines,
+        )
+
+    traced = attribute([probe(t, True) for t in range(6)], 1_200_000.0, STABLE_BOUND)
+    statement = traced["statement"]
+    assert statement.startswith(UNHELD_HEAD + ", not native memory.")
+    assert traced["gap"]["kind"] == "unheld"
+    assert traced["gap"]["unheld_bytes_per_min"] == pytest.approx(1_000_000)
+    assert "ujson 5.9.0" in statement and "Allocated at svc.py:26 (+1 MB/min)" in statement
+    assert "The GC does not list them" in statement
+    assert "native memory or allocator retention" not in statement and "Try the cleanup" not in statement
+    untraced = attribute([probe(t, False) for t in range(6)], 1_200_000.0, STABLE_BOUND)["statement"]
+    assert untraced.startswith(UNHELD_HEAD) and "--tracemalloc 8" in untraced
+    # The same RSS growth with no allocator view, or a search that stopped at its bound: the GC's
+    # objects do not grow, and what grows cannot be told from native memory.
+    for blind in (
+        [inside_probe(t, heap_bytes=10**7, pymalloc_bytes=None, reachable_bytes=8 * 10**6) for t in range(6)],
+        [inside_probe(t, heap_bytes=10**7, pymalloc_bytes=5 * 10**6 + 10**6 * t, reachable_bytes=None)
+         for t in range(6)],
+    ):  # fmt: skip
+        gap = attribute(blind, 1_200_000.0, STABLE_BOUND)["gap"]
+        assert gap["kind"] == "native" and "not Python objects" in gap["statement"]
+
+
+def test_objects_the_gc_lists_that_no_root_reaches_are_a_leak_when_held_from_outside_and_cycles_when_not():
+    from leakhunt.analysis.attribution import CYCLES_HEAD, UNHELD_HEAD
+
+    def probe(t: int, held_from_outside: int) -> dict:
+        unreached = {
+            "objects": 1000 + 4000 * t,
+            "bytes": 100_000 + 400_000 * t,
+            "held_from_outside": held_from_outside * t + 10,
+            "types": [{"type": "list", "count": 1000 + 4000 * t, "size_bytes": 100_000 + 400_000 * t}],
+        }
+        return inside_probe(
+            t,
+            heap_bytes=10**7 + 400_000 * t,
+            pymalloc_bytes=5 * 10**6 + 420_000 * t,
+            reachable_bytes=8 * 10**6,
+            unreached=unreached,
+        )
+
+    leak = attribute([probe(t, 4000) for t in range(6)], 500_000.0, STABLE_BOUND)["statement"]
+    assert leak.startswith(UNHELD_HEAD)
+    assert "The GC lists them but no root reaches them: list +20,000" in leak
+    assert "+4,000 objects/min hold references no Python object has" in leak
+    cycles = attribute([probe(t, 0) for t in range(6)], 500_000.0, STABLE_BOUND)["statement"]
+    assert cycles.startswith(CYCLES_HEAD) and "gc.collect() frees them" in cycles
+    assert "ujson" not in cycles  # no extension is to blame for garbage the collector has not run on
+
+
+def test_a_leak_the_roots_reach_is_python_objects_held_even_though_the_allocator_grows_too():
+    # A list of small dicts: the allocator's blocks grow with it (a block is rounded up to 16 bytes).
+    summaries = [
+        inside_probe(
+            t,
+            heap_bytes=10**7 + 400_000 * t,
+            pymalloc_bytes=5 * 10**6 + 480_000 * t,
+            reachable_bytes=8 * 10**6 + 400_000 * t,
+        )
+        for t in range(6)
+    ]
+    gap = attribute(summaries, 500_000.0, STABLE_BOUND)["gap"]
+    assert gap["kind"] == "python" and gap["statement"].startswith("Python objects explain 80%")
+    assert gap["unheld_bytes_per_min"] == pytest.approx(80_000)

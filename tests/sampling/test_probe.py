@@ -6,6 +6,7 @@ of the test process. Transparency for a whole service is in tests/test_agent.py 
 tests/e2e/test_soak_probes.py.
 """
 
+import ctypes
 import gc
 import json
 import os
@@ -125,6 +126,7 @@ def test_with_tracemalloc_the_allocating_line_comes_first_with_its_traceback():
         probe = Probe(tracemalloc_frames=4)
         kept = allocate_on_a_known_line(5_000)
         traced = take(probe)["tracemalloc"]
+        still_tracing = tracemalloc.is_tracing()  # the child stopped tracing for its walk, not we
     finally:
         tracemalloc.stop()
     top = traced["lines"][0]
@@ -133,7 +135,32 @@ def test_with_tracemalloc_the_allocating_line_comes_first_with_its_traceback():
     assert top["count"] >= 5_000
     assert top["traceback"][-1] == f"{__file__}:{line}"
     assert traced["traced_bytes"] >= top["size_bytes"] and traced["peak_bytes"] >= traced["traced_bytes"]
+    assert still_tracing
     assert kept
+
+
+def test_the_allocator_counts_python_objects_nothing_holds_and_the_gc_does_not_track():
+    probe = Probe(holders=False)
+    before = take(probe)
+    for i in range(20_000):
+        # A str of 200 bytes whose reference C code keeps: the GC never tracks a str.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(f"{i:08d}" + "x" * 143))
+    after = take(probe)
+    assert after["allocated_blocks"] - before["allocated_blocks"] >= 20_000
+    # Each str lives in a 208-byte block: the bytes in live blocks grow by that, give or take the
+    # probe's own few objects.
+    assert after["pymalloc_bytes"] - before["pymalloc_bytes"] == pytest.approx(20_000 * 208, rel=0.05)
+    assert abs(after["py_heap_bytes"] - before["py_heap_bytes"]) < 20_000 * 208 / 10
+    # Counting in-process cannot borrow descriptor 2 (the service's stderr): no allocator bytes.
+    in_process = take(Probe(fork=False, holders=False))
+    assert in_process["pymalloc_bytes"] is None and in_process["allocated_blocks"] > 0
+
+
+def test_the_compiled_extensions_loaded_are_listed_with_their_versions():
+    extensions = {row["package"]: row for row in take()["extensions"]}
+    assert extensions["numpy"]["version"] == np.__version__
+    assert extensions["pandas"]["version"] == pd.__version__
+    assert not {"_json", "math", "_socket", "json"} & set(extensions)  # the interpreter's own
 
 
 def test_the_service_pauses_for_the_fork_only_and_the_child_reports_what_it_cost():

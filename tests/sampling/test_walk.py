@@ -1,13 +1,19 @@
-"""walk.py: who holds the memory, by a readable path from a module or a running frame.
+"""walk.py: who holds the memory, by a readable path from a module or a running frame, and what
+the GC lists that nothing reaches.
 
 The walk is a plain function: these tests run it in the test process on structures built the way
-services build them, and read the paths and sizes it gives.
+services build them, and read the paths and sizes it gives. A reference-count leak is made the
+way a C extension makes one: Py_IncRef through ctypes.pythonapi, never given back.
 """
 
+import ctypes
 import functools
+import gc
 import logging
 import sys
 from typing import ClassVar
+
+import pytest
 
 from leakhunt.sampling.walk import count_objects, find_holders
 
@@ -97,7 +103,59 @@ def test_a_logger_per_connection_is_held_by_the_logging_manager():
 def test_the_search_stops_at_its_bound_and_says_so():
     search = find_holders(here(), max_visited=1_000)
     assert search["bound_hit"] and search["visited"] <= 1_000 + search["roots"]
-    assert not find_holders(here())["bound_hit"]
+    # What the roots reach is not known from part of a search.
+    assert (search["reachable_bytes"], search["unreached"]) == (None, None)
+    whole = find_holders(here())
+    assert not whole["bound_hit"] and whole["reachable_bytes"] > 0
+
+
+def unreached_of(search: dict, type_name: str) -> int:
+    return next((row["count"] for row in search["unreached"]["types"] if row["type"] == type_name), 0)
+
+
+class Frame:
+    pass
+
+
+def test_objects_c_code_keeps_a_reference_to_are_unreached_and_held_from_outside_python():
+    gc.collect()
+    gc.disable()  # no collection between the searches: only the leak differs
+    try:
+        before = find_holders(here())
+        for i in range(3_000):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object([f"request {i}", i]))  # never released
+        after = find_holders(here())
+        # Cyclic garbage is unreached too, but only its own members refer to it.
+        for _ in range(2_000):
+            first, second = Frame(), Frame()
+            first.other, second.other = second, first
+        del first, second
+        cycles = find_holders(here())
+    finally:
+        gc.enable()
+    # (a type below the top ten before the leak counts as none there)
+    assert unreached_of(after, "list") - unreached_of(before, "list") == pytest.approx(3_000, abs=50)
+    leaked = after["unreached"]["held_from_outside"] - before["unreached"]["held_from_outside"]
+    assert leaked == pytest.approx(3_000, abs=50)
+    assert after["unreached"]["bytes"] - before["unreached"]["bytes"] >= 3_000 * sys.getsizeof([1, 2])
+    # The roots reach none of it: the reachable heap moved by the searches' own noise only.
+    assert abs(after["reachable_bytes"] - before["reachable_bytes"]) < 3_000 * sys.getsizeof([1, 2]) / 10
+    assert unreached_of(cycles, f"{__name__}.Frame") == 4_000
+    assert abs(cycles["unreached"]["held_from_outside"] - after["unreached"]["held_from_outside"]) < 50
+
+
+def test_classes_made_at_run_time_are_held_where_they_are_found_not_skipped():
+    def make_model(n: int) -> type:
+        return type(f"Model{n}", (), {"rows": [bytes(300) for _ in range(20)]})
+
+    REQUEST_LOG.extend({"model": make_model(n)} for n in range(300))
+    try:
+        held = holders_by_path(min_bytes=0)
+        log = held[f"{__name__}.REQUEST_LOG"]
+        # Each class's rows are inside the log's bytes: 300 x 20 x 300 bytes at least.
+        assert log["bytes"] > 300 * 20 * 300
+    finally:
+        REQUEST_LOG.clear()
 
 
 def test_the_count_covers_every_object_once_and_holders_never_exceed_it():
