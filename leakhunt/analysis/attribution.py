@@ -568,6 +568,74 @@ def unavailable(meta: dict[str, Any], summaries: list[dict[str, Any]], span_s: f
     return {"statement": statement, "unavailable": True, "probes": len(usable), "types": [], "lines": []}
 
 
+# A container has filled when, over the last third of the probes, its count moved by no more
+# than this share of it, and it ended no lower than this share below its peak.
+FILLED_FLAT_SHARE = 0.05
+# ... and the bytes it gained are at least this share of the largest gain among those that filled.
+FILLED_MIN_SHARE = 0.1
+
+
+def filled_containers(summaries: list[dict[str, Any]], top: int = 3) -> list[dict[str, Any]]:
+    """The containers that grew and then stopped at a size: what a plateau filled, largest first."""
+    usable = sorted((s for s in summaries if "t_sim_s" in s), key=lambda s: s["t_sim_s"])
+    if len(usable) < ACCUMULATION_MIN_PROBES:
+        return []
+    last_t_min = usable[-1]["t_sim_s"] / 60.0
+    late_from_min = usable[-max(2, len(usable) // 3)]["t_sim_s"] / 60.0
+    filled = {}
+    for path, points in _series(usable).items():
+        counts = [row["count"] for _, row in points]
+        late = [row["count"] for t, row in points if t >= late_from_min]
+        if len(points) < ACCUMULATION_MIN_PROBES or points[-1][0] != last_t_min or len(late) < 2:
+            continue
+        gained_bytes = points[-1][1]["bytes"] - points[0][1]["bytes"]
+        if counts[-1] <= counts[0] or gained_bytes <= 0:
+            continue
+        if max(late) - min(late) > FILLED_FLAT_SHARE * counts[-1] or counts[-1] < (
+            1 - FILLED_FLAT_SHARE
+        ) * max(counts):
+            continue
+        full_at_min = next(t for t, row in points if row["count"] >= (1 - FILLED_FLAT_SHARE) * counts[-1])
+        filled[path] = {
+            "path": path,
+            "type": points[-1][1]["type"],
+            "item_type": points[-1][1].get("item_type"),
+            "first_count": counts[0],
+            "last_count": counts[-1],
+            "gained_bytes": gained_bytes,
+            "full_at_s": full_at_min * 60.0,
+        }
+    # A container holding one that filled is the filled one's, said once (the inner is precise).
+    for path in list(filled):
+        inner = [p for p in filled if p != path and p.startswith(path) and p[len(path)] in ".[:"]
+        if sum(filled[p]["gained_bytes"] for p in inner) >= 0.8 * filled[path]["gained_bytes"]:
+            del filled[path]
+    ranked = sorted(filled.values(), key=lambda row: row["gained_bytes"], reverse=True)
+    return [
+        row for row in ranked[:top] if row["gained_bytes"] >= FILLED_MIN_SHARE * ranked[0]["gained_bytes"]
+    ]
+
+
+def bounded_statement(filled: list[dict[str, Any]], probes: int) -> str:
+    """What a BOUNDED run filled, or why none is named."""
+    if not filled:
+        return (
+            f"RSS levels off (BOUNDED), and no container the {probes} probe(s) saw filled: it filled "
+            "before the first probe or between two of them, or what filled is not Python objects "
+            "(the allocator's arenas, a native buffer). Probe more often through the rise to name it."
+        )
+    top = filled[0]
+    holds = f"{top['type']} of {top['item_type']}" if top.get("item_type") else top["type"]
+    text = (
+        f"RSS levels off (BOUNDED): what filled is {top['path']} ({holds}), "
+        f"{top['first_count']:,} -> {top['last_count']:,} items (+{top['gained_bytes'] / MB:.3g} MB), "
+        f"full by {top['full_at_s'] / 60:.1f} min and the same size since: a cache at its cap, not a "
+        "leak. If the cap costs more than this host can spare, lower it."
+    )
+    others = ", ".join(f"{row['path']} (+{row['gained_bytes'] / MB:.3g} MB)" for row in filled[1:])
+    return text + (f" Also filled: {others}." if others else "")
+
+
 def what_grows(
     summaries: list[dict[str, Any]],
     meta: dict[str, Any],
@@ -575,7 +643,15 @@ def what_grows(
     stable_bound_bytes_per_min: float,
     since_s: float | None,
     span_s: float,
+    verdict: str | None = None,
 ) -> dict[str, Any]:
-    """The "What grows" section: the attribution, or why there is none."""
+    """The "What grows" section: the attribution, or why there is none. A BOUNDED run's rates
+    are those of its plateau (nothing grows there): it is told what filled before."""
     found = attribute(summaries, rss_slope_bytes_per_min, stable_bound_bytes_per_min, since_s)
-    return found if found is not None else unavailable(meta, summaries, span_s)
+    if found is None:
+        found = unavailable(meta, summaries, span_s)
+    if verdict == "BOUNDED" and found["probes"] >= 2:
+        heaps = [s for s in summaries if "types" in s]
+        found["filled"] = filled_containers(heaps)
+        found["statement"] = bounded_statement(found["filled"], len(heaps))
+    return found

@@ -458,3 +458,40 @@ def test_a_leak_the_roots_reach_is_python_objects_held_even_though_the_allocator
     gap = attribute(summaries, 500_000.0, STABLE_BOUND)["gap"]
     assert gap["kind"] == "python" and gap["statement"].startswith("Python objects explain 80%")
     assert gap["unheld_bytes_per_min"] == pytest.approx(80_000)
+
+
+def test_a_bounded_run_names_the_container_that_filled_and_says_why_when_none_did():
+    from leakhunt.analysis.attribution import filled_containers
+
+    capped = [100, 300, 512, 512, 511, 512, 512]  # re's cache: full at the third probe
+    summaries = [
+        probe_with_holders(
+            t,
+            {
+                "re._cache": (capped[t], 15_000 * capped[t]),
+                "app.sessions": (1000, 400_000),  # never grew
+                "app.LOG": (100 * (t + 1), 2_000 * (t + 1)),  # still growing: not filled
+            },
+        )
+        for t in range(7)
+    ]
+    [filled] = filled_containers(summaries)
+    assert (filled["path"], filled["first_count"], filled["last_count"]) == ("re._cache", 100, 512)
+    assert filled["gained_bytes"] == 15_000 * 412 and filled["full_at_s"] == 120.0
+    # The plateau's own rates (the last third) are flat: the section is told what filled before.
+    found = what_grows(summaries, {"command": "watch"}, 0.0, STABLE_BOUND, 240.0, 360.0, verdict="BOUNDED")
+    assert found["statement"].startswith(
+        "RSS levels off (BOUNDED): what filled is re._cache (list of dict), 100 -> 512 items (+6.18 MB), "
+        "full by 2.0 min and the same size since"
+    )
+    assert "nothing to attribute" not in found["statement"]
+    flat = [probe_with_holders(t, {"app.sessions": (1000, 400_000)}) for t in range(7)]
+    none = what_grows(flat, {"command": "watch"}, 0.0, STABLE_BOUND, 240.0, 360.0, verdict="BOUNDED")
+    assert none["statement"].startswith(
+        "RSS levels off (BOUNDED), and no container the 7 probe(s) saw filled"
+    )
+    # Any other verdict keeps the attribution's own words.
+    assert (
+        "nothing to attribute"
+        in what_grows(flat, {}, 0.0, STABLE_BOUND, None, 360.0, verdict="STABLE")["statement"]
+    )

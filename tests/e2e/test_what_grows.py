@@ -188,7 +188,8 @@ def leaky_extensions(tmp_path_factory) -> Path:
     return target
 
 
-C_EXTENSION_LEAK = Path(__file__).resolve().parents[1] / "helpers" / "c_extension_leak.py"
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
+C_EXTENSION_LEAK = HELPERS / "c_extension_leak.py"
 
 
 def test_a_reference_leak_in_a_c_extension_is_python_objects_nothing_holds_named_with_its_version(
@@ -241,6 +242,33 @@ def test_a_reference_leak_in_a_c_extension_is_python_objects_nothing_holds_named
     multidict = results["multidict"][0]["attribution"]["statement"]
     assert "The GC lists them but no root reaches them: list +" in multidict
     assert "--tracemalloc 8" in multidict
+
+
+def test_a_watch_of_re_filling_its_cache_is_bounded_and_names_re_cache_as_what_filled(tmp_path):
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "re_cache_fill.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        out = tmp_path / "re"
+        args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
+        result = leakhunt(*args, "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    summary = load_json(out / "summary.json")
+    assert summary["verdict"] == "BOUNDED", summary["verdict_reason"]
+    what = summary["attribution"]
+    assert what["filled"][0]["path"] == "re._cache"
+    assert what["filled"][0]["last_count"] == 512  # re._MAXCACHE
+    assert what["statement"].startswith(
+        "RSS levels off (BOUNDED): what filled is re._cache (dict of re.Pattern)"
+    )
+    assert "nothing to attribute" not in what["statement"]
+    assert "What grows: RSS levels off (BOUNDED): what filled is re._cache" in result.stdout
 
 
 def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tmp_path, idle):
