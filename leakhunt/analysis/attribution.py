@@ -208,8 +208,9 @@ def native_gap(
             "Look at the growing types below."
         )
     elif share is not None and share >= PYTHON_EXPLAINS_SHARE:
+        # The share as measured, above 100 % too: its reason is in the section's notes.
         statement = (
-            f"Python objects explain {min(share, 1.0):.0%} of the RSS growth "
+            f"Python objects explain {share:.0%} of the RSS growth "
             f"({py_text} of {rss_text}): look at the growing types below."
         )
     else:
@@ -343,6 +344,7 @@ def attribute(
         points = accumulation_points(usable, gap.python_bytes_per_min, rss_slope_bytes_per_min)
     notes = []
     shares = [g.share_of_rss_growth for g in (*types, *lines) if g.share_of_rss_growth is not None]
+    shares += [gap.python_share] if gap.kind == "python" and gap.python_share is not None else []
     shares += [p["share_of_rss_growth"] for p in points if p["share_of_rss_growth"] is not None]
     if any(share > 1.0 for share in shares):
         notes.append(SHARE_ABOVE_ONE_REASON)
@@ -561,9 +563,12 @@ def unavailable(meta: dict[str, Any], summaries: list[dict[str, Any]], span_s: f
     elif failed and not usable:
         statement = f"Every probe failed ({failed[0]}): nothing to attribute."
     else:
+        late = _late_text(meta, summaries)
         statement = (
             f"Only {len(usable)} probe(s) in {span_s / 60:.1f} min (one every {interval_s:g} s): "
-            f"at least 2 are needed and {ADVISED_PROBES} give a rate. Run with {advice}."
+            f"at least 2 are needed and {ADVISED_PROBES} give a rate. "
+            + (f"Of the others, {late}. " if late else "")
+            + f"Run with {advice}."
         )
     return {"statement": statement, "unavailable": True, "probes": len(usable), "types": [], "lines": []}
 
@@ -654,4 +659,65 @@ def what_grows(
         heaps = [s for s in summaries if "types" in s]
         found["filled"] = filled_containers(heaps)
         found["statement"] = bounded_statement(found["filled"], len(heaps))
+    elif not found.get("unavailable"):
+        reason = holder_missing(found, summaries, meta)
+        if reason is not None:
+            found["holder_missing"] = reason
+            found["notes"].append(reason)
     return found
+
+
+def _late_text(meta: dict[str, Any], summaries: list[dict[str, Any]]) -> str:
+    """How many probes did not complete and why, from the watch's counts and the failures."""
+    counts = meta.get("probe_counts") or {}
+    parts = []
+    if counts.get("late"):
+        walks = [s["child"]["walk_s"] for s in summaries if s.get("child")]
+        walked = f" (each walk took {max(walks):.0f} s at most)" if walks else ""
+        parts.append(
+            f"{counts['late']} came due while the previous one was still counting{walked}, and were not asked"
+        )
+    failed = [s for s in summaries if s.get("error")] + [
+        e for e in meta.get("events", []) if e.get("kind") == "probe_failed"
+    ]
+    if failed:
+        first = failed[0].get("error") or failed[0].get("text")
+        parts.append(f"{len(failed)} failed ({first})")
+    return "; ".join(parts)
+
+
+def holder_missing(
+    found: dict[str, Any], summaries: list[dict[str, Any]], meta: dict[str, Any]
+) -> str | None:
+    """Why no container is named as the holder of growth that is Python objects; None when one
+    is, or when there is nothing a container could hold (no growth, native memory, objects no
+    root reaches: the statement says so)."""
+    gap = found.get("gap") or {}
+    if found.get("accumulation_points") or not gap.get("measurable"):
+        return None
+    if gap.get("kind") not in ("python", "reuse"):
+        return None
+    usable = [s for s in summaries if "types" in s]
+    probes = found["probes"]
+    bound_hits = [s for s in usable if _search(s).get("bound_hit")]
+    if bound_hits:
+        bound = _search(bound_hits[0]).get("max_visited", 0)
+        return (
+            f"No holder named: the reference search stopped at its bound of {bound:,} objects in "
+            f"{len(bound_hits)} of {len(usable)} probes, before it reached what grows."
+        )
+    if not any("holders" in s for s in usable):
+        return "No holder named: these probes did not search for holders."
+    if probes < ACCUMULATION_MIN_PROBES:
+        late = _late_text(meta, summaries)
+        return (
+            f"No holder named: who holds it takes {ACCUMULATION_MIN_PROBES} probes in the fitted part "
+            f"of the run, and {probes} completed there"
+            + (f": of the others, {late}." if late else ".")
+            + " Probe more often (--probe-interval) or watch longer."
+        )
+    return (
+        f"No holder named: no container's contents grew steadily across the {probes} probes. The "
+        f"growth is spread over containers of under {16_384 // 1024} kB each, or held outside "
+        "containers (attributes, closures, globals rebound to new objects)."
+    )

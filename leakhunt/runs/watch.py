@@ -153,6 +153,7 @@ def run_watch(
             uptime_s=last_t_s - last_restart_s if last_t_s is not None else 0.0,
             **({"exit_detail": {"text": write_error.message}} if write_error else {}),
             cost=cost,
+            **({"probe_counts": prober.counts()} if prober is not None else {}),
         )
         if options.log_follower is not None:
             # Lines of the last interval: no sample follows them to drain them.
@@ -174,6 +175,9 @@ class _Prober:
     def __init__(self, ask: Callable[[], dict[str, Any]], run_dir: RunDir) -> None:
         self.ask_summary, self.run_dir = ask, run_dir
         self.asked = 0
+        self.late = 0  # came due while the previous summary was still being counted
+        self.answered = 0
+        self.failed = 0
         self.pause_s = 0.0
         self._thread: threading.Thread | None = None
         self._results: list[tuple[float, float, dict[str, Any] | str]] = []
@@ -182,6 +186,7 @@ class _Prober:
     def ask(self, anchor_unix_s: float, t_s: float) -> None:
         """One summary, unless the previous one is still being counted (then this probe is late)."""
         if self._thread is not None and self._thread.is_alive():
+            self.late += 1
             return
         self.asked += 1
         self._thread = threading.Thread(target=self._ask, args=(anchor_unix_s, t_s), daemon=True)
@@ -201,9 +206,11 @@ class _Prober:
             results, self._results = self._results, []
         for anchor_unix_s, t_s, result in results:
             if isinstance(result, str):
+                self.failed += 1
                 event = {"kind": "probe_failed", "t_wall_s": t_s, "t_sim_s": t_s, "text": result}
                 self.run_dir.add_event(event)
                 continue
+            self.answered += 1
             counted_s = result.get("counted_unix_s")
             t_counted_s = counted_s - anchor_unix_s if counted_s is not None else t_s
             result.update(t_sim_s=t_counted_s, t_wall_s=t_counted_s, asked_at_s=t_s)
@@ -216,6 +223,10 @@ class _Prober:
             self._thread.join(timeout_s)
         self.drain()
         return self.pause_s
+
+    def counts(self) -> dict[str, int]:
+        """What became of the probes: the report says why a holder is missing."""
+        return {"asked": self.asked, "answered": self.answered, "failed": self.failed, "late": self.late}
 
 
 def _cost(

@@ -495,3 +495,58 @@ def test_a_bounded_run_names_the_container_that_filled_and_says_why_when_none_di
         "nothing to attribute"
         in what_grows(flat, {}, 0.0, STABLE_BOUND, None, 360.0, verdict="STABLE")["statement"]
     )
+
+
+def test_a_missing_holder_always_comes_with_its_reason():
+    from leakhunt.analysis.attribution import holder_missing
+
+    def probes(n: int, holders: dict | None = None, bound_hit: bool = False) -> list[dict]:
+        rows = []
+        for t in range(n):
+            row = probe_with_holders(
+                t, holders or {"app.sessions": (1000, 400_000)}, heap_bytes=10**7 + 500_000 * t
+            )
+            row["holder_search"] = {"bound_hit": bound_hit, "max_visited": 2_000_000}
+            row["child"] = {"walk_s": 31.0 if t else 12.0, "private_dirty_bytes": 1, "minor_faults": 1}
+            rows.append(row)
+        return rows
+
+    def why(summaries: list[dict], meta: dict | None = None) -> str:
+        found = what_grows(summaries, meta or {"command": "watch"}, 500_000.0, STABLE_BOUND, None, 360.0)
+        assert found["holder_missing"] in found["notes"]
+        return found["holder_missing"]
+
+    assert why(probes(6)).startswith(
+        "No holder named: no container's contents grew steadily across the 6 probes"
+    )
+    assert why(probes(6, bound_hit=True)).startswith(
+        "No holder named: the reference search stopped at its bound of 2,000,000 objects in 6 of 6 probes"
+    )
+    late = {"command": "watch", "probe_counts": {"asked": 2, "answered": 2, "failed": 0, "late": 4}}
+    assert why(probes(2), late) == (
+        "No holder named: who holds it takes 3 probes in the fitted part of the run, and 2 completed "
+        "there: of the others, 4 came due while the previous one was still counting (each walk took "
+        "31 s at most), and were not asked. Probe more often (--probe-interval) or watch longer."
+    )
+    blind = probes(6)
+    for row in blind:
+        del row["holders"]
+    assert why(blind) == "No holder named: these probes did not search for holders."
+    # A holder named, or growth that is not Python objects: no such note.
+    growing = probes(6, {"app.LOG": (100, 0)})
+    for t, row in enumerate(growing):
+        row["holders"][0].update(count=1000 * (t + 1), bytes=500_000 * (t + 1))
+    assert holder_missing(attribute(growing, 500_000.0, STABLE_BOUND), growing, {}) is None
+    flat_heap = probes(6)
+    for row in flat_heap:
+        row["py_heap_bytes"] = 10**7
+    assert holder_missing(attribute(flat_heap, 5e6, STABLE_BOUND), flat_heap, {}) is None  # native
+
+
+def test_a_python_share_above_100_percent_is_shown_as_measured_with_its_reason():
+    summaries = [summary(t, 5000, 10**7 + 93_900_000 * t) for t in range(4)]
+    found = attribute(summaries, 62_000_000.0, STABLE_BOUND)
+    assert found["statement"].startswith(
+        "Python objects explain 151% of the RSS growth (93.9 MB/min of 62 MB/min)"
+    )
+    assert any(note.startswith("Shares above 100 %") for note in found["notes"])
