@@ -37,7 +37,7 @@ from pathlib import Path
 
 from leakhunt.agent_socket import default_socket_path, is_stale, prepare_directory, remove_stale_sockets
 from leakhunt.errors import RunError, UsageError
-from leakhunt.sampling.probe import Probe
+from leakhunt.sampling.probe import MAX_VISITED, Probe
 
 MAX_REQUEST_BYTES = 4096
 # Each connection gets its own thread and this long to send its request line, so an idle or
@@ -160,7 +160,11 @@ class Agent:
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
         if op == "summary":
+            max_visited = request.get("max_visited", MAX_VISITED)
+            if not isinstance(max_visited, int) or isinstance(max_visited, bool) or max_visited < 1:
+                return {"error": f"max_visited is a positive number of objects, got {max_visited!r}"}
             with self.probe_lock:
+                self.probe.max_visited = max_visited
                 frames = self._service_frames()
                 t_s = time.monotonic() - self.started_s
                 try:
@@ -264,8 +268,12 @@ def request(socket_path: Path, payload: dict, timeout_s: float = 300.0) -> dict:
     return reply
 
 
-def request_summary(socket_path: Path, timeout_s: float = 300.0) -> dict:
-    return request(socket_path, {"op": "summary"}, timeout_s)
+def request_summary(socket_path: Path, timeout_s: float = 300.0, max_visited: int | None = None) -> dict:
+    """A summary; `max_visited` bounds its holder search (the agent's default otherwise)."""
+    payload: dict = {"op": "summary"}
+    if max_visited is not None:
+        payload["max_visited"] = max_visited
+    return request(socket_path, payload, timeout_s)
 
 
 USAGE_LINE = (

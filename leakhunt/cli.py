@@ -108,6 +108,15 @@ AllowUnprovenOption = Annotated[
         "Let a criterion that could not be judged (NOT PROVEN) pass the gate; failures still exit 1.",
     ),
 ]
+SearchLimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--search-limit",
+        metavar="OBJECTS",
+        help="Objects the holder search visits per probe (default 2,000,000); past it the largest "
+        "types are followed up from a sample. The snapshot child needs about 200 bytes per object.",
+    ),
+]
 ScenarioOption = Annotated[
     str,
     typer.Option(
@@ -210,6 +219,7 @@ def soak(
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
     probe_interval: ProbeIntervalOption = "auto",
+    search_limit: SearchLimitOption = None,
     tracemalloc: Annotated[
         int,
         typer.Option(
@@ -244,6 +254,7 @@ def soak(
         interval=interval,
         probe_interval=probe_interval,
         tracemalloc_frames=tracemalloc,
+        search_limit=search_limit,
         malloc_trim=malloc_trim,
         scale=scale,
         seed=seed,
@@ -376,6 +387,7 @@ def watch(
         typer.Option("--agent-socket", metavar="FILE", help="The agent's socket, if not the default."),
     ] = None,
     probe_interval: ProbeIntervalOption = "auto",
+    search_limit: SearchLimitOption = None,
     events: Annotated[
         str | None,
         typer.Option(
@@ -409,6 +421,7 @@ def watch(
         agent=agent,
         agent_socket=agent_socket,
         probe_interval=probe_interval,
+        search_limit=search_limit,
         expect=expect or [],
         out=output,
         results=_results(as_json),

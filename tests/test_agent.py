@@ -77,6 +77,17 @@ def test_a_service_under_the_agent_names_its_growing_type(service):
     assert ranked[0].last_count - ranked[0].first_count >= 3 * 20000
 
 
+def test_a_summary_request_bounds_its_holder_search_and_a_bad_bound_is_refused(service):
+    process, socket_path = service
+    grow(process)
+    bounded = request_summary(socket_path, max_visited=5_000)["holder_search"]
+    assert (bounded["max_visited"], bounded["bound_hit"]) == (5_000, True)
+    assert request_summary(socket_path)["holder_search"]["max_visited"] == 2_000_000  # the default again
+    with pytest.raises(RunError, match="max_visited is a positive number of objects"):
+        request(socket_path, {"op": "summary", "max_visited": "lots"})
+    assert process.poll() is None
+
+
 def test_the_host_survives_a_malformed_request(service):
     process, socket_path = service
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:

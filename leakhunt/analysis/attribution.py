@@ -350,11 +350,7 @@ def attribute(
         notes.append(SHARE_ABOVE_ONE_REASON)
     bound_hits = [s for s in usable if (s.get("holder_search") or {}).get("bound_hit")]
     if bound_hits:
-        bound = bound_hits[0]["holder_search"]["max_visited"]
-        notes.append(
-            f"The reference search stopped at {bound:,} objects in {len(bound_hits)} of {len(usable)} "
-            "probes: containers beyond that bound are not named."
-        )
+        notes.append(bound_note(bound_hits, len(usable)))
     failed = [s for s in summaries if s.get("error")]
     if failed:
         notes.append(f"{len(failed)} probe(s) gave no count: {failed[0]['error']}.")
@@ -375,6 +371,32 @@ def attribute(
         "probe_s_mean": float(np.mean([s.get("probe_s", 0.0) for s in usable])),
         "objects_last": usable[-1].get("objects"),
     }
+
+
+# What each object the reference search visits costs the snapshot child (its index, parent and
+# edge entries): measured in benchmarks/bench_probe.py.
+SEARCH_BYTES_PER_OBJECT = 200
+
+
+def bound_note(bound_hits: list[dict[str, Any]], probes: int) -> str:
+    """The reference search hit its bound: what that left out, and the option that moves it."""
+    bound = bound_hits[0]["holder_search"]["max_visited"]
+    sampled = max(s["holder_search"].get("sampled_holders", 0) for s in bound_hits)
+    text = (
+        f"The reference search stopped at its bound of {bound:,} objects in {len(bound_hits)} of "
+        f"{probes} probes"
+    )
+    if sampled:
+        text += (
+            f": past it, {sampled} holder(s) were found upwards from a sample of the largest types, "
+            "their bytes estimated, and smaller holders beyond it are not named"
+        )
+    else:
+        text += ": containers beyond it are not named"
+    return text + (
+        f". Raise it with --search-limit OBJECTS (the snapshot child needs about "
+        f"{SEARCH_BYTES_PER_OBJECT} bytes per object searched)."
+    )
 
 
 def probe_cost(summaries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -704,7 +726,8 @@ def holder_missing(
         bound = _search(bound_hits[0]).get("max_visited", 0)
         return (
             f"No holder named: the reference search stopped at its bound of {bound:,} objects in "
-            f"{len(bound_hits)} of {len(usable)} probes, before it reached what grows."
+            f"{len(bound_hits)} of {len(usable)} probes, before it reached what grows: raise it with "
+            "--search-limit OBJECTS."
         )
     if not any("holders" in s for s in usable):
         return "No holder named: these probes did not search for holders."

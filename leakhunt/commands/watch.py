@@ -5,7 +5,7 @@ from typing import Any
 
 from rich.console import Console
 
-from leakhunt.commands.checks import memory_limit_bytes
+from leakhunt.commands.checks import check_search_limit, memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
 from leakhunt.runs.cadence import resolve as resolve_cadence
@@ -36,6 +36,7 @@ def watch_command(
     events: str | None = None,
     event_match: str | None = None,
     allow_unproven: bool = False,
+    search_limit: int | None = None,
 ) -> dict[str, Any]:
     for text in expect:
         parse_expectation(text)
@@ -51,6 +52,9 @@ def watch_command(
     if replay is not None and limit_bytes is None:
         limit_bytes = _replayed_limit_bytes(replay)
     cadence = resolve_cadence(probe_interval, duration_s)
+    check_search_limit(search_limit)
+    if search_limit is not None and not (agent or agent_socket):
+        raise UsageError("--search-limit is for the agent's holder search: add --agent")
     if (agent or agent_socket) and host:
         raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
     if sum(x is not None for x in (pid, unit, match, replay)) != 1:
@@ -88,7 +92,7 @@ def watch_command(
         check_socket_is_private(socket_path)
 
         def ask_summary() -> dict[str, Any]:
-            return request_summary(socket_path)
+            return request_summary(socket_path, max_visited=search_limit)
 
     log_follower = None
     if events is not None and event_match is not None:
@@ -108,6 +112,7 @@ def watch_command(
             "host": host,
             "memory_limit_bytes": limit_bytes,
             **({"replay": str(replay)} if replay else {}),
+            **({"search_limit": search_limit} if search_limit else {}),
         },
         probe_interval_s=cadence.interval_s,
         probe_cadence=cadence,

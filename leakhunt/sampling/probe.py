@@ -44,6 +44,7 @@ import time
 # child): the agent keeps the service's own imports to a handful of small modules.
 MAX_VISITED = 2_000_000
 TOP_TYPES = 40
+SAMPLE_TYPES = 4
 
 RESERVE_BYTES = 64 * 2**20
 CHILD_MARGIN = 1.5
@@ -241,6 +242,9 @@ class Probe:
             if not tracemalloc.is_tracing():
                 tracemalloc.start(tracemalloc_frames)
         self.last_child_bytes: int | None = None
+        # The previous summary's types, as the bytes of its line: the next child reads what grew
+        # since (parsing it here would allocate in the service).
+        self._last_types: bytes | None = None
         self._pending: _Child | None = None
         self._done: list[bytes] = []
 
@@ -256,13 +260,29 @@ class Probe:
             self.top_lines, self.tracemalloc_frames, self._library, stop=forked
         )
         summary["pymalloc_bytes"] = pymalloc_bytes() if forked else None
-        summary.update(count_objects(frames, self.top_types))
+        counted = count_objects(
+            frames,
+            self.top_types,
+            sample_types=SAMPLE_TYPES if self.holders else 0,
+            before=self._types_before(),
+        )
+        sample = counted.pop("_sample", None)
+        summary.update(counted)
         if self.holders:
-            search = find_holders(frames, max_visited=self.max_visited)
+            search = find_holders(frames, max_visited=self.max_visited, sample=sample)
             summary["holders"] = search.pop("holders")
             summary["holder_search"] = search
         summary["extensions"] = extension_versions()
         return summary
+
+    def _types_before(self) -> dict[str, int]:
+        """Bytes by type at the previous summary (read where the count runs)."""
+        if self._last_types is None:
+            return {}
+        try:
+            return {row["type"]: row["size_bytes"] for row in json.loads(self._last_types)}
+        except (ValueError, KeyError, TypeError):
+            return {}
 
     def _header(self, t_sim_s: float, t_wall_s: float, mode: str, reason: str | None) -> dict:
         return {
@@ -407,11 +427,19 @@ class Probe:
                 reason = data.decode(errors="replace")[:200] or f"exit status {child.status}"
                 return self._failed(child, f"the snapshot child failed: {reason}")
             self.last_child_bytes = _private_dirty_of(data)
+            self._last_types = _types_of(data)
             return data[:-1] + b', "probe_s": %.6f, "waited_s": %.6f}\n' % (child.pause_s, child.waited_s)
 
     def _failed(self, child: _Child, reason: str) -> bytes:
         failure = {**child.header, "kind": "error", "error": reason, "probe_s": child.pause_s}
         return json.dumps(failure).encode() + b"\n"
+
+
+def _types_of(data: bytes) -> bytes | None:
+    """The `"types": [...]` array of a summary line, cut out without parsing it."""
+    start = data.find(b'"types": [')
+    end = data.find(b"]", start)
+    return data[start + len(b'"types": ') : end + 1] if start >= 0 and end > start else None
 
 
 def _private_dirty_of(data: bytes) -> int | None:

@@ -341,8 +341,9 @@ def test_the_whole_section_says_who_holds_it_what_the_search_missed_and_which_pr
     assert found["lines"][0]["share_of_rss_growth"] == pytest.approx(0.6)
     assert found["accumulation_points"][0]["share_of_rss_growth"] == pytest.approx(0.8)
     assert found["notes"] == [
-        "The reference search stopped at 2,000,003 objects in 3 of 4 probes: containers beyond that "
-        "bound are not named.",
+        "The reference search stopped at its bound of 2,000,003 objects in 3 of 4 probes: containers "
+        "beyond it are not named. Raise it with --search-limit OBJECTS (the snapshot child needs about "
+        "200 bytes per object searched).",
         "1 probe(s) gave no count: fork failed.",
     ]
     assert found["probe_s_mean"] == pytest.approx(0.045)

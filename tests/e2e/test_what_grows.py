@@ -271,6 +271,54 @@ def test_a_watch_of_re_filling_its_cache_is_bounded_and_names_re_cache_as_what_f
     assert "What grows: RSS levels off (BOUNDED): what filled is re._cache" in result.stdout
 
 
+def test_past_the_search_limit_the_warnings_registry_is_named_at_the_rate_python_objects_grow(tmp_path):
+    # 200,000 quotes kept first: a heap the search's 50,000 objects cannot cover, its largest
+    # types not those that grow.
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "warnings_registry.py"), "200000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        out = tmp_path / "warnings"
+        args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
+        result = leakhunt(*args, "--search-limit", "50000", "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    what = load_json(out / "summary.json")["attribution"]
+    top = what["accumulation_points"][0]
+    assert top["pattern"] == "__main__.__warningregistry__"
+    assert top["bytes_per_min"] == pytest.approx(what["gap"]["python_bytes_per_min"], rel=0.15)
+    summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert all(s["holder_search"]["bound_hit"] for s in summaries)
+    bound = next(note for note in what["notes"] if note.startswith("The reference search stopped"))
+    assert "its bound of 50,000 objects" in bound and "Raise it with --search-limit OBJECTS" in bound
+    assert "Raise it with --search-limit OBJECTS" in " ".join(result.stdout.split())
+
+
+def test_a_soak_hands_its_search_limit_to_the_probes_in_the_target(tmp_path):
+    out = tmp_path / "soak"
+    args = [
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "3",
+        "--probe-interval",
+        "1m",
+        "--search-limit",
+        "5000",
+    ]
+    leakhunt(*args, "--out", str(out), check_rc=0)
+    summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert summaries and all(s["holder_search"]["max_visited"] == 5_000 for s in summaries)
+    assert all(s["holder_search"]["bound_hit"] for s in summaries)  # the target has more objects
+    assert load_json(out / "meta.json")["search_limit"] == 5_000
+
+
 def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tmp_path, idle):
     off = leakhunt("soak", "--minutes", "5", "--probe-interval", "0", "--out", str(tmp_path / "off"))
     statement = load_json(tmp_path / "off" / "summary.json")["attribution"]["statement"]
