@@ -43,6 +43,7 @@ MAX_REQUEST_BYTES = 4096
 # Each connection gets its own thread and this long to send its request line, so an idle or
 # slow client delays nobody else; past MAX_CLIENTS at once a client is told the agent is busy.
 REQUEST_DEADLINE_S = 5.0
+CHILD_DEADLINE_S = 300.0  # a snapshot child's time, unless the request sets one
 MAX_CLIENTS = 32
 
 
@@ -163,8 +164,12 @@ class Agent:
             max_visited = request.get("max_visited", MAX_VISITED)
             if not isinstance(max_visited, int) or isinstance(max_visited, bool) or max_visited < 1:
                 return {"error": f"max_visited is a positive number of objects, got {max_visited!r}"}
+            deadline_s = request.get("deadline_s", CHILD_DEADLINE_S)
+            if not isinstance(deadline_s, int | float) or isinstance(deadline_s, bool) or not deadline_s > 0:
+                return {"error": f"deadline_s is a positive number of seconds, got {deadline_s!r}"}
             with self.probe_lock:
                 self.probe.max_visited = max_visited
+                self.probe.timeout_s = float(deadline_s)
                 frames = self._service_frames()
                 t_s = time.monotonic() - self.started_s
                 try:
@@ -268,11 +273,19 @@ def request(socket_path: Path, payload: dict, timeout_s: float = 300.0) -> dict:
     return reply
 
 
-def request_summary(socket_path: Path, timeout_s: float = 300.0, max_visited: int | None = None) -> dict:
-    """A summary; `max_visited` bounds its holder search (the agent's default otherwise)."""
+def request_summary(
+    socket_path: Path,
+    timeout_s: float = 300.0,
+    max_visited: int | None = None,
+    deadline_s: float | None = None,
+) -> dict:
+    """A summary; `max_visited` bounds its holder search and `deadline_s` its child's time (the
+    agent's defaults otherwise)."""
     payload: dict = {"op": "summary"}
     if max_visited is not None:
         payload["max_visited"] = max_visited
+    if deadline_s is not None:
+        payload["deadline_s"] = deadline_s
     return request(socket_path, payload, timeout_s)
 
 

@@ -351,6 +351,15 @@ def attribute(
     bound_hits = [s for s in usable if (s.get("holder_search") or {}).get("bound_hit")]
     if bound_hits:
         notes.append(bound_note(bound_hits, len(usable)))
+    budget_hits = [s for s in usable if _search(s).get("budget_hit")]
+    if budget_hits:
+        notes.append(
+            f"The reference search stopped at the snapshot child's memory budget in {len(budget_hits)} of "
+            f"{len(usable)} probes (what the host had available, less a reserve): fewer holders are named."
+        )
+    cost = probe_cost(usable)
+    if cost["child_share_of_service_max"] is not None:
+        notes.append(child_memory_note(cost))
     failed = [s for s in summaries if s.get("error")]
     if failed:
         notes.append(f"{len(failed)} probe(s) gave no count: {failed[0]['error']}.")
@@ -367,7 +376,7 @@ def attribute(
         "notes": notes,
         "probes": len(usable),
         "since_s": usable[0]["t_sim_s"] if usable else None,
-        "cost": probe_cost(usable),
+        "cost": cost,
         "probe_s_mean": float(np.mean([s.get("probe_s", 0.0) for s in usable])),
         "objects_last": usable[-1].get("objects"),
     }
@@ -399,6 +408,17 @@ def bound_note(bound_hits: list[dict[str, Any]], probes: int) -> str:
     )
 
 
+def child_memory_note(cost: dict[str, Any]) -> str:
+    """What the snapshot children cost the host, against the service they copy."""
+    return (
+        f"Each snapshot child took up to {cost['child_private_dirty_bytes_max'] / MB:.0f} MB of the host's "
+        f"memory, {cost['child_share_of_service_max']:.0%} of the service's "
+        f"{cost['service_rss_bytes_max'] / MB:.0f} MB: a walk copies each page it touches. A child "
+        "stops at what the host has available less 64 MB, and no child is forked when that would not "
+        "cover the last one's size."
+    )
+
+
 def probe_cost(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """What the probes cost the service (the fork) and the host (the children)."""
     children = [s["child"] for s in summaries if s.get("child")]
@@ -416,6 +436,17 @@ def probe_cost(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "child_minor_faults_mean": mean([c["minor_faults"] for c in children if c.get("minor_faults")]),
         "in_process": len(fallbacks),
         "in_process_reason": fallbacks[0] if fallbacks else None,
+        # The child against the service it copies: a walk touches every object's page.
+        "child_share_of_service_max": max(
+            (
+                s["child"]["private_dirty_bytes"] / s["service_rss_bytes"]
+                for s in summaries
+                if s.get("child") and s["child"].get("private_dirty_bytes") and s.get("service_rss_bytes")
+            ),
+            default=None,
+        ),
+        "service_rss_bytes_max": max((s.get("service_rss_bytes") or 0 for s in summaries), default=None)
+        or None,
     }
 
 

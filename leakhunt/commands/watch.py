@@ -8,6 +8,7 @@ from rich.console import Console
 from leakhunt.commands.checks import check_search_limit, memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
+from leakhunt.runs.cadence import probe_deadline_s
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
 from leakhunt.units import format_duration, parse_duration_s
@@ -91,8 +92,16 @@ def watch_command(
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
         check_socket_is_private(socket_path)
 
+        deadline_s = probe_deadline_s(duration_s)
+
         def ask_summary() -> dict[str, Any]:
-            return request_summary(socket_path, max_visited=search_limit)
+            # The agent kills a child past the deadline; the answer comes just after.
+            return request_summary(
+                socket_path,
+                timeout_s=deadline_s + REPLY_MARGIN_S,
+                max_visited=search_limit,
+                deadline_s=deadline_s,
+            )
 
     log_follower = None
     if events is not None and event_match is not None:
@@ -116,6 +125,7 @@ def watch_command(
         },
         probe_interval_s=cadence.interval_s,
         probe_cadence=cadence,
+        probe_deadline_s=probe_deadline_s(duration_s) + REPLY_MARGIN_S,
         ask_summary=ask_summary,
         log_follower=log_follower,
         allow_unproven=allow_unproven,
@@ -142,6 +152,10 @@ def watch_command(
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary
+
+
+# Past the child's deadline: time for the agent to kill it and answer.
+REPLY_MARGIN_S = 5.0
 
 
 def _replayed_limit_bytes(samples_csv: Path) -> float | None:

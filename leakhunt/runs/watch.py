@@ -45,6 +45,7 @@ class WatchOptions:
     probe_interval_s: float | None = None
     ask_summary: Callable[[], dict[str, Any]] | None = None
     probe_cadence: Cadence | None = None  # default: every probe_interval_s
+    probe_deadline_s: float = 60.0  # the longest the end of the watch waits for a probe in flight
     log_follower: LogFollower | None = None
     allow_unproven: bool = False
 
@@ -77,6 +78,7 @@ def _initial_meta(options: WatchOptions, source: Source) -> dict[str, Any]:
         "duration_s": options.duration_s,
         "probe_interval_s": options.probe_interval_s,
         "probe_cadence": _cadence(options).text,
+        "probe_deadline_s": options.probe_deadline_s if options.ask_summary is not None else None,
         "agent": options.ask_summary is not None,
         "time_axis": "t_wall_s",
         "memory_limit_bytes": options.target.get("memory_limit_bytes"),
@@ -137,7 +139,7 @@ def run_watch(
     finally:
         stop.set()
         own_cost = own_cpu.cost(time.monotonic() - started_s, samples)
-        probe_s = prober.close() if prober is not None else 0.0
+        probe_s = prober.close(options.probe_deadline_s) if prober is not None else 0.0
         wall_s = time.monotonic() - started_s
         source_cost = source.cost()
         if source_cost.get("replayed_samples") is not None:

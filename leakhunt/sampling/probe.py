@@ -75,13 +75,22 @@ def _minor_faults() -> int | None:
         return None
 
 
-def fork_refusal(last_child_bytes: int | None) -> str | None:
-    """Why forking a snapshot child could hurt this host now; None when it cannot."""
-    available = _read_proc_kb("/proc/meminfo", b"MemAvailable:")
+def host_memory() -> tuple[int | None, int | None]:
+    """(MemAvailable of the host, this process's RSS) in bytes; None where /proc does not say."""
+    return _read_proc_kb("/proc/meminfo", b"MemAvailable:"), _read_proc_kb("/proc/self/status", b"VmRSS:")
+
+
+def fork_refusal(
+    last_child_bytes: int | None, available: int | None = None, rss: int | None = None
+) -> str | None:
+    """Why forking a snapshot child could hurt this host now; None when it cannot. A walk touches
+    every object, and the kernel copies each page it touches: the first child may need as much
+    as the service's RSS, later ones what the last one took."""
+    if available is None:
+        available, rss = host_memory()
     if available is None:
         return None  # no /proc: nothing says memory is short
-    rss = _read_proc_kb("/proc/self/status", b"VmRSS:") or 0
-    need = int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else rss
+    need = int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else (rss or 0)
     if available < need + RESERVE_BYTES:
         return (
             f"the host has {available / 1e6:.0f} MB available and a snapshot child may need "
@@ -226,6 +235,7 @@ class Probe:
         max_visited: int = MAX_VISITED,
         fork: bool = True,
         timeout_s: float = 300.0,
+        child_budget_bytes: int | None = None,
     ) -> None:
         self.top_types = top_types
         self.top_lines = top_lines
@@ -233,6 +243,7 @@ class Probe:
         self.max_visited = max_visited
         self.fork = fork
         self.timeout_s = timeout_s
+        self.child_budget_bytes = child_budget_bytes  # at most this, whatever the host has
         self.tracemalloc_frames = tracemalloc_frames
         self._library: tuple[str, ...] = ()
         if tracemalloc_frames > 0:
@@ -249,7 +260,7 @@ class Probe:
         self._done: list[bytes] = []
 
     # --- what is measured, in whichever process measures it ---------------------------------
-    def _measure(self, header: dict, frames: list) -> dict:
+    def _measure(self, header: dict, frames: list, over_budget: object = None) -> dict:
         from leakhunt.sampling.walk import count_objects, find_holders
 
         summary = dict(header)
@@ -265,11 +276,14 @@ class Probe:
             self.top_types,
             sample_types=SAMPLE_TYPES if self.holders else 0,
             before=self._types_before(),
+            over_budget=over_budget,
         )
         sample = counted.pop("_sample", None)
         summary.update(counted)
         if self.holders:
-            search = find_holders(frames, max_visited=self.max_visited, sample=sample)
+            search = find_holders(
+                frames, max_visited=self.max_visited, sample=sample, over_budget=over_budget
+            )
             summary["holders"] = search.pop("holders")
             summary["holder_search"] = search
         summary["extensions"] = extension_versions()
@@ -348,12 +362,19 @@ class Probe:
         if not self.fork or not hasattr(os, "fork"):
             reason = "fork turned off" if not self.fork else "this platform has no fork()"
             return self._in_process(t_sim_s, t_wall_s, frames, reason)
-        refusal = fork_refusal(self.last_child_bytes)
+        available, rss = host_memory()
+        refusal = fork_refusal(self.last_child_bytes, available, rss)
         if refusal is not None:
-            # Counting here would need the tally's memory too, and leave some of it in RSS.
+            # Counting here would need the tally's memory too, and leave some of it in RSS. The
+            # allocator's block count costs nothing to read: the growth of live objects still shows.
             skipped = {**self._header(t_sim_s, t_wall_s, "skipped", refusal), "kind": "error"}
+            skipped.update(allocated_blocks=sys.getallocatedblocks(), service_rss_bytes=rss)
             return json.dumps({**skipped, "error": refusal, "probe_s": 0.0}).encode() + b"\n"
         header = self._header(t_sim_s, t_wall_s, "fork", None)
+        header["service_rss_bytes"] = rss
+        # The child stops before it takes what the host has left, less the reserve.
+        budgets = [b for b in (self.child_budget_bytes, available and available - RESERVE_BYTES) if b]
+        header["child_budget_bytes"] = min(budgets) if budgets else None
         read_fd, write_fd = os.pipe()
         started = time.perf_counter()
         pid = os.fork()
@@ -374,7 +395,18 @@ class Probe:
             dirty_before = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
             faults_before = _minor_faults()
             started = time.perf_counter()
-            summary = self._measure(header, frames)
+            from leakhunt.sampling.walk import OverBudget
+
+            try:
+                summary = self._measure(header, frames, _budget(header.get("child_budget_bytes")))
+            except OverBudget as exc:
+                budget_mb = header["child_budget_bytes"] / 1e6
+                reason = (
+                    f"the snapshot child reached its memory budget of {budget_mb:.0f} MB (at most what "
+                    f"the host had available, less a {RESERVE_BYTES / 2**20:.0f} MB reserve) after {exc}: "
+                    "stopped before counting; a walk copies every page it touches"
+                )
+                summary = {**header, "kind": "error", "error": reason}
             faults_after = _minor_faults()
             dirty_after = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
             summary["child"] = {
@@ -433,6 +465,19 @@ class Probe:
     def _failed(self, child: _Child, reason: str) -> bytes:
         failure = {**child.header, "kind": "error", "error": reason, "probe_s": child.pause_s}
         return json.dumps(failure).encode() + b"\n"
+
+
+def _budget(limit_bytes: int | None) -> object:
+    """The child's look at its own memory, a function true once its Private_Dirty passes
+    `limit_bytes` (None without a limit). Untyped here: typing would load into the service."""
+    if limit_bytes is None:
+        return None
+
+    def over_budget() -> bool:
+        dirty = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
+        return dirty is not None and dirty > limit_bytes
+
+    return over_budget
 
 
 def _types_of(data: bytes) -> bytes | None:

@@ -36,6 +36,7 @@ import sys
 import time
 import types
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 MAX_VISITED = 2_000_000
@@ -121,7 +122,9 @@ def _frame_chain(frames: list[tuple[str, types.FrameType]]) -> list[types.FrameT
     return chain
 
 
-def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> tuple[list[Any], int]:
+def _all_objects(
+    sizer: _Sizer, frames: list[tuple[str, types.FrameType]], over_budget: Callable[[], bool] | None = None
+) -> tuple[list[Any], int]:
     """Tracked objects, plus everything untracked reachable from them or from the frames (a
     running function's locals are on the interpreter's stack, where gc.get_objects does not
     look), each once; and how many of them gc.get_objects() did not list."""
@@ -146,6 +149,8 @@ def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> tu
                     seen.add(id(obj.base))
                     new.append(obj.base)
         for start in range(0, len(frontier), _CHUNK):
+            if over_budget is not None and start % BUDGET_EVERY == 0 and over_budget():
+                raise OverBudget(f"{len(found):,} objects listed")
             for ref in gc.get_referents(*frontier[start : start + _CHUNK]):
                 key = id(ref)
                 if key not in seen:
@@ -185,6 +190,7 @@ def count_objects(
     top_types: int = TOP_TYPES,
     sample_types: int = 0,
     before: dict[str, int] | None = None,
+    over_budget: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Every live object by type: objects, py_heap_bytes and the largest types first; with
     `sample_types`, "_sample" holds an even spread of the objects of that many types (for
@@ -192,7 +198,7 @@ def count_objects(
     type name, the previous count's), then the largest."""
     started = time.perf_counter()
     sizer = _Sizer()
-    objects, untracked = _all_objects(sizer, frames or [])
+    objects, untracked = _all_objects(sizer, frames or [], over_budget)
     covered = _covered_by_pandas(objects, sizer)
     sizes: dict[type, int] = {}
     counts: dict[type, int] = {}
@@ -256,12 +262,26 @@ def _sample(objects: list[Any], kinds: list[type], counts: dict[type, int]) -> d
     return {"by_type": {type_name(kind): rows for kind, rows in picked.items()}, "untracked": untracked}
 
 
+class OverBudget(Exception):
+    """The process doing the count has used the memory it was allowed: stop counting."""
+
+
+# Objects between two looks at the memory budget: a look reads /proc/self/smaps_rollup.
+BUDGET_EVERY = 65_536
+
+
 class _Search:
     """Breadth-first search from the roots, keeping each object's parent and the edge to it."""
 
-    def __init__(self, sizer: _Sizer, max_visited: int) -> None:
+    def __init__(
+        self, sizer: _Sizer, max_visited: int, over_budget: Callable[[], bool] | None = None
+    ) -> None:
         self.sizer = sizer
         self.max_visited = max_visited
+        self.over_budget = over_budget
+        self.budget_hit = False
+        # The next count at which to stop and look: the bound, or the next look at the budget.
+        self._stop_at = min(max_visited, BUDGET_EVERY) if over_budget else max_visited
         self.objects: list[Any] = []
         self.parent: list[int] = []
         self.edge_kind: list[int] = []
@@ -281,8 +301,7 @@ class _Search:
             return  # modules are roots of their own
         if isinstance(obj, type) and not self._defined_here(obj, parent):
             return  # a class is held where it is defined, not where it was imported
-        if self.visited() >= self.max_visited:
-            self.bound_hit = True
+        if self.visited() >= self._stop_at and self._at_stop():
             return
         size = self.sizer.of(type(obj))(obj)
         if isinstance(obj, _ATOMIC):
@@ -297,6 +316,18 @@ class _Search:
         self.edge_kind.append(kind)
         self.edge_key.append(key)
         self.size.append(size)
+
+    def _at_stop(self) -> bool:
+        """At the bound or over the memory budget: stop (True); else the next look is set."""
+        visited = self.visited()
+        if visited >= self.max_visited or self.budget_hit:
+            self.bound_hit = True
+            return True
+        if self.over_budget is not None and self.over_budget():
+            self.bound_hit = self.budget_hit = True
+            return True
+        self._stop_at = min(self.max_visited, visited + BUDGET_EVERY)
+        return False
 
     def _defined_here(self, cls: type, parent: int) -> bool:
         if self.edge_kind[parent] == _ROOT_MODULE and cls.__module__ == self.edge_key[parent]:
@@ -490,12 +521,13 @@ def find_holders(
     top: int = TOP_HOLDERS,
     min_bytes: int = MIN_HOLDER_BYTES,
     sample: dict[str, list[Any]] | None = None,
+    over_budget: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """The containers holding the most, each with its path from a module or frame root; past
     `max_visited`, those `sample` (count_objects' "_sample") leads to are added (sampled_holders)."""
     started = time.perf_counter()
     sizer = _Sizer()
-    search = _Search(sizer, max_visited)
+    search = _Search(sizer, max_visited, over_budget)
     # Shallow module names first: at equal depth `logging.Logger.manager` is found before the
     # same manager through `concurrent.futures._base.LOGGER.manager`.
     modules = sorted(sys.modules.items(), key=lambda item: (item[0].count("."), item[0]))
@@ -543,6 +575,7 @@ def find_holders(
         "roots": len(roots),
         "max_visited": max_visited,
         "bound_hit": search.bound_hit,
+        "budget_hit": search.budget_hit,  # stopped by the memory budget, not the bound
         "sampled_holders": len(sampled),
         # What the roots reach, and the objects the GC lists that they do not: known only when
         # the search ran to the end.

@@ -201,11 +201,13 @@ def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_wal
         {
             "probe_s": 0.002,
             "waited_s": 0.5,
+            "service_rss_bytes": 100,
             "child": {"walk_s": 1.0, "private_dirty_bytes": 10, "minor_faults": 4},
         },
         {
             "probe_s": 0.004,
             "waited_s": 0.25,
+            "service_rss_bytes": 60,
             "child": {"walk_s": 3.0, "private_dirty_bytes": 30, "minor_faults": 0},
         },
         {"probe_s": 0.6, "mode": "in-process", "mode_reason": "fork unavailable"},
@@ -219,6 +221,8 @@ def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_wal
         "child_minor_faults_mean": 4.0,  # a child that reported no faults is not averaged in
         "in_process": 1,
         "in_process_reason": "fork unavailable",
+        "child_share_of_service_max": 0.5,  # the second child: 30 bytes of a 60-byte service
+        "service_rss_bytes_max": 100,
     }
     assert probe_cost([]) == {
         "pause_s_mean": None,
@@ -229,6 +233,8 @@ def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_wal
         "child_minor_faults_mean": None,
         "in_process": 0,
         "in_process_reason": None,
+        "child_share_of_service_max": None,
+        "service_rss_bytes_max": None,
     }
 
 

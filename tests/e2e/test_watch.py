@@ -558,9 +558,10 @@ def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tm
 
 
 def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
-    # A million dicts under the agent: each count takes far longer than the 50 ms interval.
+    # 300,000 dicts under the agent: each count takes far longer than the 50 ms interval, and
+    # less than the 5 s deadline of a 5 s watch.
     service = subprocess.Popen(
-        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "1000000"],
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "300000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -591,3 +592,34 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
     counts = meta["probe_counts"]
     assert counts["late"] >= 1 and counts["asked"] == counts["answered"] + counts["failed"]
     assert counts["answered"] == len(summaries)
+
+
+def test_a_probe_still_counting_when_the_watch_ends_is_killed_at_its_deadline_not_waited_for(tmp_path):
+    # Two million dicts: a walk takes longer than the 5 s deadline of a 4 s watch (half of it, at
+    # least 5 s), so the watch ends one deadline after its duration at most, and says why.
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "2000000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out = tmp_path / "run"
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        service.stdin.write("\n")
+        service.stdin.flush()
+        assert service.stdout.readline().strip() == "grown"
+        args = ["--pid", str(service.pid), "--agent", "--interval", "0.5s", "--duration", "4s"]
+        leakhunt("watch", *args, "--out", str(out), check_rc=0)
+        assert service.poll() is None  # the agent killed its child, not the service
+    finally:
+        service.kill()
+        service.wait()
+    meta = load_json(out / "meta.json")
+    assert meta["probe_deadline_s"] == 10.0  # the child's 5 s and 5 s for the agent's answer
+    assert meta["wall_s"] < 4.0 + meta["probe_deadline_s"]
+    failed = [e["text"] for e in meta["events"] if e["kind"] == "probe_failed"]
+    assert failed and "the snapshot child took over 5 s: killed" in failed[0]
+    statement = load_json(out / "summary.json")["attribution"]["statement"]
+    assert "took over 5 s: killed" in statement

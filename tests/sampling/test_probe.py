@@ -191,6 +191,20 @@ def test_a_host_short_of_memory_skips_the_probe_and_says_why():
     summary = take(probe)
     assert (summary["kind"], summary["mode"]) == ("error", "skipped")
     assert "MB available" in summary["error"] and summary["t_sim_s"] == 60.0
+    assert summary["allocated_blocks"] > 0  # read for free, so the growth of live objects still shows
+
+
+def test_the_child_is_measured_against_the_service_and_stops_at_its_memory_budget():
+    kept = [{"i": i, "v": i + 0.5} for i in range(300_000)]
+    summary = take()
+    # The child's copy against the service's size, and the budget it was given (the host's).
+    assert summary["service_rss_bytes"] > 300_000 * 100
+    assert summary["child"]["private_dirty_bytes"] < summary["child_budget_bytes"]
+    # A budget the walk's first copied pages exceed: it stops before counting, and says so.
+    stopped = take(Probe(child_budget_bytes=summary["child"]["private_dirty_before_bytes"] + 2**20))
+    assert stopped["kind"] == "error" and "reached its memory budget of" in stopped["error"]
+    assert "objects listed" in stopped["error"]
+    assert kept
 
 
 def test_without_fork_the_count_runs_in_process_and_says_so():
