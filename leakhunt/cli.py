@@ -376,8 +376,14 @@ def watch(
         typer.Option("--duration", metavar="DURATION", help="How long: 30m, 8h ... (default: until Ctrl-C)."),
     ] = None,
     interval: Annotated[
-        str, typer.Option("--interval", metavar="DURATION", help="Between samples: 5s, 500ms ...")
-    ] = "5s",
+        str,
+        typer.Option(
+            "--interval",
+            metavar="DURATION",
+            help="Between samples: 5s, 500ms ... or auto: the duration / 120, from 0.5 s to 5 s "
+            "(5 s without a duration).",
+        ),
+    ] = "auto",
     memory_limit: Annotated[
         str | None, typer.Option("--memory-limit", metavar="SIZE", help="For time-to-limit: 6GB ...")
     ] = None,

@@ -8,7 +8,7 @@ from rich.console import Console
 from leakhunt.commands.checks import check_search_limit, memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
-from leakhunt.runs.cadence import probe_deadline_s
+from leakhunt.runs.cadence import probe_deadline_s, sample_interval_s
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
 from leakhunt.units import format_duration, parse_duration_s
@@ -43,12 +43,10 @@ def watch_command(
         parse_expectation(text)
     if (events is None) != (event_match is None):
         raise UsageError("--events and --event-match go together: a log command and the lines to mark")
-    interval_s = parse_duration_s(interval, "--interval")
-    if interval_s <= 0:
-        raise UsageError(f"--interval must be positive, got {interval}")
     duration_s = parse_duration_s(duration, "--duration") if duration else None
     if duration_s is not None and duration_s <= 0:
         raise UsageError(f"--duration must be positive, got {duration}")
+    interval_s = sample_interval_s(interval, duration_s)
     limit_bytes = memory_limit_bytes(memory_limit)
     if replay is not None and limit_bytes is None:
         limit_bytes = _replayed_limit_bytes(replay)

@@ -623,3 +623,29 @@ def test_a_probe_still_counting_when_the_watch_ends_is_killed_at_its_deadline_no
     assert failed and "the snapshot child took over 5 s: killed" in failed[0]
     statement = load_json(out / "summary.json")["attribution"]["statement"]
     assert "took over 5 s: killed" in statement
+
+
+def test_a_one_minute_agent_watch_with_default_options_calls_a_steady_19_mb_per_min_leak(tmp_path):
+    # What a user types: no --interval. RSS is sampled at the watch's own interval (half a second
+    # for a minute), probes at theirs (every 10 s): a verdict, where every 5 s gave 13 points.
+    rate_bytes_per_s = 19e6 / 60
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "leaker.py"), str(rate_bytes_per_s)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out = tmp_path / "run"
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        args = ["--pid", str(service.pid), "--agent", "--duration", "60s"]
+        leakhunt("watch", *args, "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    meta, summary = load_json(out / "meta.json"), load_json(out / "summary.json")
+    assert meta["interval_s"] == 0.5 and summary["n_samples"] >= 100
+    assert summary["verdict"] == "LEAK", summary["verdict_reason"]
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(19e6, rel=0.15)
+    assert summary["attribution"]["probes"] >= 5
+    assert summary["attribution"]["types"][0]["name"] == "bytearray"
