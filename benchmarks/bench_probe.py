@@ -121,6 +121,62 @@ def idle_server_cost(tmp: Path) -> tuple[float, float, float]:
     return added / MB, (after - before) / MB, float(np.median(pauses)) * 1e3
 
 
+HEAP_CHILD = """
+import json, sys
+from leakhunt.sampling.probe import Probe
+target_bytes = float(sys.argv[1])
+kept = [{"i": i, "v": i + 0.5} for i in range(int(target_bytes / 232))]  # 232 B a row, measured
+summary = Probe().take(t_sim_s=0.0, t_wall_s=0.0)
+search = summary["holder_search"]
+top = summary["holders"][0] if summary["holders"] else {}
+print(json.dumps({
+    "service_rss_bytes": summary["service_rss_bytes"],
+    "objects": summary["objects"],
+    "walk_s": summary["child"]["walk_s"],
+    "count_s": summary["count_s"],
+    "search_s": search["search_s"],
+    "bound_hit": search["bound_hit"],
+    "dirty_bytes": summary["child"]["private_dirty_bytes"],
+    "holder": top.get("path"), "holder_bytes": top.get("bytes"), "estimated": bool(top.get("estimated")),
+    "kept_bytes": sys.getsizeof(kept) + len(kept) * (sys.getsizeof(kept[0]) + 24),
+}))
+"""
+HEAP_SIZES_BYTES = (0.1e9, 0.5e9, 1.5e9)
+
+
+def _available_bytes() -> int:
+    with open("/proc/meminfo") as meminfo:
+        return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+
+
+def heap_costs() -> str:
+    """The snapshot child's memory and walk time against the service's heap: 0.1, 0.5, 1.5 GB.
+    A size is skipped (and said so) when the host cannot hold the service and its child twice."""
+    lines = [
+        "| service heap (RSS) | live objects | child private memory (share of RSS) | child walk "
+        "| of which count / search | search bound hit | holder named (bytes) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in HEAP_SIZES_BYTES:
+        if _available_bytes() < 2.5 * size + 4e9:
+            lines.append(
+                f"| {size / 1e9:g} GB | skipped: {_available_bytes() / 1e9:.1f} GB available | | | | | |"
+            )
+            continue
+        result = subprocess.run(
+            [sys.executable, "-c", HEAP_CHILD, str(size)], check=True, capture_output=True, text=True
+        )
+        m = json.loads(result.stdout)
+        share = m["dirty_bytes"] / m["service_rss_bytes"]
+        holder = f"{m['holder']} ({m['holder_bytes'] / MB:,.0f} MB{', estimated' if m['estimated'] else ''})"
+        lines.append(
+            f"| {m['service_rss_bytes'] / 1e9:.2f} GB | {m['objects']:,} | {m['dirty_bytes'] / 1e9:.2f} GB "
+            f"({share:.0%}) | {m['walk_s']:.1f} s | {m['count_s']:.1f} s / {m['search_s']:.1f} s "
+            f"| {'yes' if m['bound_hit'] else 'no'} | {holder} |"
+        )
+    return "\n".join(lines)
+
+
 def run() -> str:
     lines = [
         "## Probe (sampling/probe.py, sampling/walk.py)",
@@ -175,8 +231,16 @@ def run() -> str:
         "| in-process fallback (memory short), ~6e5 objects: RSS left per probe, pause | "
         f"{residue['per_probe_bytes'] / MB:+.2f} MB (after malloc_trim), {residue['pause_s']:.2f} s |",
     ]
+    lines += [
+        "",
+        "The snapshot child against the service's heap (one probe each, a list of small dicts; "
+        "sizes the host cannot hold twice over are skipped):",
+        "",
+        heap_costs(),
+    ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(run())
+    # `python -m benchmarks.bench_probe heaps`: the heap-size table alone (minutes, GBs of memory).
+    print(heap_costs() if sys.argv[1:] == ["heaps"] else run())

@@ -37,12 +37,13 @@ from pathlib import Path
 
 from leakhunt.agent_socket import default_socket_path, is_stale, prepare_directory, remove_stale_sockets
 from leakhunt.errors import RunError, UsageError
-from leakhunt.sampling.probe import Probe
+from leakhunt.sampling.probe import MAX_VISITED, Probe
 
 MAX_REQUEST_BYTES = 4096
 # Each connection gets its own thread and this long to send its request line, so an idle or
 # slow client delays nobody else; past MAX_CLIENTS at once a client is told the agent is busy.
 REQUEST_DEADLINE_S = 5.0
+CHILD_DEADLINE_S = 300.0  # a snapshot child's time, unless the request sets one
 MAX_CLIENTS = 32
 
 
@@ -88,9 +89,9 @@ def _claim_socket_path(socket_path: Path) -> None:
 
 
 class Agent:
-    def __init__(self, socket_path: Path | None = None) -> None:
+    def __init__(self, socket_path: Path | None = None, tracemalloc_frames: int = 0) -> None:
         self.socket_path = Path(socket_path) if socket_path else default_socket_path()
-        self.probe = Probe()
+        self.probe = Probe(tracemalloc_frames=tracemalloc_frames)
         self.probe_lock = threading.Lock()  # one fork at a time, however many clients ask
         self.clients = threading.BoundedSemaphore(MAX_CLIENTS)
         self.thread_ident: int | None = None
@@ -161,7 +162,15 @@ class Agent:
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
         if op == "summary":
+            max_visited = request.get("max_visited", MAX_VISITED)
+            if not isinstance(max_visited, int) or isinstance(max_visited, bool) or max_visited < 1:
+                return {"error": f"max_visited is a positive number of objects, got {max_visited!r}"}
+            deadline_s = request.get("deadline_s", CHILD_DEADLINE_S)
+            if not isinstance(deadline_s, int | float) or isinstance(deadline_s, bool) or not deadline_s > 0:
+                return {"error": f"deadline_s is a positive number of seconds, got {deadline_s!r}"}
             with self.probe_lock:
+                self.probe.max_visited = max_visited
+                self.probe.timeout_s = float(deadline_s)
                 frames = self._service_frames()
                 t_s = time.monotonic() - self.started_s
                 try:
@@ -193,15 +202,24 @@ class Agent:
             self.socket_path.unlink()
 
 
-def start(socket_path: str | Path | None = None) -> Agent:
+def start(socket_path: str | Path | None = None, tracemalloc_frames: int | None = None) -> Agent:
     """Start the agent in a daemon thread of this process; returns it (its socket_path).
 
-    The socket is removed when the process exits normally (atexit); `main` also catches SIGTERM.
+    `tracemalloc_frames` > 0 traces allocations with that many frames, so summaries name the
+    allocating lines; by default the service's own PYTHONTRACEMALLOC says. The socket is removed
+    when the process exits normally (atexit); `main` also catches SIGTERM.
     """
-    agent = Agent(Path(socket_path) if socket_path else None)
+    if tracemalloc_frames is None:
+        tracemalloc_frames = _frames_from_environment()
+    agent = Agent(Path(socket_path) if socket_path else None, tracemalloc_frames)
     atexit.register(agent.close)
     threading.Thread(target=agent.serve_forever, name="leakhunt-agent", daemon=True).start()
     return agent
+
+
+def _frames_from_environment() -> int:
+    text = os.environ.get("PYTHONTRACEMALLOC", "")
+    return int(text) if text.isdigit() else 0
 
 
 def _close_on_signals(agent: Agent) -> None:
@@ -256,17 +274,34 @@ def request(socket_path: Path, payload: dict, timeout_s: float = 300.0) -> dict:
     return reply
 
 
-def request_summary(socket_path: Path, timeout_s: float = 300.0) -> dict:
-    return request(socket_path, {"op": "summary"}, timeout_s)
+def request_summary(
+    socket_path: Path,
+    timeout_s: float = 300.0,
+    max_visited: int | None = None,
+    deadline_s: float | None = None,
+) -> dict:
+    """A summary; `max_visited` bounds its holder search and `deadline_s` its child's time (the
+    agent's defaults otherwise)."""
+    payload: dict = {"op": "summary"}
+    if max_visited is not None:
+        payload["max_visited"] = max_visited
+    if deadline_s is not None:
+        payload["deadline_s"] = deadline_s
+    return request(socket_path, payload, timeout_s)
 
 
-USAGE_LINE = "usage: python -m leakhunt.agent [--socket PATH] -- (script.py | -m module) [args...]\n"
+USAGE_LINE = (
+    "usage: python -m leakhunt.agent [--socket PATH] [--tracemalloc FRAMES] -- "
+    "(script.py | -m module) [args...]\n"
+)
 HELP = (
     USAGE_LINE
     + "\nRun a Python service with leakhunt's agent in it: `leakhunt watch --pid PID --agent` then\n"
     "asks it what grows and who holds it. The service runs as `python script.py` or\n"
     "`python -m module` would run it (its argv, its folder first on sys.path, its exit code).\n"
-    "\n  --socket PATH   where the agent listens (default: a private folder per PID)\n"
+    "\n  --socket PATH         where the agent listens (default: a private folder per PID)\n"
+    "  --tracemalloc FRAMES  trace allocations with this many frames, so what grows names the\n"
+    "                        lines that allocate it (default: PYTHONTRACEMALLOC, else off)\n"
 )
 
 
@@ -289,9 +324,16 @@ def main(argv: list[str] | None = None) -> None:
     if args[:1] in (["-h"], ["--help"]):
         sys.stdout.write(HELP)
         sys.exit(0)
-    socket_path = None
-    if args[:1] == ["--socket"] and len(args) >= 2:
-        socket_path, args = args[1], args[2:]
+    socket_path, tracemalloc_frames = None, None
+    while args[:1] in (["--socket"], ["--tracemalloc"]) and len(args) >= 2:
+        if args[0] == "--socket":
+            socket_path = args[1]
+        elif args[1].isdigit() and int(args[1]) > 0:
+            tracemalloc_frames = int(args[1])
+        else:
+            sys.stderr.write(f"error: --tracemalloc takes a number of frames (1 or more), got {args[1]!r}\n")
+            sys.exit(2)
+        args = args[2:]
     if args[:1] == ["--"]:
         args = args[1:]
     if not args or (args[0] == "-m" and len(args) < 2):
@@ -302,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     agent = None
     try:
-        agent = start(socket_path)
+        agent = start(socket_path, tracemalloc_frames)
     except UsageError as exc:
         # The service matters more than the agent: it runs anyway, and the user reads why not.
         sys.stderr.write(f"leakhunt agent not started ({exc.message}); the service runs without it\n")

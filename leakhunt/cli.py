@@ -107,6 +107,15 @@ AllowUnprovenOption = Annotated[
         "Let a criterion that could not be judged (NOT PROVEN) pass the gate; failures still exit 1.",
     ),
 ]
+SearchLimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--search-limit",
+        metavar="OBJECTS",
+        help="Objects the holder search visits per probe (default 2,000,000); past it the largest "
+        "types are followed up from a sample. The snapshot child needs about 200 bytes per object.",
+    ),
+]
 ScenarioOption = Annotated[
     str,
     typer.Option(
@@ -209,6 +218,7 @@ def soak(
     speed: SpeedOption = "max",
     interval: IntervalOption = "5s",
     probe_interval: ProbeIntervalOption = "auto",
+    search_limit: SearchLimitOption = None,
     tracemalloc: Annotated[
         int,
         typer.Option(
@@ -243,6 +253,7 @@ def soak(
         interval=interval,
         probe_interval=probe_interval,
         tracemalloc_frames=tracemalloc,
+        search_limit=search_limit,
         malloc_trim=malloc_trim,
         scale=scale,
         seed=seed,
@@ -364,8 +375,14 @@ def watch(
         typer.Option("--duration", metavar="DURATION", help="How long: 30m, 8h ... (default: until Ctrl-C)."),
     ] = None,
     interval: Annotated[
-        str, typer.Option("--interval", metavar="DURATION", help="Between samples: 5s, 500ms ...")
-    ] = "5s",
+        str,
+        typer.Option(
+            "--interval",
+            metavar="DURATION",
+            help="Between samples: 5s, 500ms ... or auto: the duration / 120, from 0.5 s to 5 s "
+            "(5 s without a duration).",
+        ),
+    ] = "auto",
     memory_limit: Annotated[
         str | None, typer.Option("--memory-limit", metavar="SIZE", help="For time-to-limit: 6GB ...")
     ] = None,
@@ -375,6 +392,7 @@ def watch(
         typer.Option("--agent-socket", metavar="FILE", help="The agent's socket, if not the default."),
     ] = None,
     probe_interval: ProbeIntervalOption = "auto",
+    search_limit: SearchLimitOption = None,
     events: Annotated[
         str | None,
         typer.Option(
@@ -408,6 +426,7 @@ def watch(
         agent=agent,
         agent_socket=agent_socket,
         probe_interval=probe_interval,
+        search_limit=search_limit,
         expect=expect or [],
         out=output,
         results=_results(as_json),

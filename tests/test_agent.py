@@ -78,6 +78,17 @@ def test_a_service_under_the_agent_names_its_growing_type(service):
     assert ranked[0].last_count - ranked[0].first_count >= 3 * 20000
 
 
+def test_a_summary_request_bounds_its_holder_search_and_a_bad_bound_is_refused(service):
+    process, socket_path = service
+    grow(process)
+    bounded = request_summary(socket_path, max_visited=5_000)["holder_search"]
+    assert (bounded["max_visited"], bounded["bound_hit"]) == (5_000, True)
+    assert request_summary(socket_path)["holder_search"]["max_visited"] == 2_000_000  # the default again
+    with pytest.raises(RunError, match="max_visited is a positive number of objects"):
+        request(socket_path, {"op": "summary", "max_visited": "lots"})
+    assert process.poll() is None
+
+
 def test_the_host_survives_a_malformed_request(service):
     process, socket_path = service
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
@@ -457,5 +468,36 @@ def test_help_is_the_usage_and_what_the_agent_does_on_stdout(flag):
         [sys.executable, "-m", "leakhunt.agent", flag], capture_output=True, text=True, timeout=60
     )
     assert (shown.returncode, shown.stderr) == (0, "")
-    assert shown.stdout.startswith("usage: python -m leakhunt.agent [--socket PATH] -- ")
-    assert "--socket PATH" in shown.stdout.splitlines()[-1] and shown.stdout.endswith("\n")
+    assert shown.stdout.startswith(
+        "usage: python -m leakhunt.agent [--socket PATH] [--tracemalloc FRAMES] -- "
+    )
+    assert "--socket PATH   " in shown.stdout and "--tracemalloc FRAMES  " in shown.stdout
+    assert shown.stdout.endswith("\n")
+
+
+def test_with_tracemalloc_the_summaries_name_the_allocating_lines_and_a_bad_frame_count_is_one_line(tmp_path):
+    socket_path = tmp_path / "agent" / "traced.sock"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--socket", str(socket_path), "--tracemalloc", "4",
+         "--", str(CHILD), "20000"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert "listening on" in process.stderr.readline()
+        assert process.stdout.readline().strip() == "ready"
+        grow(process)
+        traced = request_summary(socket_path)["tracemalloc"]
+        line = next(n for n, text in enumerate(CHILD.read_text().splitlines(), 1) if "kept.extend" in text)
+        assert traced["lines"][0]["where"] == f"{CHILD}:{line}"
+        untraced = start_service(tmp_path / "agent" / "plain.sock")
+        try:
+            assert request_summary(tmp_path / "agent" / "plain.sock")["tracemalloc"] is None
+        finally:
+            stop(untraced)
+    finally:
+        stop(process)
+    bad = subprocess.run(
+        [sys.executable, "-m", "leakhunt.agent", "--tracemalloc", "many", "--", str(CHILD), "1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--tracemalloc" in bad.stderr

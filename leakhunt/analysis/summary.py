@@ -206,6 +206,7 @@ def summarize_run(
         judgement.stable_bound_bytes_per_min,
         since_s,
         summary["span_s"],
+        verdict=summary["verdict"],
     )
     if summary["reference"]:
         summary["explained_fraction"] = summary["reference"]["explained_fraction"]

@@ -57,6 +57,7 @@ def soak_options(
     expect: list[str],
     out: Path | None,
     allow_unproven: bool = False,
+    search_limit: int | None = None,
 ) -> SoakOptions:
     if not (minutes > 0 and math.isfinite(minutes)):
         raise UsageError(f"--minutes must be positive and finite, got {minutes:g}")
@@ -69,6 +70,7 @@ def soak_options(
     if not 0 <= tracemalloc_frames <= MAX_TRACEMALLOC_FRAMES:
         raise UsageError(f"--tracemalloc takes a frame count from 0 to {MAX_TRACEMALLOC_FRAMES}")
     check_expectations(expect)
+    check_search_limit(search_limit)
     return SoakOptions(
         scenario=scenario,
         duration_s=minutes * 60.0,
@@ -80,4 +82,13 @@ def soak_options(
         out=out,
         expect=tuple(expect),
         allow_unproven=allow_unproven,
+        **({"search_limit": search_limit} if search_limit is not None else {}),
     )
+
+
+MIN_SEARCH_LIMIT = 1_000
+
+
+def check_search_limit(search_limit: int | None) -> None:
+    if search_limit is not None and search_limit < MIN_SEARCH_LIMIT:
+        raise UsageError(f"--search-limit takes {MIN_SEARCH_LIMIT:,} objects or more, got {search_limit:,}")

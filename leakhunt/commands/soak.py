@@ -28,6 +28,7 @@ def soak_command(
     results: Console,
     progress: Console,
     allow_unproven: bool = False,
+    search_limit: int | None = None,
 ) -> dict[str, Any]:
     resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
     options = soak_options(
@@ -41,6 +42,7 @@ def soak_command(
         expect=expect,
         out=out,
         allow_unproven=allow_unproven,
+        search_limit=search_limit,
     )
     run_dir = RunDir.create("soak", run_label(resolved), out)
     # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.

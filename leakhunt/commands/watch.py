@@ -6,9 +6,10 @@ from typing import Any
 
 from rich.console import Console
 
-from leakhunt.commands.checks import memory_limit_bytes
+from leakhunt.commands.checks import check_search_limit, memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import parse_expectation
+from leakhunt.runs.cadence import probe_deadline_s, sample_interval_s
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
 from leakhunt.units import format_duration, parse_duration_s
@@ -37,21 +38,23 @@ def watch_command(
     events: str | None = None,
     event_match: str | None = None,
     allow_unproven: bool = False,
+    search_limit: int | None = None,
 ) -> dict[str, Any]:
     for text in expect:
         parse_expectation(text)
     if (events is None) != (event_match is None):
         raise UsageError("--events and --event-match go together: a log command and the lines to mark")
-    interval_s = parse_duration_s(interval, "--interval")
-    if interval_s <= 0:
-        raise UsageError(f"--interval must be positive, got {interval}")
     duration_s = parse_duration_s(duration, "--duration") if duration else None
     if duration_s is not None and duration_s <= 0:
         raise UsageError(f"--duration must be positive, got {duration}")
+    interval_s = sample_interval_s(interval, duration_s)
     limit_bytes = memory_limit_bytes(memory_limit)
     if replay is not None and limit_bytes is None:
         limit_bytes = _replayed_limit_bytes(replay)
     cadence = resolve_cadence(probe_interval, duration_s)
+    check_search_limit(search_limit)
+    if search_limit is not None and not (agent or agent_socket):
+        raise UsageError("--search-limit is for the agent's holder search: add --agent")
     if (agent or agent_socket) and host:
         raise UsageError("--agent works on this host only: run leakhunt watch on the service's host")
     if sum(x is not None for x in (pid, unit, match, replay)) != 1:
@@ -96,8 +99,16 @@ def watch_command(
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
         check_socket_is_private(socket_path)
 
+        deadline_s = probe_deadline_s(duration_s)
+
         def ask_summary() -> dict[str, Any]:
-            return request_summary(socket_path)
+            # The agent kills a child past the deadline; the answer comes just after.
+            return request_summary(
+                socket_path,
+                timeout_s=deadline_s + REPLY_MARGIN_S,
+                max_visited=search_limit,
+                deadline_s=deadline_s,
+            )
 
     log_follower = None
     if events is not None and event_match is not None:
@@ -115,9 +126,11 @@ def watch_command(
             "host": host,
             "memory_limit_bytes": limit_bytes,
             **({"replay": str(replay)} if replay else {}),
+            **({"search_limit": search_limit} if search_limit else {}),
         },
         probe_interval_s=cadence.interval_s,
         probe_cadence=cadence,
+        probe_deadline_s=probe_deadline_s(duration_s) + REPLY_MARGIN_S,
         ask_summary=ask_summary,
         log_follower=log_follower,
         allow_unproven=allow_unproven,
@@ -146,6 +159,10 @@ def watch_command(
         summary = finish_run(result.run_dir)
     print_run_summary(results, summary, str(result.run_dir.path))
     return summary
+
+
+# Past the child's deadline: time for the agent to kill it and answer.
+REPLY_MARGIN_S = 5.0
 
 
 def _replayed_limit_bytes(samples_csv: Path) -> float | None:

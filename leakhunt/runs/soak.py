@@ -26,6 +26,7 @@ from leakhunt.workload.scenario import Scenario
 
 DEFAULT_INTERVAL_S = 5.0
 DEFAULT_PROBE_INTERVAL_S = 300.0
+SEARCH_LIMIT = 2_000_000  # objects the holder search visits (sampling/walk.py, MAX_VISITED)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class SoakOptions:
     malloc_trim: bool = False
     replicate: int | None = None
     allow_unproven: bool = False
+    search_limit: int = SEARCH_LIMIT
 
 
 @dataclass
@@ -103,6 +105,7 @@ def _initial_meta(options: SoakOptions, label: str) -> dict[str, Any]:
         "duration_s": options.duration_s,
         "interval_s": options.interval_s,
         "probe_interval_s": options.probe_interval_s,
+        "search_limit": options.search_limit,
         "time_axis": "t_sim_s",
         "memory_limit_bytes": scenario.memory_limit_bytes,
         "expect": list(options.expect),
@@ -135,6 +138,7 @@ def run_soak(
         "speed": options.speed,
         "tracemalloc_frames": options.tracemalloc_frames,
         "malloc_trim": options.malloc_trim,
+        "search_limit": options.search_limit,
     }
     wall_start_s = time.monotonic()
     own_cpu = OwnCpu()

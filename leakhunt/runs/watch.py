@@ -45,6 +45,7 @@ class WatchOptions:
     probe_interval_s: float | None = None
     ask_summary: Callable[[], dict[str, Any]] | None = None
     probe_cadence: Cadence | None = None  # default: every probe_interval_s
+    probe_deadline_s: float = 60.0  # the longest the end of the watch waits for a probe in flight
     log_follower: LogFollower | None = None
     allow_unproven: bool = False
 
@@ -77,6 +78,7 @@ def _initial_meta(options: WatchOptions, source: Source) -> dict[str, Any]:
         "duration_s": options.duration_s,
         "probe_interval_s": options.probe_interval_s,
         "probe_cadence": _cadence(options).text,
+        "probe_deadline_s": options.probe_deadline_s if options.ask_summary is not None else None,
         "agent": options.ask_summary is not None,
         "time_axis": "t_wall_s",
         "memory_limit_bytes": options.target.get("memory_limit_bytes"),
@@ -137,7 +139,7 @@ def run_watch(
     finally:
         stop.set()
         own_cost = own_cpu.cost(time.monotonic() - started_s, samples)
-        probe_s = prober.close() if prober is not None else 0.0
+        probe_s = prober.close(options.probe_deadline_s) if prober is not None else 0.0
         wall_s = time.monotonic() - started_s
         source_cost = source.cost()
         if source_cost.get("replayed_samples") is not None:
@@ -153,6 +155,7 @@ def run_watch(
             uptime_s=last_t_s - last_restart_s if last_t_s is not None else 0.0,
             **({"exit_detail": {"text": write_error.message}} if write_error else {}),
             cost=cost,
+            **({"probe_counts": prober.counts()} if prober is not None else {}),
         )
         if options.log_follower is not None:
             # Lines of the last interval: no sample follows them to drain them.
@@ -174,6 +177,9 @@ class _Prober:
     def __init__(self, ask: Callable[[], dict[str, Any]], run_dir: RunDir) -> None:
         self.ask_summary, self.run_dir = ask, run_dir
         self.asked = 0
+        self.late = 0  # came due while the previous summary was still being counted
+        self.answered = 0
+        self.failed = 0
         self.pause_s = 0.0
         self._thread: threading.Thread | None = None
         self._results: list[tuple[float, float, dict[str, Any] | str]] = []
@@ -182,6 +188,7 @@ class _Prober:
     def ask(self, anchor_unix_s: float, t_s: float) -> None:
         """One summary, unless the previous one is still being counted (then this probe is late)."""
         if self._thread is not None and self._thread.is_alive():
+            self.late += 1
             return
         self.asked += 1
         self._thread = threading.Thread(target=self._ask, args=(anchor_unix_s, t_s), daemon=True)
@@ -201,9 +208,11 @@ class _Prober:
             results, self._results = self._results, []
         for anchor_unix_s, t_s, result in results:
             if isinstance(result, str):
+                self.failed += 1
                 event = {"kind": "probe_failed", "t_wall_s": t_s, "t_sim_s": t_s, "text": result}
                 self.run_dir.add_event(event)
                 continue
+            self.answered += 1
             counted_s = result.get("counted_unix_s")
             t_counted_s = counted_s - anchor_unix_s if counted_s is not None else t_s
             result.update(t_sim_s=t_counted_s, t_wall_s=t_counted_s, asked_at_s=t_s)
@@ -216,6 +225,10 @@ class _Prober:
             self._thread.join(timeout_s)
         self.drain()
         return self.pause_s
+
+    def counts(self) -> dict[str, int]:
+        """What became of the probes: the report says why a holder is missing."""
+        return {"asked": self.asked, "answered": self.answered, "failed": self.failed, "late": self.late}
 
 
 def _cost(

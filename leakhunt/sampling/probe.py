@@ -44,6 +44,7 @@ import time
 # child): the agent keeps the service's own imports to a handful of small modules.
 MAX_VISITED = 2_000_000
 TOP_TYPES = 40
+SAMPLE_TYPES = 4
 
 RESERVE_BYTES = 64 * 2**20
 CHILD_MARGIN = 1.5
@@ -74,13 +75,22 @@ def _minor_faults() -> int | None:
         return None
 
 
-def fork_refusal(last_child_bytes: int | None) -> str | None:
-    """Why forking a snapshot child could hurt this host now; None when it cannot."""
-    available = _read_proc_kb("/proc/meminfo", b"MemAvailable:")
+def host_memory() -> tuple[int | None, int | None]:
+    """(MemAvailable of the host, this process's RSS) in bytes; None where /proc does not say."""
+    return _read_proc_kb("/proc/meminfo", b"MemAvailable:"), _read_proc_kb("/proc/self/status", b"VmRSS:")
+
+
+def fork_refusal(
+    last_child_bytes: int | None, available: int | None = None, rss: int | None = None
+) -> str | None:
+    """Why forking a snapshot child could hurt this host now; None when it cannot. A walk touches
+    every object, and the kernel copies each page it touches: the first child may need as much
+    as the service's RSS, later ones what the last one took."""
+    if available is None:
+        available, rss = host_memory()
     if available is None:
         return None  # no /proc: nothing says memory is short
-    rss = _read_proc_kb("/proc/self/status", b"VmRSS:") or 0
-    need = int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else rss
+    need = int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else (rss or 0)
     if available < need + RESERVE_BYTES:
         return (
             f"the host has {available / 1e6:.0f} MB available and a snapshot child may need "
@@ -105,13 +115,21 @@ def _own_frame(traceback: list, library: tuple[str, ...]) -> object:
     return frames[-1]
 
 
-def tracemalloc_lines(top_lines: int, frames: int, library: tuple[str, ...]) -> dict | None:
-    """The allocating lines of the user's own code, largest first (one row per line)."""
+def tracemalloc_lines(
+    top_lines: int, frames: int, library: tuple[str, ...], stop: bool = False
+) -> dict | None:
+    """The allocating lines of the user's own code, largest first (one row per line).
+
+    `stop`: stop tracing once the snapshot is taken (in the snapshot child: tracing the rest of
+    the work would make it several times slower, measured, and the tracer hides the allocator's
+    statistics behind its hooks)."""
     tracemalloc = sys.modules.get("tracemalloc")  # imported by whoever started tracing, or nobody
     if tracemalloc is None or not tracemalloc.is_tracing():
         return None
     snapshot = tracemalloc.take_snapshot()
     traced_bytes, peak_bytes = tracemalloc.get_traced_memory()
+    if stop:
+        tracemalloc.stop()
     stats = snapshot.statistics("traceback" if frames > 1 else "lineno")
     by_line: dict[str, dict] = {}
     for stat in stats:
@@ -129,6 +147,81 @@ def tracemalloc_lines(top_lines: int, frames: int, library: tuple[str, ...]) -> 
     return {"traced_bytes": traced_bytes, "peak_bytes": peak_bytes, "lines": lines}
 
 
+_ALLOCATED_BLOCKS_LINE = b"# bytes in allocated blocks"
+
+
+def pymalloc_bytes() -> int | None:
+    """Bytes in the small-object allocator's live blocks: every Python object of 512 bytes or
+    less, whoever holds it, the GC's untracked ones too. Read from sys._debugmallocstats, which
+    writes to file descriptor 2: only in the snapshot child, where that descriptor is closed and
+    is borrowed for the read (in the service it would print into its log)."""
+    stats = getattr(sys, "_debugmallocstats", None)
+    if stats is None or not hasattr(os, "memfd_create"):
+        return None
+    try:
+        os.fstat(2)
+        return None  # descriptor 2 is someone's: not ours to borrow
+    except OSError:
+        pass
+    fd = os.memfd_create("leakhunt-mallocstats")
+    try:
+        os.dup2(fd, 2)
+        try:
+            stats()
+        finally:
+            os.close(2)
+        text = os.pread(fd, 1 << 20, 0)
+    finally:
+        os.close(fd)
+    for line in text.splitlines():
+        if line.startswith(_ALLOCATED_BLOCKS_LINE):
+            return int(line.split(b"=")[1].strip().replace(b",", b""))
+    return None
+
+
+def extension_versions(limit: int = 20) -> list[dict]:
+    """The compiled extensions loaded from outside the standard library, one row per package with
+    its installed version where a dist-info folder or `__version__` tells it: what a reference
+    count leak is most likely in."""
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    found: dict[str, dict] = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith((".so", ".pyd")):
+            continue
+        if path.startswith(stdlib) and "-packages" not in path[len(stdlib) :]:
+            continue  # lib-dynload: the interpreter's own
+        top = name.split(".")[0].lstrip("_") or name
+        if top in found:
+            continue
+        found[top] = {"package": top, "version": _version_of(top, path), "module": name}
+        if len(found) >= limit:
+            break
+    return sorted(found.values(), key=lambda row: row["package"])
+
+
+def _version_of(top: str, path: str) -> str | None:
+    version = getattr(sys.modules.get(top), "__version__", None)
+    if isinstance(version, str):
+        return version
+    wanted = top.lower().replace("_", "-")
+    folder = os.path.dirname(path)
+    for _ in range(3):  # the extension's folder, its package's, site-packages
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            return None
+        for entry in entries:
+            if entry.endswith(".dist-info") and "-" in entry:
+                dist, _, rest = entry[: -len(".dist-info")].partition("-")
+                if dist.lower().replace("_", "-") == wanted:
+                    return rest
+        folder = os.path.dirname(folder)
+    return None
+
+
 class Probe:
     """Heap snapshots of this process: `take()` waits for one; `start()`/`ready()` do not."""
 
@@ -142,6 +235,7 @@ class Probe:
         max_visited: int = MAX_VISITED,
         fork: bool = True,
         timeout_s: float = 300.0,
+        child_budget_bytes: int | None = None,
     ) -> None:
         self.top_types = top_types
         self.top_lines = top_lines
@@ -149,6 +243,7 @@ class Probe:
         self.max_visited = max_visited
         self.fork = fork
         self.timeout_s = timeout_s
+        self.child_budget_bytes = child_budget_bytes  # at most this, whatever the host has
         self.tracemalloc_frames = tracemalloc_frames
         self._library: tuple[str, ...] = ()
         if tracemalloc_frames > 0:
@@ -158,22 +253,50 @@ class Probe:
             if not tracemalloc.is_tracing():
                 tracemalloc.start(tracemalloc_frames)
         self.last_child_bytes: int | None = None
+        # The previous summary's types, as the bytes of its line: the next child reads what grew
+        # since (parsing it here would allocate in the service).
+        self._last_types: bytes | None = None
         self._pending: _Child | None = None
         self._done: list[bytes] = []
 
     # --- what is measured, in whichever process measures it ---------------------------------
-    def _measure(self, header: dict, frames: list) -> dict:
+    def _measure(self, header: dict, frames: list, over_budget: object = None) -> dict:
         from leakhunt.sampling.walk import count_objects, find_holders
 
         summary = dict(header)
-        # tracemalloc first: the walk's own allocations would otherwise be traced too.
-        summary["tracemalloc"] = tracemalloc_lines(self.top_lines, self.tracemalloc_frames, self._library)
-        summary.update(count_objects(frames, self.top_types))
+        # The allocator and tracemalloc first: the walk's own allocations would count otherwise.
+        summary["allocated_blocks"] = sys.getallocatedblocks()
+        forked = header["mode"] == "fork"
+        summary["tracemalloc"] = tracemalloc_lines(
+            self.top_lines, self.tracemalloc_frames, self._library, stop=forked
+        )
+        summary["pymalloc_bytes"] = pymalloc_bytes() if forked else None
+        counted = count_objects(
+            frames,
+            self.top_types,
+            sample_types=SAMPLE_TYPES if self.holders else 0,
+            before=self._types_before(),
+            over_budget=over_budget,
+        )
+        sample = counted.pop("_sample", None)
+        summary.update(counted)
         if self.holders:
-            search = find_holders(frames, max_visited=self.max_visited)
+            search = find_holders(
+                frames, max_visited=self.max_visited, sample=sample, over_budget=over_budget
+            )
             summary["holders"] = search.pop("holders")
             summary["holder_search"] = search
+        summary["extensions"] = extension_versions()
         return summary
+
+    def _types_before(self) -> dict[str, int]:
+        """Bytes by type at the previous summary (read where the count runs)."""
+        if self._last_types is None:
+            return {}
+        try:
+            return {row["type"]: row["size_bytes"] for row in json.loads(self._last_types)}
+        except (ValueError, KeyError, TypeError):
+            return {}
 
     def _header(self, t_sim_s: float, t_wall_s: float, mode: str, reason: str | None) -> dict:
         return {
@@ -239,12 +362,19 @@ class Probe:
         if not self.fork or not hasattr(os, "fork"):
             reason = "fork turned off" if not self.fork else "this platform has no fork()"
             return self._in_process(t_sim_s, t_wall_s, frames, reason)
-        refusal = fork_refusal(self.last_child_bytes)
+        available, rss = host_memory()
+        refusal = fork_refusal(self.last_child_bytes, available, rss)
         if refusal is not None:
-            # Counting here would need the tally's memory too, and leave some of it in RSS.
+            # Counting here would need the tally's memory too, and leave some of it in RSS. The
+            # allocator's block count costs nothing to read: the growth of live objects still shows.
             skipped = {**self._header(t_sim_s, t_wall_s, "skipped", refusal), "kind": "error"}
+            skipped.update(allocated_blocks=sys.getallocatedblocks(), service_rss_bytes=rss)
             return json.dumps({**skipped, "error": refusal, "probe_s": 0.0}).encode() + b"\n"
         header = self._header(t_sim_s, t_wall_s, "fork", None)
+        header["service_rss_bytes"] = rss
+        # The child stops before it takes what the host has left, less the reserve.
+        budgets = [b for b in (self.child_budget_bytes, available and available - RESERVE_BYTES) if b]
+        header["child_budget_bytes"] = min(budgets) if budgets else None
         read_fd, write_fd = os.pipe()
         started = time.perf_counter()
         pid = os.fork()
@@ -265,7 +395,18 @@ class Probe:
             dirty_before = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
             faults_before = _minor_faults()
             started = time.perf_counter()
-            summary = self._measure(header, frames)
+            from leakhunt.sampling.walk import OverBudget
+
+            try:
+                summary = self._measure(header, frames, _budget(header.get("child_budget_bytes")))
+            except OverBudget as exc:
+                budget_mb = header["child_budget_bytes"] / 1e6
+                reason = (
+                    f"the snapshot child reached its memory budget of {budget_mb:.0f} MB (at most what "
+                    f"the host had available, less a {RESERVE_BYTES / 2**20:.0f} MB reserve) after {exc}: "
+                    "stopped before counting; a walk copies every page it touches"
+                )
+                summary = {**header, "kind": "error", "error": reason}
             faults_after = _minor_faults()
             dirty_after = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
             summary["child"] = {
@@ -318,11 +459,32 @@ class Probe:
                 reason = data.decode(errors="replace")[:200] or f"exit status {child.status}"
                 return self._failed(child, f"the snapshot child failed: {reason}")
             self.last_child_bytes = _private_dirty_of(data)
+            self._last_types = _types_of(data)
             return data[:-1] + b', "probe_s": %.6f, "waited_s": %.6f}\n' % (child.pause_s, child.waited_s)
 
     def _failed(self, child: _Child, reason: str) -> bytes:
         failure = {**child.header, "kind": "error", "error": reason, "probe_s": child.pause_s}
         return json.dumps(failure).encode() + b"\n"
+
+
+def _budget(limit_bytes: int | None) -> object:
+    """The child's look at its own memory, a function true once its Private_Dirty passes
+    `limit_bytes` (None without a limit). Untyped here: typing would load into the service."""
+    if limit_bytes is None:
+        return None
+
+    def over_budget() -> bool:
+        dirty = _read_proc_kb("/proc/self/smaps_rollup", b"Private_Dirty:")
+        return dirty is not None and dirty > limit_bytes
+
+    return over_budget
+
+
+def _types_of(data: bytes) -> bytes | None:
+    """The `"types": [...]` array of a summary line, cut out without parsing it."""
+    start = data.find(b'"types": [')
+    end = data.find(b"]", start)
+    return data[start + len(b'"types": ') : end + 1] if start >= 0 and end > start else None
 
 
 def _private_dirty_of(data: bytes) -> int | None:

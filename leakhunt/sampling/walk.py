@@ -23,6 +23,12 @@ tree: retained size for tree-shaped data, an approximation where objects are sha
 visits at most MAX_VISITED objects and says when that bound was hit. The containers that hold
 the most (dict, list, deque, set, DataFrame ...) are returned with their element count and held
 bytes; the analysis compares them across snapshots to name the accumulation point.
+
+Past the bound (a heap of tens of millions of objects), `sampled_holders` works upwards instead:
+from an even sample of the largest types' objects to the container holding most of them, then
+referrer by referrer to a module or frame for its path, its bytes estimated from a spread of its
+items. Its memory grows with the sample, not the heap. With the search complete, what it did not
+reach among the objects the GC lists is tallied (`unreached`): Python objects nothing holds.
 """
 
 import gc
@@ -30,11 +36,13 @@ import sys
 import time
 import types
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 MAX_VISITED = 2_000_000
 TOP_TYPES = 40
 TOP_HOLDERS = 200
+TOP_UNREACHED = 10
 MIN_HOLDER_BYTES = 16_384
 _CHUNK = 4096
 _MISSING = object()
@@ -114,7 +122,9 @@ def _frame_chain(frames: list[tuple[str, types.FrameType]]) -> list[types.FrameT
     return chain
 
 
-def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> tuple[list[Any], int]:
+def _all_objects(
+    sizer: _Sizer, frames: list[tuple[str, types.FrameType]], over_budget: Callable[[], bool] | None = None
+) -> tuple[list[Any], int]:
     """Tracked objects, plus everything untracked reachable from them or from the frames (a
     running function's locals are on the interpreter's stack, where gc.get_objects does not
     look), each once; and how many of them gc.get_objects() did not list."""
@@ -139,6 +149,8 @@ def _all_objects(sizer: _Sizer, frames: list[tuple[str, types.FrameType]]) -> tu
                     seen.add(id(obj.base))
                     new.append(obj.base)
         for start in range(0, len(frontier), _CHUNK):
+            if over_budget is not None and start % BUDGET_EVERY == 0 and over_budget():
+                raise OverBudget(f"{len(found):,} objects listed")
             for ref in gc.get_referents(*frontier[start : start + _CHUNK]):
                 key = id(ref)
                 if key not in seen:
@@ -174,12 +186,19 @@ def _covered_by_pandas(objects: list[Any], sizer: _Sizer) -> set[int]:
 
 
 def count_objects(
-    frames: list[tuple[str, types.FrameType]] | None = None, top_types: int = TOP_TYPES
+    frames: list[tuple[str, types.FrameType]] | None = None,
+    top_types: int = TOP_TYPES,
+    sample_types: int = 0,
+    before: dict[str, int] | None = None,
+    over_budget: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """Every live object by type: objects, py_heap_bytes and the largest types first."""
+    """Every live object by type: objects, py_heap_bytes and the largest types first; with
+    `sample_types`, "_sample" holds an even spread of the objects of that many types (for
+    sampled_holders: not JSON, the caller pops it): those that grew most since `before` (bytes by
+    type name, the previous count's), then the largest."""
     started = time.perf_counter()
     sizer = _Sizer()
-    objects, untracked = _all_objects(sizer, frames or [])
+    objects, untracked = _all_objects(sizer, frames or [], over_budget)
     covered = _covered_by_pandas(objects, sizer)
     sizes: dict[type, int] = {}
     counts: dict[type, int] = {}
@@ -194,7 +213,11 @@ def count_objects(
         counts[kind] = counts.get(kind, 0) + 1
         sizes[kind] = sizes.get(kind, 0) + size_of(obj)
     ranked = sorted(sizes.items(), key=lambda item: item[1], reverse=True)
+    sample = (
+        _sample(objects, _to_sample(ranked, before or {}, sample_types), counts) if sample_types else None
+    )
     return {
+        **({"_sample": sample} if sample is not None else {}),
         "objects": sum(counts.values()),
         "untracked_objects": untracked,
         "py_heap_bytes": sum(sizes.values()),
@@ -206,12 +229,59 @@ def count_objects(
     }
 
 
+def _to_sample(ranked: list[tuple[type, int]], before: dict[str, int], n: int) -> list[type]:
+    """The kinds that grew most since the previous count, then the largest, n in all."""
+    grown = sorted(
+        ((size - before.get(type_name(kind), 0), kind) for kind, size in ranked if before),
+        key=lambda item: item[0],
+        reverse=True,
+    )
+    kinds = [kind for delta, kind in grown[:n] if delta > 0]
+    kinds += [kind for kind, _ in ranked if kind not in kinds][: n - len(kinds)]
+    return kinds
+
+
+def _sample(objects: list[Any], kinds: list[type], counts: dict[type, int]) -> dict[str, Any]:
+    """Every k-th object of each kind, so the spread covers old and young objects alike."""
+    strides = {kind: max(1, counts[kind] // SAMPLE_PER_TYPE) for kind in kinds}
+    seen = dict.fromkeys(kinds, 0)
+    picked: dict[type, list[Any]] = {kind: [] for kind in kinds}
+    for obj in objects:
+        kind = type(obj)
+        if kind in strides:
+            seen[kind] += 1
+            if seen[kind] % strides[kind] == 0 and len(picked[kind]) < SAMPLE_PER_TYPE:
+                picked[kind].append(obj)
+    # The collector stops tracking a dict of atomics (a registry of tuples of str and int), and
+    # gc.get_referrers sees only tracked objects: large ones are kept as candidates too.
+    untracked = [
+        obj
+        for obj in objects
+        if type(obj) is dict and len(obj) >= UNTRACKED_MIN_LEN and not gc.is_tracked(obj)
+    ]
+    return {"by_type": {type_name(kind): rows for kind, rows in picked.items()}, "untracked": untracked}
+
+
+class OverBudget(Exception):
+    """The process doing the count has used the memory it was allowed: stop counting."""
+
+
+# Objects between two looks at the memory budget: a look reads /proc/self/smaps_rollup.
+BUDGET_EVERY = 65_536
+
+
 class _Search:
     """Breadth-first search from the roots, keeping each object's parent and the edge to it."""
 
-    def __init__(self, sizer: _Sizer, max_visited: int) -> None:
+    def __init__(
+        self, sizer: _Sizer, max_visited: int, over_budget: Callable[[], bool] | None = None
+    ) -> None:
         self.sizer = sizer
         self.max_visited = max_visited
+        self.over_budget = over_budget
+        self.budget_hit = False
+        # The next count at which to stop and look: the bound, or the next look at the budget.
+        self._stop_at = min(max_visited, BUDGET_EVERY) if over_budget else max_visited
         self.objects: list[Any] = []
         self.parent: list[int] = []
         self.edge_kind: list[int] = []
@@ -220,6 +290,7 @@ class _Search:
         self.index: dict[int, int] = {}
         self.leaves = 0
         self.bound_hit = False
+        self._named: dict[type, bool] = {}
 
     def visited(self) -> int:
         return len(self.objects) + self.leaves
@@ -230,8 +301,7 @@ class _Search:
             return  # modules are roots of their own
         if isinstance(obj, type) and not self._defined_here(obj, parent):
             return  # a class is held where it is defined, not where it was imported
-        if self.visited() >= self.max_visited:
-            self.bound_hit = True
+        if self.visited() >= self._stop_at and self._at_stop():
             return
         size = self.sizer.of(type(obj))(obj)
         if isinstance(obj, _ATOMIC):
@@ -247,8 +317,30 @@ class _Search:
         self.edge_key.append(key)
         self.size.append(size)
 
+    def _at_stop(self) -> bool:
+        """At the bound or over the memory budget: stop (True); else the next look is set."""
+        visited = self.visited()
+        if visited >= self.max_visited or self.budget_hit:
+            self.bound_hit = True
+            return True
+        if self.over_budget is not None and self.over_budget():
+            self.bound_hit = self.budget_hit = True
+            return True
+        self._stop_at = min(self.max_visited, visited + BUDGET_EVERY)
+        return False
+
     def _defined_here(self, cls: type, parent: int) -> bool:
-        return self.edge_kind[parent] == _ROOT_MODULE and cls.__module__ == self.edge_key[parent]
+        if self.edge_kind[parent] == _ROOT_MODULE and cls.__module__ == self.edge_key[parent]:
+            return True
+        # A class its module does not name (made in a function, one per request) is held where
+        # it is found: skipping it would hide everything under it.
+        named = self._named.get(cls)
+        if named is None:
+            named = self._named[cls] = _named_by_its_module(cls)
+        return not named
+
+    def reachable_bytes(self) -> int:
+        return sum(self.size)
 
     def absorb(self, container: Any, owner: int) -> None:
         """An instance's or class's own __dict__ is part of it, not a holder of its own."""
@@ -365,6 +457,17 @@ class _Search:
         return "".join(reversed(parts))
 
 
+def _named_by_its_module(cls: type) -> bool:
+    module = sys.modules.get(cls.__module__) if isinstance(cls.__module__, str) else None
+    where: Any = module
+    for part in getattr(cls, "__qualname__", "").split("."):
+        namespace = getattr(where, "__dict__", None)
+        if not isinstance(namespace, dict | types.MappingProxyType):
+            return False
+        where = namespace.get(part, _MISSING)
+    return where is cls
+
+
 def _key_text(key: Any) -> str:
     if isinstance(key, str | int | float | bytes | bool) or key is None:
         text = repr(key)
@@ -417,11 +520,14 @@ def find_holders(
     max_visited: int = MAX_VISITED,
     top: int = TOP_HOLDERS,
     min_bytes: int = MIN_HOLDER_BYTES,
+    sample: dict[str, list[Any]] | None = None,
+    over_budget: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """The containers holding the most, each with its path from a module or frame root."""
+    """The containers holding the most, each with its path from a module or frame root; past
+    `max_visited`, those `sample` (count_objects' "_sample") leads to are added (sampled_holders)."""
     started = time.perf_counter()
     sizer = _Sizer()
-    search = _Search(sizer, max_visited)
+    search = _Search(sizer, max_visited, over_budget)
     # Shallow module names first: at equal depth `logging.Logger.manager` is found before the
     # same manager through `concurrent.futures._base.LOGGER.manager`.
     modules = sorted(sys.modules.items(), key=lambda item: (item[0].count("."), item[0]))
@@ -453,13 +559,238 @@ def find_holders(
                 "item_type": _item_type(obj),
             }
         )
+    own = [search, search.__dict__, roots, modules, candidates, held, holders, *vars(search).values()]
+    unreached = None if search.bound_hit else _unreached(search, {id(obj) for obj in own})
+    sampled = []
+    if search.bound_hit and sample:
+        # Past the bound, the largest types are followed upwards from a sample: containers the
+        # breadth-first search did not reach, or reached only in part (its bytes then understate).
+        sampled = sampled_holders(frames, sample, own=[*own, frames])
+        by_path = {row["path"]: row for row in holders}
+        by_path.update({row["path"]: row for row in sampled})
+        holders = sorted(by_path.values(), key=lambda row: row["bytes"], reverse=True)[:top]
     return {
         "holders": holders,
         "visited": search.visited(),
         "roots": len(roots),
         "max_visited": max_visited,
         "bound_hit": search.bound_hit,
+        "budget_hit": search.budget_hit,  # stopped by the memory budget, not the bound
+        "sampled_holders": len(sampled),
+        # What the roots reach, and the objects the GC lists that they do not: known only when
+        # the search ran to the end.
+        "reachable_bytes": None if search.bound_hit else search.reachable_bytes(),
+        "unreached": unreached,
         "search_s": time.perf_counter() - started,
+    }
+
+
+SAMPLE_PER_TYPE = 300
+SAMPLE_MAX_DEPTH = 8
+SAMPLE_ITEMS_SIZED = 1_000
+UNTRACKED_MIN_LEN = 1_000
+# An item referenced more often than this (the container, the spread and this count's own
+# references are about six) is shared, and not counted as the container's.
+SHARED_REFS = 8
+
+
+def sampled_holders(
+    frames: list[tuple[str, types.FrameType]], sample: dict[str, Any], own: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Who holds the largest types, found upwards from a sample of their objects (`picked`, from
+    count_objects): the search for heaps the breadth-first one cannot cover within its bound.
+    Memory grows with the sample, not the heap; time is one pass of the collector's lists per
+    level (gc.get_referrers).
+
+    For each sampled type, the tracked container holding most of its sample is the holder, and
+    its referrers are followed up to a module or a frame of the measured threads for its path.
+    Its bytes are estimated: its own size plus its length times the mean size of a spread of its
+    items (each with what it alone holds).
+    """
+    picked, untracked = sample["by_type"], sample["untracked"]
+    ignore = {id(sample), id(picked), id(untracked), *(id(rows) for rows in picked.values())}
+    ignore |= {id(obj) for obj in own or []}
+    frame_labels = {id(frame): label for label, frame, _ in _frame_roots(frames)}
+    # The namespaces themselves are kept, not only their ids: an id alone could be reused.
+    namespaces = [
+        (name, module.__dict__) for name, module in sys.modules.items() if type(module) is types.ModuleType
+    ]
+    modules = {id(namespace): name for name, namespace in namespaces}
+    ignore.add(id(namespaces))
+    sizer = _Sizer()
+    found: dict[str, dict[str, Any]] = {}
+    for rows in picked.values():
+        holder = _commonest_holder(rows, untracked, ignore)
+        if holder is None or not isinstance(holder, _HOLDER_TYPES):
+            continue
+        path = _path_up(holder, ignore, modules, frame_labels)
+        if path is None or path in found:
+            continue
+        count, held = _estimate_held(holder, sizer)
+        found[path] = {
+            "path": path,
+            "type": type_name(type(holder)),
+            "count": count,
+            "bytes": held,
+            "item_type": _item_type(holder),
+            "estimated": True,
+        }
+    return list(found.values())
+
+
+def _commonest_holder(sample: list[Any], untracked: list[dict], ignore: set[int]) -> Any:
+    """The container among the sample's referrers that holds most of the sample."""
+    sample_ids = {id(obj) for obj in sample}
+    best, best_hits = None, 0
+    for referrer in [*gc.get_referrers(*sample), *untracked]:
+        if id(referrer) in ignore or isinstance(referrer, types.FrameType):
+            continue
+        hits = sum(id(ref) in sample_ids for ref in gc.get_referents(referrer))
+        if hits > best_hits:
+            best, best_hits = referrer, hits
+    return best if best_hits >= max(2, len(sample) // 10) else None
+
+
+def _edge_to(parent: Any, child: Any) -> str | None:
+    """The text of the edge from parent to child, as the breadth-first search writes it."""
+    if isinstance(parent, dict):
+        for key, value in parent.items():
+            if value is child:
+                return _edge_text(_KEY, key)
+        return None
+    if isinstance(parent, _SEQUENCES):
+        for position, value in enumerate(parent):
+            if value is child:
+                return _edge_text(_INDEX, position)
+        return None
+    try:
+        attributes = object.__getattribute__(parent, "__dict__")
+    except (AttributeError, TypeError):
+        return None
+    if isinstance(attributes, dict | types.MappingProxyType):
+        for name, value in attributes.items():
+            if value is child:
+                return _edge_text(_ATTR, name)
+    return None
+
+
+def _path_up(
+    holder: Any, ignore: set[int], modules: dict[int, str], frame_labels: dict[int, str]
+) -> str | None:
+    """The holder's path: referrers followed up to a module's globals or a measured frame."""
+    parts: list[str] = []
+    current = holder
+    for _ in range(SAMPLE_MAX_DEPTH):
+        referrers = [r for r in gc.get_referrers(current) if id(r) not in ignore]
+        ignore = ignore | {id(referrers)}  # this list refers to `current` too, from now on
+        step = None
+        for referrer in referrers:
+            if id(referrer) in modules:
+                key = next((k for k, v in referrer.items() if v is current and isinstance(k, str)), None)
+                if key is not None:
+                    return f"{modules[id(referrer)]}.{key}" + "".join(reversed(parts))
+            elif id(referrer) in frame_labels:
+                name = next((k for k, v in referrer.f_locals.items() if v is current), None)
+                if name is not None:
+                    return f"{frame_labels[id(referrer)]}:{name}" + "".join(reversed(parts))
+        for referrer in referrers:
+            if isinstance(referrer, types.FrameType) or id(referrer) in modules:
+                continue
+            # An instance or a class holds it through its __dict__: the edge is an attribute.
+            owner = _dict_owner(referrer, ignore) if type(referrer) is dict else None
+            edge = _edge_to(owner, current) if owner is not None else None
+            if edge is not None:
+                step = (owner, edge)
+                break
+            edge = _edge_to(referrer, current)
+            if edge is not None:
+                step = (referrer, edge)
+                break
+        del referrers
+        if step is None:
+            return None
+        current, edge = step
+        parts.append(edge)
+    return None
+
+
+def _dict_owner(namespace: dict, ignore: set[int]) -> Any:
+    """The instance or class whose __dict__ this is, if any."""
+    for referrer in gc.get_referrers(namespace):
+        if id(referrer) in ignore:
+            continue
+        if isinstance(referrer, type):
+            # A class's __dict__ reads as a proxy: its referents hold the dict itself.
+            if any(ref is namespace for ref in gc.get_referents(referrer)):
+                return referrer
+            continue
+        try:
+            if object.__getattribute__(referrer, "__dict__") is namespace:
+                return referrer
+        except (AttributeError, TypeError):
+            continue
+    return None
+
+
+def _estimate_held(holder: Any, sizer: _Sizer) -> tuple[int, int]:
+    """(items, estimated bytes) of a container: its size plus its length times the mean size of a
+    spread of its items, each item counted with the referents it alone holds."""
+    try:
+        count = len(holder)
+    except Exception:  # a container mid-change cannot be measured: its own size still tells
+        return 0, _getsizeof(holder)
+    items = list(holder.items()) if isinstance(holder, dict) else list(holder)
+    step = max(1, len(items) // SAMPLE_ITEMS_SIZED)
+    spread = items[::step][:SAMPLE_ITEMS_SIZED]
+    total = 0
+    for item in spread:
+        parts = item if isinstance(holder, dict) else (item,)
+        for part in parts:
+            if sys.getrefcount(part) > SHARED_REFS:
+                continue  # True, a small int, an interned name: everyone's, not this item's
+            total += sizer.of(type(part))(part)
+            for ref in gc.get_referents(part):
+                # Referenced from here alone: the item's, not shared (sys.getrefcount also
+                # counts its argument, the loop variable and the referents list).
+                if not isinstance(ref, type) and sys.getrefcount(ref) <= 4:
+                    total += sizer.of(type(ref))(ref)
+    mean = total / len(spread) if spread else 0.0
+    return count, int(_getsizeof(holder) + mean * count)
+
+
+def _unreached(search: _Search, own: set[int]) -> dict[str, Any]:
+    """The objects the GC tracks that no module, class or frame reaches, by type, and how many of
+    them something outside Python holds: more references than the unreached objects themselves
+    account for (a reference C code took and never gave back), where cyclic garbage waiting for
+    the collector has none."""
+    index = search.index
+    own.add(id(own))
+    tracked = gc.get_objects()
+    lost = [obj for obj in tracked if id(obj) not in index and id(obj) not in own]
+    del tracked
+    sizer = search.sizer
+    counts: dict[type, int] = {}
+    sizes: dict[type, int] = {}
+    for obj in lost:
+        kind = type(obj)
+        counts[kind] = counts.get(kind, 0) + 1
+        sizes[kind] = sizes.get(kind, 0) + sizer.of(kind)(obj)
+    lost_ids = {id(obj): 0 for obj in lost}
+    for start in range(0, len(lost), _CHUNK):
+        for ref in gc.get_referents(*lost[start : start + _CHUNK]):
+            key = id(ref)
+            if key in lost_ids:
+                lost_ids[key] += 1
+    # sys.getrefcount counts its argument, the loop variable and the `lost` list too.
+    held_from_outside = sum(sys.getrefcount(obj) - 3 > lost_ids[id(obj)] for obj in lost)
+    ranked = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:TOP_UNREACHED]
+    return {
+        "objects": len(lost),
+        "bytes": sum(sizes.values()),
+        "held_from_outside": held_from_outside,
+        "types": [
+            {"type": type_name(kind), "count": counts[kind], "size_bytes": size} for kind, size in ranked
+        ],
     }
 
 

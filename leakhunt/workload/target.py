@@ -83,7 +83,11 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
     if config.get("probe_interval_s"):
         from leakhunt.sampling.probe import Probe  # the probe hook: loaded only when asked for
 
-        probe = Probe(tracemalloc_frames=config.get("tracemalloc_frames", 0))
+        limit = config.get("search_limit")
+        probe = Probe(
+            tracemalloc_frames=config.get("tracemalloc_frames", 0),
+            **({"max_visited": limit} if limit else {}),
+        )
     feed = SyntheticFeed(
         seed=scenario.seed,
         overlap=scenario.overlap,

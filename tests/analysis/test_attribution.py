@@ -206,11 +206,13 @@ def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_wal
         {
             "probe_s": 0.002,
             "waited_s": 0.5,
+            "service_rss_bytes": 100,
             "child": {"walk_s": 1.0, "private_dirty_bytes": 10, "minor_faults": 4},
         },
         {
             "probe_s": 0.004,
             "waited_s": 0.25,
+            "service_rss_bytes": 60,
             "child": {"walk_s": 3.0, "private_dirty_bytes": 30, "minor_faults": 0},
         },
         {"probe_s": 0.6, "mode": "in-process", "mode_reason": "fork unavailable"},
@@ -224,6 +226,8 @@ def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_wal
         "child_minor_faults_mean": 4.0,  # a child that reported no faults is not averaged in
         "in_process": 1,
         "in_process_reason": "fork unavailable",
+        "child_share_of_service_max": 0.5,  # the second child: 30 bytes of a 60-byte service
+        "service_rss_bytes_max": 100,
     }
     assert probe_cost([]) == {
         "pause_s_mean": None,
@@ -234,6 +238,8 @@ def test_probe_cost_sums_the_waits_and_averages_the_pauses_and_the_childrens_wal
         "child_minor_faults_mean": None,
         "in_process": 0,
         "in_process_reason": None,
+        "child_share_of_service_max": None,
+        "service_rss_bytes_max": None,
     }
 
 
@@ -346,8 +352,9 @@ def test_the_whole_section_says_who_holds_it_what_the_search_missed_and_which_pr
     assert found["lines"][0]["share_of_rss_growth"] == pytest.approx(0.6)
     assert found["accumulation_points"][0]["share_of_rss_growth"] == pytest.approx(0.8)
     assert found["notes"] == [
-        "The reference search stopped at 2,000,003 objects in 3 of 4 probes: containers beyond that "
-        "bound are not named.",
+        "The reference search stopped at its bound of 2,000,003 objects in 3 of 4 probes: containers "
+        "beyond it are not named. Raise it with --search-limit OBJECTS (the snapshot child needs about "
+        "200 bytes per object searched).",
         "1 probe(s) gave no count: fork failed.",
     ]
     assert found["probe_s_mean"] == pytest.approx(0.045)
@@ -358,3 +365,200 @@ def test_the_whole_section_says_who_holds_it_what_the_search_missed_and_which_pr
     exact = attribute(summaries[:6], 200_000.0, STABLE_BOUND)
     assert exact["accumulation_points"][0]["share_of_rss_growth"] == pytest.approx(1.0)
     assert not any(note.startswith("Shares above 100 %") for note in exact["notes"])
+
+
+def inside_probe(
+    t_min: float,
+    *,
+    heap_bytes: int,
+    pymalloc_bytes: int | None,
+    reachable_bytes: int | None,
+    unreached: dict | None = None,
+    lines: list | None = None,
+) -> dict:
+    """A summary with the allocator's and the reference search's views beside the GC's."""
+    row = summary(t_min, 5000, heap_bytes)
+    row.update(
+        pymalloc_bytes=pymalloc_bytes,
+        allocated_blocks=None if pymalloc_bytes is None else pymalloc_bytes // 200,
+    )
+    row["holder_search"] = {
+        "bound_hit": reachable_bytes is None,
+        "max_visited": 2_000_000,
+        "reachable_bytes": reachable_bytes,
+        "unreached": unreached,
+    }
+    row["extensions"] = [{"package": "ujson", "version": "5.9.0", "module": "ujson"}]
+    if lines is not None:
+        row["tracemalloc"] = {"traced_bytes": pymalloc_bytes, "peak_bytes": pymalloc_bytes, "lines": lines}
+    return row
+
+
+def test_python_memory_that_grows_while_nothing_reachable_does_is_a_c_extension_leak_not_native():
+    from leakhunt.analysis.attribution import UNHELD_HEAD
+
+    # ujson 5.9.0's leak: strs the GC does not track, 1 MB/min of live blocks, nothing reachable.
+    def probe(t: int, traced: bool) -> dict:
+        lines = [{"where": "svc.py:26", "count": 5000 * t, "size_bytes": 1_000_000 * t}] if traced else None
+        return inside_probe(
+            t,
+            heap_bytes=10**7,
+            pymalloc_bytes=5 * 10**6 + 1_000_000 * t,
+            reachable_bytes=8 * 10**6,
+            lines=lines,
+        )
+
+    traced = attribute([probe(t, True) for t in range(6)], 1_200_000.0, STABLE_BOUND)
+    statement = traced["statement"]
+    assert statement.startswith(UNHELD_HEAD + ", not native memory.")
+    assert traced["gap"]["kind"] == "unheld"
+    assert traced["gap"]["unheld_bytes_per_min"] == pytest.approx(1_000_000)
+    assert "ujson 5.9.0" in statement and "Allocated at svc.py:26 (+1 MB/min)" in statement
+    assert "The GC does not list them" in statement
+    assert "native memory or allocator retention" not in statement and "Try the cleanup" not in statement
+    untraced = attribute([probe(t, False) for t in range(6)], 1_200_000.0, STABLE_BOUND)["statement"]
+    assert untraced.startswith(UNHELD_HEAD) and "--tracemalloc 8" in untraced
+    # The same RSS growth with no allocator view, or a search that stopped at its bound: the GC's
+    # objects do not grow, and what grows cannot be told from native memory.
+    for blind in (
+        [inside_probe(t, heap_bytes=10**7, pymalloc_bytes=None, reachable_bytes=8 * 10**6) for t in range(6)],
+        [inside_probe(t, heap_bytes=10**7, pymalloc_bytes=5 * 10**6 + 10**6 * t, reachable_bytes=None)
+         for t in range(6)],
+    ):  # fmt: skip
+        gap = attribute(blind, 1_200_000.0, STABLE_BOUND)["gap"]
+        assert gap["kind"] == "native" and "not Python objects" in gap["statement"]
+
+
+def test_objects_the_gc_lists_that_no_root_reaches_are_a_leak_when_held_from_outside_and_cycles_when_not():
+    from leakhunt.analysis.attribution import CYCLES_HEAD, UNHELD_HEAD
+
+    def probe(t: int, held_from_outside: int) -> dict:
+        unreached = {
+            "objects": 1000 + 4000 * t,
+            "bytes": 100_000 + 400_000 * t,
+            "held_from_outside": held_from_outside * t + 10,
+            "types": [{"type": "list", "count": 1000 + 4000 * t, "size_bytes": 100_000 + 400_000 * t}],
+        }
+        return inside_probe(
+            t,
+            heap_bytes=10**7 + 400_000 * t,
+            pymalloc_bytes=5 * 10**6 + 420_000 * t,
+            reachable_bytes=8 * 10**6,
+            unreached=unreached,
+        )
+
+    leak = attribute([probe(t, 4000) for t in range(6)], 500_000.0, STABLE_BOUND)["statement"]
+    assert leak.startswith(UNHELD_HEAD)
+    assert "The GC lists them but no root reaches them: list +20,000" in leak
+    assert "+4,000 objects/min hold references no Python object has" in leak
+    cycles = attribute([probe(t, 0) for t in range(6)], 500_000.0, STABLE_BOUND)["statement"]
+    assert cycles.startswith(CYCLES_HEAD) and "gc.collect() frees them" in cycles
+    assert "ujson" not in cycles  # no extension is to blame for garbage the collector has not run on
+
+
+def test_a_leak_the_roots_reach_is_python_objects_held_even_though_the_allocator_grows_too():
+    # A list of small dicts: the allocator's blocks grow with it (a block is rounded up to 16 bytes).
+    summaries = [
+        inside_probe(
+            t,
+            heap_bytes=10**7 + 400_000 * t,
+            pymalloc_bytes=5 * 10**6 + 480_000 * t,
+            reachable_bytes=8 * 10**6 + 400_000 * t,
+        )
+        for t in range(6)
+    ]
+    gap = attribute(summaries, 500_000.0, STABLE_BOUND)["gap"]
+    assert gap["kind"] == "python" and gap["statement"].startswith("Python objects explain 80%")
+    assert gap["unheld_bytes_per_min"] == pytest.approx(80_000)
+
+
+def test_a_bounded_run_names_the_container_that_filled_and_says_why_when_none_did():
+    from leakhunt.analysis.attribution import filled_containers
+
+    capped = [100, 300, 512, 512, 511, 512, 512]  # re's cache: full at the third probe
+    summaries = [
+        probe_with_holders(
+            t,
+            {
+                "re._cache": (capped[t], 15_000 * capped[t]),
+                "app.sessions": (1000, 400_000),  # never grew
+                "app.LOG": (100 * (t + 1), 2_000 * (t + 1)),  # still growing: not filled
+            },
+        )
+        for t in range(7)
+    ]
+    [filled] = filled_containers(summaries)
+    assert (filled["path"], filled["first_count"], filled["last_count"]) == ("re._cache", 100, 512)
+    assert filled["gained_bytes"] == 15_000 * 412 and filled["full_at_s"] == 120.0
+    # The plateau's own rates (the last third) are flat: the section is told what filled before.
+    found = what_grows(summaries, {"command": "watch"}, 0.0, STABLE_BOUND, 240.0, 360.0, verdict="BOUNDED")
+    assert found["statement"].startswith(
+        "RSS levels off (BOUNDED): what filled is re._cache (list of dict), 100 -> 512 items (+6.18 MB), "
+        "full by 2.0 min and the same size since"
+    )
+    assert "nothing to attribute" not in found["statement"]
+    flat = [probe_with_holders(t, {"app.sessions": (1000, 400_000)}) for t in range(7)]
+    none = what_grows(flat, {"command": "watch"}, 0.0, STABLE_BOUND, 240.0, 360.0, verdict="BOUNDED")
+    assert none["statement"].startswith(
+        "RSS levels off (BOUNDED), and no container the 7 probe(s) saw filled"
+    )
+    # Any other verdict keeps the attribution's own words.
+    assert (
+        "nothing to attribute"
+        in what_grows(flat, {}, 0.0, STABLE_BOUND, None, 360.0, verdict="STABLE")["statement"]
+    )
+
+
+def test_a_missing_holder_always_comes_with_its_reason():
+    from leakhunt.analysis.attribution import holder_missing
+
+    def probes(n: int, holders: dict | None = None, bound_hit: bool = False) -> list[dict]:
+        rows = []
+        for t in range(n):
+            row = probe_with_holders(
+                t, holders or {"app.sessions": (1000, 400_000)}, heap_bytes=10**7 + 500_000 * t
+            )
+            row["holder_search"] = {"bound_hit": bound_hit, "max_visited": 2_000_000}
+            row["child"] = {"walk_s": 31.0 if t else 12.0, "private_dirty_bytes": 1, "minor_faults": 1}
+            rows.append(row)
+        return rows
+
+    def why(summaries: list[dict], meta: dict | None = None) -> str:
+        found = what_grows(summaries, meta or {"command": "watch"}, 500_000.0, STABLE_BOUND, None, 360.0)
+        assert found["holder_missing"] in found["notes"]
+        return found["holder_missing"]
+
+    assert why(probes(6)).startswith(
+        "No holder named: no container's contents grew steadily across the 6 probes"
+    )
+    assert why(probes(6, bound_hit=True)).startswith(
+        "No holder named: the reference search stopped at its bound of 2,000,000 objects in 6 of 6 probes"
+    )
+    late = {"command": "watch", "probe_counts": {"asked": 2, "answered": 2, "failed": 0, "late": 4}}
+    assert why(probes(2), late) == (
+        "No holder named: who holds it takes 3 probes in the fitted part of the run, and 2 completed "
+        "there: of the others, 4 came due while the previous one was still counting (each walk took "
+        "31 s at most), and were not asked. Probe more often (--probe-interval) or watch longer."
+    )
+    blind = probes(6)
+    for row in blind:
+        del row["holders"]
+    assert why(blind) == "No holder named: these probes did not search for holders."
+    # A holder named, or growth that is not Python objects: no such note.
+    growing = probes(6, {"app.LOG": (100, 0)})
+    for t, row in enumerate(growing):
+        row["holders"][0].update(count=1000 * (t + 1), bytes=500_000 * (t + 1))
+    assert holder_missing(attribute(growing, 500_000.0, STABLE_BOUND), growing, {}) is None
+    flat_heap = probes(6)
+    for row in flat_heap:
+        row["py_heap_bytes"] = 10**7
+    assert holder_missing(attribute(flat_heap, 5e6, STABLE_BOUND), flat_heap, {}) is None  # native
+
+
+def test_a_python_share_above_100_percent_is_shown_as_measured_with_its_reason():
+    summaries = [summary(t, 5000, 10**7 + 93_900_000 * t) for t in range(4)]
+    found = attribute(summaries, 62_000_000.0, STABLE_BOUND)
+    assert found["statement"].startswith(
+        "Python objects explain 151% of the RSS growth (93.9 MB/min of 62 MB/min)"
+    )
+    assert any(note.startswith("Shares above 100 %") for note in found["notes"])

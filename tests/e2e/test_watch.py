@@ -562,9 +562,10 @@ def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tm
 
 
 def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
-    # A million dicts under the agent: each count takes far longer than the 50 ms interval.
+    # 300,000 dicts under the agent: each count takes far longer than the 50 ms interval, and
+    # less than the 5 s deadline of a 5 s watch.
     service = subprocess.Popen(
-        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "1000000"],
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "300000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -588,5 +589,67 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
     t_s = pd.read_csv(out / "samples.csv")["t_wall_s"].to_numpy()
     slots = (t_s / interval_s).astype(int)
     assert len(set(slots)) == len(slots)  # no burst of identical rows after a probe
-    missed = load_json(out / "meta.json")["cost"]["missed_samples"]
+    meta = load_json(out / "meta.json")
+    missed = meta["cost"]["missed_samples"]
     assert len(t_s) + missed == pytest.approx(slots[-1] + 1, abs=2)  # every due time is a row or a gap
+    # Probes that came due during a walk are counted, so a missing holder can be explained.
+    counts = meta["probe_counts"]
+    assert counts["late"] >= 1 and counts["asked"] == counts["answered"] + counts["failed"]
+    assert counts["answered"] == len(summaries)
+
+
+def test_a_probe_still_counting_when_the_watch_ends_is_killed_at_its_deadline_not_waited_for(tmp_path):
+    # Two million dicts: a walk takes longer than the 5 s deadline of a 4 s watch (half of it, at
+    # least 5 s), so the watch ends one deadline after its duration at most, and says why.
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "2000000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out = tmp_path / "run"
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        service.stdin.write("\n")
+        service.stdin.flush()
+        assert service.stdout.readline().strip() == "grown"
+        args = ["--pid", str(service.pid), "--agent", "--interval", "0.5s", "--duration", "4s"]
+        leakhunt("watch", *args, "--out", str(out), check_rc=0)
+        assert service.poll() is None  # the agent killed its child, not the service
+    finally:
+        service.kill()
+        service.wait()
+    meta = load_json(out / "meta.json")
+    assert meta["probe_deadline_s"] == 10.0  # the child's 5 s and 5 s for the agent's answer
+    assert meta["wall_s"] < 4.0 + meta["probe_deadline_s"]
+    failed = [e["text"] for e in meta["events"] if e["kind"] == "probe_failed"]
+    assert failed and "the snapshot child took over 5 s: killed" in failed[0]
+    statement = load_json(out / "summary.json")["attribution"]["statement"]
+    assert "took over 5 s: killed" in statement
+
+
+def test_a_one_minute_agent_watch_with_default_options_calls_a_steady_19_mb_per_min_leak(tmp_path):
+    # What a user types: no --interval. RSS is sampled at the watch's own interval (half a second
+    # for a minute), probes at theirs (every 10 s): a verdict, where every 5 s gave 13 points.
+    rate_bytes_per_s = 19e6 / 60
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "leaker.py"), str(rate_bytes_per_s)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out = tmp_path / "run"
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        args = ["--pid", str(service.pid), "--agent", "--duration", "60s"]
+        leakhunt("watch", *args, "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    meta, summary = load_json(out / "meta.json"), load_json(out / "summary.json")
+    assert meta["interval_s"] == 0.5 and summary["n_samples"] >= 100
+    assert summary["verdict"] == "LEAK", summary["verdict_reason"]
+    assert summary["growth"]["slope_bytes_per_min"] == pytest.approx(19e6, rel=0.15)
+    assert summary["attribution"]["probes"] >= 5
+    assert summary["attribution"]["types"][0]["name"] == "bytearray"

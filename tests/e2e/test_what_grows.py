@@ -2,6 +2,7 @@
 probing it leaves the measured curve where it was."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,157 @@ def test_a_panel_of_real_leak_patterns_each_named_by_path_at_its_true_rate_in_a_
     for name in NOT_LEAKS:
         what = results[name][0]["attribution"]
         assert what["accumulation_points"] == [], f"{name}: {what['accumulation_points']}"
+
+
+PINNED = ("ujson==5.9.0", "multidict==6.3.0")
+
+
+@pytest.fixture(scope="session")
+def leaky_extensions(tmp_path_factory) -> Path:
+    """ujson 5.9.0 and multidict 6.3.0 from the package index, in a folder of their own: a
+    PYTHONPATH for the services, nothing installed into leakhunt's environment."""
+    target = tmp_path_factory.mktemp("extensions")
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), *PINNED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if installed.returncode != 0 and "No matching distribution" in installed.stderr:
+        pytest.skip(f"the package index has no {' or '.join(PINNED)}: {installed.stderr.strip()[-200:]}")
+    assert installed.returncode == 0, installed.stderr
+    return target
+
+
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
+C_EXTENSION_LEAK = HELPERS / "c_extension_leak.py"
+
+
+def test_a_reference_leak_in_a_c_extension_is_python_objects_nothing_holds_named_with_its_version(
+    tmp_path, leaky_extensions
+):
+    # ujson's leaked strs are invisible to the GC, multidict's lists are not: the first is traced
+    # (its lines named), the second is not (what to turn on is said).
+    source = C_EXTENSION_LEAK.read_text().splitlines()
+    fallback_line = next(n for n, text in enumerate(source, 1) if "ujson 5.9.0 leaks this str" in text)
+    env = {**os.environ, "PYTHONPATH": str(leaky_extensions)}
+    services = {
+        "ujson": ["--tracemalloc", "8", "--", str(C_EXTENSION_LEAK), "ujson"],
+        "multidict": ["--", str(C_EXTENSION_LEAK), "multidict"],
+    }
+    started, watches, results = {}, {}, {}
+    try:
+        for name, args in services.items():
+            started[name] = subprocess.Popen(
+                [sys.executable, "-m", "leakhunt.agent", *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=env,
+            )
+        for name, service in started.items():
+            assert service.stdout.readline().strip() == "ready"
+            args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
+            watches[name] = start_leakhunt(*args, "--out", str(tmp_path / name))
+        for name, watch in watches.items():
+            stdout, stderr = watch.communicate(timeout=300)
+            assert watch.returncode == 0, stderr
+            results[name] = (load_json(tmp_path / name / "summary.json"), stdout)
+    finally:
+        for process in (*started.values(), *watches.values()):
+            process.kill()
+            process.wait()
+    for name, version in (("ujson", "5.9.0"), ("multidict", "6.3.0")):
+        summary, terminal = results[name]
+        statement = summary["attribution"]["statement"]
+        assert summary["verdict"] == "LEAK", summary["verdict_reason"]
+        assert statement.startswith(
+            "Python objects nothing holds: a reference-count leak in a C extension, not native memory."
+        ), statement
+        assert f"{name} {version}" in statement
+        assert "native memory or allocator retention" not in statement and "Try the cleanup" not in statement
+        assert "What grows: Python objects nothing holds" in terminal
+    ujson = results["ujson"][0]["attribution"]["statement"]
+    assert f"Allocated at {C_EXTENSION_LEAK}:{fallback_line}" in ujson
+    assert "The GC does not list them" in ujson
+    multidict = results["multidict"][0]["attribution"]["statement"]
+    assert "The GC lists them but no root reaches them: list +" in multidict
+    assert "--tracemalloc 8" in multidict
+
+
+def test_a_watch_of_re_filling_its_cache_is_bounded_and_names_re_cache_as_what_filled(tmp_path):
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "re_cache_fill.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        out = tmp_path / "re"
+        args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
+        result = leakhunt(*args, "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    summary = load_json(out / "summary.json")
+    assert summary["verdict"] == "BOUNDED", summary["verdict_reason"]
+    what = summary["attribution"]
+    assert what["filled"][0]["path"] == "re._cache"
+    assert what["filled"][0]["last_count"] == 512  # re._MAXCACHE
+    assert what["statement"].startswith(
+        "RSS levels off (BOUNDED): what filled is re._cache (dict of re.Pattern)"
+    )
+    assert "nothing to attribute" not in what["statement"]
+    assert "What grows: RSS levels off (BOUNDED): what filled is re._cache" in result.stdout
+
+
+def test_past_the_search_limit_the_warnings_registry_is_named_at_the_rate_python_objects_grow(tmp_path):
+    # 200,000 quotes kept first: a heap the search's 50,000 objects cannot cover, its largest
+    # types not those that grow.
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "warnings_registry.py"), "200000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert service.stdout.readline().strip() == "ready"
+        out = tmp_path / "warnings"
+        args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
+        result = leakhunt(*args, "--search-limit", "50000", "--out", str(out), check_rc=0)
+    finally:
+        service.kill()
+        service.wait()
+    what = load_json(out / "summary.json")["attribution"]
+    top = what["accumulation_points"][0]
+    assert top["pattern"] == "__main__.__warningregistry__"
+    assert top["bytes_per_min"] == pytest.approx(what["gap"]["python_bytes_per_min"], rel=0.15)
+    summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert all(s["holder_search"]["bound_hit"] for s in summaries)
+    bound = next(note for note in what["notes"] if note.startswith("The reference search stopped"))
+    assert "its bound of 50,000 objects" in bound and "Raise it with --search-limit OBJECTS" in bound
+    assert "Raise it with --search-limit OBJECTS" in " ".join(result.stdout.split())
+
+
+def test_a_soak_hands_its_search_limit_to_the_probes_in_the_target(tmp_path):
+    out = tmp_path / "soak"
+    args = [
+        "soak",
+        "--scenario",
+        "smoke",
+        "--minutes",
+        "3",
+        "--probe-interval",
+        "1m",
+        "--search-limit",
+        "5000",
+    ]
+    leakhunt(*args, "--out", str(out), check_rc=0)
+    summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert summaries and all(s["holder_search"]["max_visited"] == 5_000 for s in summaries)
+    assert all(s["holder_search"]["bound_hit"] for s in summaries)  # the target has more objects
+    assert load_json(out / "meta.json")["search_limit"] == 5_000
 
 
 def test_when_nothing_can_be_attributed_what_grows_says_why_and_what_fixes_it(tmp_path, idle):

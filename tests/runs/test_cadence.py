@@ -35,3 +35,25 @@ def test_an_explicit_interval_or_zero_is_kept_and_a_negative_one_refused():
     assert resolve("0", 3600.0).interval_s is None
     with pytest.raises(UsageError, match="--probe-interval"):
         resolve("-5s", 60.0)
+
+
+def test_a_watch_samples_at_its_own_interval_half_a_second_for_a_minute_and_five_seconds_at_most():
+    from leakhunt.runs.cadence import sample_interval_s
+
+    assert sample_interval_s("auto", 60.0) == 0.5  # 120 points, where every 5 s gave 13
+    assert sample_interval_s("auto", 10.0) == 0.5  # never faster than half a second
+    assert sample_interval_s("auto", 6 * 60.0) == 3.0
+    assert sample_interval_s("auto", 3600.0) == 5.0  # never slower than the old default
+    assert sample_interval_s("AUTO", None) == 5.0  # open-ended: it cannot know its length
+    assert sample_interval_s("250ms", 60.0) == 0.25  # an explicit interval is kept
+    with pytest.raises(UsageError, match="--interval must be positive"):
+        sample_interval_s("0", 60.0)
+
+
+def test_a_probes_deadline_is_half_the_watch_within_5_and_300_s():
+    from leakhunt.runs.cadence import probe_deadline_s
+
+    assert probe_deadline_s(60.0) == 30.0
+    assert probe_deadline_s(4.0) == 5.0
+    assert probe_deadline_s(8 * 3600.0) == 300.0
+    assert probe_deadline_s(None) == 300.0

@@ -8,6 +8,7 @@ worker's heap holds every test module collected. Transparency for a whole servic
 tests/test_agent.py and tests/e2e/test_what_grows.py.
 """
 
+import ctypes
 import gc
 import json
 import os
@@ -138,6 +139,30 @@ def test_with_tracemalloc_the_allocating_line_comes_first_with_its_traceback():
     assert found["kept"] == 5_000
 
 
+def test_the_allocator_counts_python_objects_nothing_holds_and_the_gc_does_not_track():
+    probe = Probe(holders=False)
+    before = take(probe)
+    for i in range(20_000):
+        # A str of 200 bytes whose reference C code keeps: the GC never tracks a str.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(f"{i:08d}" + "x" * 143))
+    after = take(probe)
+    assert after["allocated_blocks"] - before["allocated_blocks"] >= 20_000
+    # Each str lives in a 208-byte block: the bytes in live blocks grow by that, give or take the
+    # probe's own few objects.
+    assert after["pymalloc_bytes"] - before["pymalloc_bytes"] == pytest.approx(20_000 * 208, rel=0.05)
+    assert abs(after["py_heap_bytes"] - before["py_heap_bytes"]) < 20_000 * 208 / 10
+    # Counting in-process cannot borrow descriptor 2 (the service's stderr): no allocator bytes.
+    in_process = take(Probe(fork=False, holders=False))
+    assert in_process["pymalloc_bytes"] is None and in_process["allocated_blocks"] > 0
+
+
+def test_the_compiled_extensions_loaded_are_listed_with_their_versions():
+    extensions = {row["package"]: row for row in take()["extensions"]}
+    assert extensions["numpy"]["version"] == np.__version__
+    assert extensions["pandas"]["version"] == pd.__version__
+    assert not {"_json", "math", "_socket", "json"} & set(extensions)  # the interpreter's own
+
+
 def test_the_service_pauses_for_the_fork_only_and_the_child_reports_what_it_cost():
     kept = [{"i": i} for i in range(200_000)]
     summary = take()
@@ -166,6 +191,20 @@ def test_a_host_short_of_memory_skips_the_probe_and_says_why():
     summary = take(probe)
     assert (summary["kind"], summary["mode"]) == ("error", "skipped")
     assert "MB available" in summary["error"] and summary["t_sim_s"] == 60.0
+    assert summary["allocated_blocks"] > 0  # read for free, so the growth of live objects still shows
+
+
+def test_the_child_is_measured_against_the_service_and_stops_at_its_memory_budget():
+    kept = [{"i": i, "v": i + 0.5} for i in range(300_000)]
+    summary = take()
+    # The child's copy against the service's size, and the budget it was given (the host's).
+    assert summary["service_rss_bytes"] > 300_000 * 100
+    assert summary["child"]["private_dirty_bytes"] < summary["child_budget_bytes"]
+    # A budget the walk's first copied pages exceed: it stops before counting, and says so.
+    stopped = take(Probe(child_budget_bytes=summary["child"]["private_dirty_before_bytes"] + 2**20))
+    assert stopped["kind"] == "error" and "reached its memory budget of" in stopped["error"]
+    assert "objects listed" in stopped["error"]
+    assert kept
 
 
 def test_without_fork_the_count_runs_in_process_and_says_so():

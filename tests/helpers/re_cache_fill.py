@@ -1,0 +1,31 @@
+"""A service that matches each request against a regular expression of its own: `re`'s cache.
+
+Every request builds a distinct pattern (a 400-way alternation, about 15 kB compiled) and calls
+re.match, which compiles it into `re._cache`. The cache holds 512 patterns (re._MAXCACHE) and then
+drops its oldest for each new one: RSS rises while it fills (about 10 MB in FILL_S seconds) and
+stays level after. Prints "ready", then serves until killed.
+"""
+
+import re
+import time
+
+FILL_S = 20.0
+WORDS = "|".join(f"item{k:04d}" for k in range(400))
+
+
+def handle(n: int) -> None:
+    re.match(f"(?:{WORDS})-{n}", "item0001-3")
+
+
+def main() -> None:
+    print("ready", flush=True)
+    rate_per_s = re._MAXCACHE / FILL_S
+    started, n = time.monotonic(), 0
+    while True:
+        handle(n)
+        n += 1
+        time.sleep(max(0.0, started + n / rate_per_s - time.monotonic()))
+
+
+if __name__ == "__main__":
+    main()
