@@ -18,7 +18,7 @@ LEAK_BYTES_PER_S = 20 * 2**20
 # Tests that share one expensive module- or session-scoped fixture, by the start of their node
 # id: each group is one unit of work for `--dist loadgroup`, so a single worker builds the fixture
 # once and runs the group's tests in their order.
-RERUNS = "tests/e2e/test_compare.py::test_reruns_of_the_ablation_reach_the_same_verdicts_and_conclusion"
+RERUNS = "tests/e2e/test_compare.py::test_reruns_of_the_ablation_reach_the_same_claims_and_conclusion"
 SHARED_RUNS = {
     "tests/fleet/": "fleet-prometheus",
     f"{RERUNS}[default-": "default-ablation-reruns",

@@ -244,14 +244,17 @@ def ablation_rerun(tmp_path_factory):
     [(name, k) for name in ABLATIONS for k in range(1, RERUNS + 1)],
     ids=[f"{name}-rerun{k}" for name in ABLATIONS for k in range(1, RERUNS + 1)],
 )
-def test_reruns_of_the_ablation_reach_the_same_verdicts_and_conclusion(ablation_rerun, ablation, k):
+def test_reruns_of_the_ablation_reach_the_same_claims_and_conclusion(ablation_rerun, ablation, k):
     conclusion, verdicts = ablation_rerun(ablation, k)
     if k == 1:
         # The first rerun is the one the others must reproduce: it judges every variant.
         assert len(verdicts) == 5 and verdicts[0] == "LEAK"
         assert all(label in conclusion for label in ("fixes off", "all fixes", "caps only", "oi_cap only"))
     else:
+        # The claims repeat (runs/compare.py `claim`): which LEAKs, and no leak proven under the
+        # bound for the rest; STABLE, BOUNDED and INCONCLUSIVE under the bound may trade places.
         first_conclusion, first_verdicts = ablation_rerun(ablation, 1)
-        assert (conclusion, verdicts) == (first_conclusion, first_verdicts), (
+        leaks = [verdict == "LEAK" for verdict in verdicts]
+        assert (conclusion, leaks) == (first_conclusion, [v == "LEAK" for v in first_verdicts]), (
             f"rerun {k}: {verdicts}\n{conclusion}\nrerun 1: {first_verdicts}\n{first_conclusion}"
         )

@@ -9,7 +9,7 @@ import pytest
 
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.analysis.synthetic import service_at_rest
-from leakhunt.runs.compare import conclusion, effect, effect_text, summarize_comparison
+from leakhunt.runs.compare import claim, conclusion, effect, effect_text, summarize_comparison
 
 MB = 1e6
 
@@ -37,13 +37,15 @@ def test_an_effect_proven_negligible_and_one_too_wide_to_tell_are_both_no_measur
     assert narrow["effect"]["negligible"] and not wide["effect"]["negligible"]
     runs = [entry("fixes off", 0.32, 0.01)]
     assert conclusion({"runs": [*runs, narrow]}) == conclusion({"runs": [*runs, wide]})
-    assert "caps only STABLE, no measurable effect" in conclusion({"runs": [*runs, narrow]})
+    assert "caps only no leak proven, under the stable bound, no measurable effect" in conclusion(
+        {"runs": [*runs, narrow]}
+    )
 
 
 def test_an_effect_whose_interval_clears_zero_and_the_margin_removes_growth():
     base = growth(0.32, 0.01)
     fixed = entry("oi_cap only", 0.02, 0.01, base)
-    assert "oi_cap only STABLE, removes growth" in conclusion(
+    assert "oi_cap only no leak proven, under the stable bound, removes growth" in conclusion(
         {"runs": [entry("fixes off", 0.32, 0.01), fixed]}
     )
 
@@ -103,3 +105,16 @@ def test_runs_of_different_scenarios_are_not_read_as_a_fix_removing_growth():
     assert "removes" not in comparison["headline"] and "%" not in effect_text(other)
     assert "replay LEAK, a different scenario" in comparison["conclusion"]
     assert any("differ in scenario" in warning for warning in comparison["warnings"])
+
+
+def test_a_claim_is_a_leak_or_no_leak_proven_under_the_bound_whichever_word_carries_it():
+    under = growth(0.02, 0.02)  # 0-2.4 MB/h: STABLE, BOUNDED or INCONCLUSIVE, rerun to rerun
+    for verdict in ("STABLE", "BOUNDED", "INCONCLUSIVE"):
+        assert claim({"verdict": verdict, "growth": under}) == "no leak proven, under the stable bound"
+    assert claim({"verdict": "LEAK", "growth": under}) == "LEAK"
+    at_bound = growth(50 / 60 - 0.1, 0.1)  # its high end exactly the 50 MB/h bound
+    assert claim({"verdict": "INCONCLUSIVE", "growth": at_bound}) == "no leak proven, under the stable bound"
+    straddling = growth(0.8, 0.2)
+    assert claim({"verdict": "INCONCLUSIVE", "growth": straddling}) == "INCONCLUSIVE"
+    custom = {"verdict": "INCONCLUSIVE", "growth": straddling, "stable_bound_bytes_per_min": 2 * MB}
+    assert claim(custom) == "no leak proven, under the stable bound"
