@@ -21,6 +21,7 @@ MODULES = (
     "bench_fit",
     "bench_sampler",
     "bench_probe",
+    "bench_probe_heaps",
     "bench_cli",
     "bench_detection",
     "bench_watch",
