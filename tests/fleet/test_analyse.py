@@ -155,3 +155,14 @@ def test_predict_linear_is_least_squares_at_the_evaluation_time():
     assert value == pytest.approx(1e9 + 1000.0 * 4200)
     assert predict_linear(t_s, np.full(len(t_s), 5e8), end_s=3600, window_s=3600, horizon_s=600) == (5e8, 0.0)
     assert predict_linear(t_s[:1], values[:1], end_s=0, window_s=3600, horizon_s=600) == (None, None)
+
+
+def test_the_start_time_series_beside_a_process_or_container_metric_is_found_by_its_name():
+    assert start_time_query('process_resident_memory_bytes{job="a"}') == 'process_start_time_seconds{job="a"}'
+    assert start_time_query("container_memory_working_set_bytes{namespace=\"prod\"}") == (
+        'container_start_time_seconds{namespace="prod"}'
+    )
+    assert start_time_query("container_memory_rss") == "container_start_time_seconds"
+    # Not a plain selector of such a metric: no guess.
+    assert start_time_query('sum(process_resident_memory_bytes{job="a"})') is None
+    assert start_time_query("svc_rss_bytes") is None
