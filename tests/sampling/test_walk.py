@@ -117,14 +117,19 @@ class Frame:
     pass
 
 
+def slim(search: dict) -> dict:
+    return {"unreached": search["unreached"], "reachable_bytes": search["reachable_bytes"]}
+
+
 def test_objects_c_code_keeps_a_reference_to_are_unreached_and_held_from_outside_python():
     gc.collect()
     gc.disable()  # no collection between the searches: only the leak differs
     try:
-        before = find_holders(here())
+        # Only what is compared is kept: the first search's holders would be reachable in the second.
+        before = slim(find_holders(here()))
         for i in range(3_000):
             ctypes.pythonapi.Py_IncRef(ctypes.py_object([f"request {i}", i]))  # never released
-        after = find_holders(here())
+        after = slim(find_holders(here()))
         # Cyclic garbage is unreached too, but only its own members refer to it.
         for _ in range(2_000):
             first, second = Frame(), Frame()
@@ -140,7 +145,7 @@ def test_objects_c_code_keeps_a_reference_to_are_unreached_and_held_from_outside
     assert after["unreached"]["bytes"] - before["unreached"]["bytes"] >= 3_000 * sys.getsizeof([1, 2])
     # The roots reach none of it: the reachable heap moved by the searches' own noise only.
     lost_bytes = after["unreached"]["bytes"] - before["unreached"]["bytes"]
-    assert abs(after["reachable_bytes"] - before["reachable_bytes"]) < lost_bytes / 4
+    assert abs(after["reachable_bytes"] - before["reachable_bytes"]) < lost_bytes / 10
     assert unreached_of(cycles, f"{__name__}.Frame") == 4_000
     assert abs(cycles["unreached"]["held_from_outside"] - after["unreached"]["held_from_outside"]) < 50
 
