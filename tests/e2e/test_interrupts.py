@@ -84,12 +84,12 @@ def test_an_interrupted_report_exits_130(tmp_path):
     assert stderr.splitlines()[-1] == "interrupted"
 
 
-def test_an_interrupted_fleet_exits_130():
+def test_an_interrupted_fleet_exits_130(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
         port = silent.getsockname()[1]
         process = subprocess.Popen(
             [sys.executable, "-m", "leakhunt", "fleet", "--prometheus", f"http://127.0.0.1:{port}",
-             "--query", "up", "--range", "1h"],
+             "--query", "up", "--range", "1h", "--out", str(tmp_path / "fleet")],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         silent.settimeout(120)

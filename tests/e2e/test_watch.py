@@ -562,10 +562,11 @@ def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tm
 
 
 def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
-    # 300,000 dicts under the agent: each count takes far longer than the 50 ms interval, and
-    # less than the 5 s deadline of a 5 s watch.
+    # 100,000 dicts under the agent: each count takes far longer than the 50 ms interval (0.3 s
+    # idle), and well within the 5 s probe deadline of a 10 s watch even on a loaded host (300,000
+    # took over 5 s at a load of 9 and no probe was kept).
     service = subprocess.Popen(
-        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "300000"],
+        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "100000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -578,7 +579,7 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
         service.stdin.flush()
         assert service.stdout.readline().strip() == "grown"
         args = ["--pid", str(service.pid), "--agent", "--probe-interval", "1s", "--interval", "50ms"]
-        leakhunt("watch", *args, "--duration", "5s", "--out", str(out), check_rc=0)
+        leakhunt("watch", *args, "--duration", "10s", "--out", str(out), check_rc=0)
     finally:
         service.kill()
         service.wait()
