@@ -7,6 +7,7 @@ Each pytester run is a real pytest in a subprocess, with the installed plugin (e
 pytest11). Calls are kept small (the property survives: 1 KB a call over 600 calls is 600 KB,
 exact on the Python heap) and heap snapshots happen only when a check does not pass."""
 
+import re
 import textwrap
 
 import pytest
@@ -37,7 +38,8 @@ def test_a_function_that_keeps_a_kilobyte_a_call_fails_naming_the_list(pytester)
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
     assert "leakhunt: FAIL growth<1KB/call over 600 calls" in text
-    assert "the Python heap (tracemalloc) 1.6 kB/call" in text  # 1.5 kB and its object, exact
+    # 1.5 kB and its object a call, exact on the heap: 1.55-1.6 kB shown to three figures or two.
+    assert re.search(r"the Python heap \(tracemalloc\) 1\.(5[5-9]|6)\d* kB/call", text), text
     assert "what grows: Python objects, 1.5" in text
     assert "held by test_subject.KEPT" in text
     assert "growing types: bytearray" in text
