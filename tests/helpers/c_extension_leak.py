@@ -11,7 +11,8 @@ installs the pinned versions). It prints "ready" and serves RATE requests a seco
 """
 
 import sys
-import time
+
+from paced import serve_at_rate
 
 RATE_PER_S = 2_000
 STEP_S = 0.05
@@ -42,13 +43,7 @@ def main() -> None:
     handle = {"ujson": handle_ujson, "multidict": handle_multidict}[sys.argv[1]]
     handle(0)  # the import, before the clock starts
     print("ready", flush=True)
-    started, n, k = time.monotonic(), 1, 0
-    while True:
-        k += 1
-        for _ in range(round(RATE_PER_S * STEP_S)):
-            handle(n)
-            n += 1
-        time.sleep(max(0.0, started + k * STEP_S - time.monotonic()))
+    serve_at_rate(handle, RATE_PER_S, step_s=STEP_S, first=1)
 
 
 if __name__ == "__main__":

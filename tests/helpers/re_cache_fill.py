@@ -7,7 +7,8 @@ stays level after. Prints "ready", then serves until killed.
 """
 
 import re
-import time
+
+from paced import serve_at_rate
 
 FILL_S = 20.0
 WORDS = "|".join(f"item{k:04d}" for k in range(400))
@@ -20,11 +21,7 @@ def handle(n: int) -> None:
 def main() -> None:
     print("ready", flush=True)
     rate_per_s = re._MAXCACHE / FILL_S
-    started, n = time.monotonic(), 0
-    while True:
-        handle(n)
-        n += 1
-        time.sleep(max(0.0, started + n / rate_per_s - time.monotonic()))
+    serve_at_rate(handle, rate_per_s, step_s=1 / rate_per_s)
 
 
 if __name__ == "__main__":

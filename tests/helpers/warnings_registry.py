@@ -7,8 +7,9 @@ line) once and remembers it in the calling module's `__warningregistry__`, which
 """
 
 import sys
-import time
 import warnings
+
+from paced import serve_at_rate
 
 RATE_PER_S = 1_000
 STEP_S = 0.05
@@ -33,13 +34,7 @@ def check_feed(n: int) -> None:
 def main() -> None:
     warnings.simplefilter("default")
     print("ready", flush=True)
-    started, n, k = time.monotonic(), 0, 0
-    while True:
-        k += 1
-        for _ in range(round(RATE_PER_S * STEP_S)):
-            check_feed(n)
-            n += 1
-        time.sleep(max(0.0, started + k * STEP_S - time.monotonic()))
+    serve_at_rate(check_feed, RATE_PER_S, step_s=STEP_S)
 
 
 if __name__ == "__main__":
