@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.processes import stop
+
 HELPERS = Path(__file__).resolve().parent / "helpers"
 LEAK_BYTES_PER_S = 20 * 2**20
 # Tests that share one expensive module- or session-scoped fixture, by the start of their node
@@ -71,16 +73,14 @@ def start(*args: str) -> subprocess.Popen:
 def leaker():
     process = start(str(HELPERS / "leaker.py"), str(LEAK_BYTES_PER_S))
     yield process
-    process.kill()
-    process.wait()
+    stop(process)
 
 
 @pytest.fixture
 def idle():
     process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
     yield process
-    process.kill()
-    process.wait()
+    stop(process)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from leakhunt.agent import _read_request_line, check_socket_is_private, request,
 from leakhunt.analysis.attribution import rank_growing_types
 from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling.child import read_status_bytes
+from tests.helpers.processes import stop as kill
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
 CHILD = HELPERS / "agent_child.py"
@@ -238,8 +239,7 @@ def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
         assert all(s["mode"] == "fork" and s["objects"] > 10_000 for s in summaries)
     finally:
         for process in (plain, served):
-            process.kill()
-            process.wait()
+            kill(process)
 
 
 def test_probes_every_5_s_leave_a_leaking_service_on_the_curve_of_an_unprobed_one(tmp_path):
@@ -287,8 +287,12 @@ def default_env(tmp_dir: Path, runtime_dir: Path | None = None) -> dict:
 
 
 def stop(process: subprocess.Popen) -> None:
+    """End the agent as a service ends: its stdin closes; then its pipes are closed too."""
     process.stdin.close()
     process.wait(timeout=30)
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def test_a_socket_in_a_shared_folder_leaves_the_folder_mode_alone(shared_tmp):

@@ -133,6 +133,7 @@ def test_growth_passes_only_when_its_whole_interval_does():
         "growth 0.917 MB/min (55 MB/h) is not < 50 MB/h, but its 95 % CI reaches 0.75 MB/min (45 MB/h): "
         "run longer or sample more often to decide"
     )
+
     # At the edges: an interval whose low end is the bound fails `<` whole; a hair below, it straddles.
     def status(expect: str, low: float, high: float) -> list[str]:
         return statuses(check([expect], frame, fitted((low + high) / 2, low, high)))

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json
+from tests.helpers.processes import stop
 
 RENDERED = ("summary.json", "report.html", "memory.png")
 
@@ -106,8 +107,7 @@ def test_labels_and_log_lines_are_escaped_in_report_html(tmp_path):
             check_rc=0,
         )
     finally:
-        target.kill()
-        target.wait()
+        stop(target)
     assert load_json(out / "meta.json")["label"] == token
     text = (out / "report.html").read_text()
     parser = _References()

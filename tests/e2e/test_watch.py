@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import HELPERS, start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
+from tests.helpers.processes import stop
 from tests.helpers.systemctl import install_systemctl
 
 MB = 1e6
@@ -152,8 +153,7 @@ def test_match_with_two_candidates_lists_both(tmp_path):
         assert_one_line_usage_error(result, "matches 2 processes", str(twins[0].pid), str(twins[1].pid))
     finally:
         for twin in twins:
-            twin.kill()
-            twin.wait()
+            stop(twin)
 
 
 def test_match_finds_the_one_process(tmp_path, idle):
@@ -175,8 +175,7 @@ def test_match_finds_the_one_process(tmp_path, idle):
         )
         assert load_json(out / "meta.json")["source"] == f"pid {single.pid}"
     finally:
-        single.kill()
-        single.wait()
+        stop(single)
 
 
 @pytest.mark.parametrize(
@@ -354,8 +353,7 @@ def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):
         assert "Python objects explain" in attribution["statement"]
         assert service.poll() is None
     finally:
-        service.kill()
-        service.wait()
+        stop(service)
 
 
 @pytest.mark.parametrize("over_ssh", [False, True])
@@ -471,8 +469,7 @@ def test_watch_unit_on_this_host_follows_the_main_pid_across_a_restart(tmp_path,
             check_rc=0,
         )
     finally:
-        successor.kill()
-        successor.wait()
+        stop(successor)
     meta = load_json(out / "meta.json")
     assert meta["source"] == f"unit {UNIT} (pid {idle.pid})"
     # The stand-in stopped the first process and said MainPID=0 twice before the second started,
@@ -562,8 +559,9 @@ def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tm
 
 
 def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
-    # 100,000 dicts under the agent: each count takes far longer than the 50 ms interval (0.3 s
-    # idle), and well within the 5 s probe deadline of a 10 s watch even on a loaded host (300,000
+    # 100,000 dicts under the agent: each count (0.3 s idle, 0.15 s on a fast host) takes longer
+    # than the 50 ms interval and the 100 ms probe interval, so probes come due during a walk,
+    # and well within the 5 s probe deadline of a 10 s watch even on a loaded host (300,000
     # took over 5 s at a load of 9 and no probe was kept).
     service = subprocess.Popen(
         [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "100000"],
@@ -578,11 +576,10 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
         service.stdin.write("\n")
         service.stdin.flush()
         assert service.stdout.readline().strip() == "grown"
-        args = ["--pid", str(service.pid), "--agent", "--probe-interval", "1s", "--interval", "50ms"]
+        args = ["--pid", str(service.pid), "--agent", "--probe-interval", "100ms", "--interval", "50ms"]
         leakhunt("watch", *args, "--duration", "10s", "--out", str(out), check_rc=0)
     finally:
-        service.kill()
-        service.wait()
+        stop(service)
     summaries = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
     assert summaries and max(s["child"]["walk_s"] for s in summaries if s.get("child")) > 2 * interval_s
     import pandas as pd
@@ -619,8 +616,7 @@ def test_a_probe_still_counting_when_the_watch_ends_is_killed_at_its_deadline_no
         leakhunt("watch", *args, "--out", str(out), check_rc=0)
         assert service.poll() is None  # the agent killed its child, not the service
     finally:
-        service.kill()
-        service.wait()
+        stop(service)
     meta = load_json(out / "meta.json")
     assert meta["probe_deadline_s"] == 10.0  # the child's 5 s and 5 s for the agent's answer
     assert meta["wall_s"] < 4.0 + meta["probe_deadline_s"]
@@ -646,8 +642,7 @@ def test_a_one_minute_agent_watch_with_default_options_calls_a_steady_19_mb_per_
         args = ["--pid", str(service.pid), "--agent", "--duration", "60s"]
         leakhunt("watch", *args, "--out", str(out), check_rc=0)
     finally:
-        service.kill()
-        service.wait()
+        stop(service)
     meta, summary = load_json(out / "meta.json"), load_json(out / "summary.json")
     assert meta["interval_s"] == 0.5 and summary["n_samples"] >= 100
     assert summary["verdict"] == "LEAK", summary["verdict_reason"]

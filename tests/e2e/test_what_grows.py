@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO, assert_real_figure, leakhunt, load_json, start_leakhunt
+from tests.helpers.processes import stop
 
 MB = 1e6
 
@@ -143,8 +144,7 @@ def test_a_panel_of_real_leak_patterns_each_named_by_path_at_its_true_rate_in_a_
             results[name] = (json.loads(stdout), stderr)
     finally:
         for process in (*services.values(), *watches.values()):
-            process.kill()
-            process.wait()
+            stop(process)
     for name in LEAKS:
         summary, terminal = results[name]
         what = summary["attribution"]
@@ -224,8 +224,7 @@ def test_a_reference_leak_in_a_c_extension_is_python_objects_nothing_holds_named
             results[name] = (load_json(tmp_path / name / "summary.json"), stdout)
     finally:
         for process in (*started.values(), *watches.values()):
-            process.kill()
-            process.wait()
+            stop(process)
     for name, version in (("ujson", "5.9.0"), ("multidict", "6.3.0")):
         summary, terminal = results[name]
         statement = summary["attribution"]["statement"]
@@ -257,8 +256,7 @@ def test_a_watch_of_re_filling_its_cache_is_bounded_and_names_re_cache_as_what_f
         args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
         result = leakhunt(*args, "--out", str(out), check_rc=0)
     finally:
-        service.kill()
-        service.wait()
+        stop(service)
     summary = load_json(out / "summary.json")
     assert summary["verdict"] == "BOUNDED", summary["verdict_reason"]
     what = summary["attribution"]
@@ -286,8 +284,7 @@ def test_past_the_search_limit_the_warnings_registry_is_named_at_the_rate_python
         args = ["watch", "--pid", str(service.pid), "--agent", "--duration", "60s", "--interval", "0.5s"]
         result = leakhunt(*args, "--search-limit", "50000", "--out", str(out), check_rc=0)
     finally:
-        service.kill()
-        service.wait()
+        stop(service)
     what = load_json(out / "summary.json")["attribution"]
     top = what["accumulation_points"][0]
     assert top["pattern"] == "__main__.__warningregistry__"

@@ -159,7 +159,7 @@ def test_predict_linear_is_least_squares_at_the_evaluation_time():
 
 def test_the_start_time_series_beside_a_process_or_container_metric_is_found_by_its_name():
     assert start_time_query('process_resident_memory_bytes{job="a"}') == 'process_start_time_seconds{job="a"}'
-    assert start_time_query("container_memory_working_set_bytes{namespace=\"prod\"}") == (
+    assert start_time_query('container_memory_working_set_bytes{namespace="prod"}') == (
         'container_start_time_seconds{namespace="prod"}'
     )
     assert start_time_query("container_memory_rss") == "container_start_time_seconds"

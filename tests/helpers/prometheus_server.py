@@ -24,6 +24,7 @@ import pytest
 
 from leakhunt.sampling.lifeline import dies_with_parent
 from tests.helpers.ports import BIND_ATTEMPTS, free_port
+from tests.helpers.processes import stop
 
 HELPERS = Path(__file__).resolve().parent
 READY_TIMEOUT_S = 60.0
@@ -158,8 +159,7 @@ class PrometheusServer:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                stop(self.process)
 
     def count_points(self, query: str) -> int:
         """How many points the fewest-pointed series of `query` has over the last 10 minutes."""

@@ -83,8 +83,10 @@ def test_a_baseline_leaking_slowly_with_every_fix_off_is_said_to_pass_the_criter
     headline = comparison["headline"]
     assert headline.startswith("fixes off: ") and "MB/min (LEAK, slow); oi_cap: " in headline
     base = comparison["runs"][0]
-    assert f"passes the report's own criterion growth < 50 MB/h, and still grows without bound " \
+    assert (
+        f"passes the report's own criterion growth < 50 MB/h, and still grows without bound "
         f"(to the limit: {base['to_limit']})." in headline
+    )
     assert "already meets" not in headline
 
 

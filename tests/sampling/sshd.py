@@ -23,6 +23,7 @@ from typing import IO
 
 from leakhunt.sampling.lifeline import dies_with_parent
 from tests.helpers.ports import BIND_ATTEMPTS, free_port
+from tests.helpers.processes import stop
 
 SSHD = "/usr/sbin/sshd"
 
@@ -60,8 +61,7 @@ class SshServer:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            stop(self.process)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ from leakhunt.sampling.local import LocalSource
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.source import Event
 from tests.conftest import start
+from tests.helpers.processes import stop
 from tests.helpers.systemctl import install_systemctl
 from tests.sampling.conftest import collect
 
@@ -32,8 +33,7 @@ def start_with_pid(pid: int):
         process = start("-c", "import sys; print('ready', flush=True); sys.stdin.read()")
         if process.pid == pid:
             return process
-        process.kill()
-        process.wait()
+        stop(process)
     raise AssertionError(f"the kernel never handed out PID {pid} again")
 
 
@@ -43,16 +43,14 @@ def test_a_pid_taken_by_a_new_process_ends_the_watch_as_pid_reused_not_a_jump_in
     def replace_the_process(k: int) -> None:
         # The stream is paused while this runs: the next read is of whatever holds the PID then.
         if k == 2:
-            idle.kill()
-            idle.wait()
+            stop(idle)
             successor.append(start_with_pid(watched_pid))
 
     try:
         items = collect(LocalSource(pid=watched_pid), 5, on_sample=replace_the_process)
     finally:
         for process in successor:
-            process.kill()
-            process.wait()
+            stop(process)
     assert successor and successor[0].pid == watched_pid
     assert [type(i) for i in items] == [Sample, Sample, Event]
     assert items[-1].kind == "pid_reused" and items[-1].detail["pid"] == watched_pid
@@ -128,8 +126,7 @@ def test_a_unit_is_followed_across_a_restart_with_no_main_process_in_between(idl
     try:
         items = collect(LocalSource(unit=UNIT), 5)
     finally:
-        successor.kill()
-        successor.wait()
+        stop(successor)
     assert kinds(items) == ["sample", "sample", "restart", "sample", "sample", "sample"]
     restart = next(i for i in items if getattr(i, "kind", "") == "restart").detail
     assert (restart["old_pid"], restart["new_pid"], restart["restarts"]) == (idle.pid, successor.pid, 1)
@@ -146,8 +143,7 @@ def test_a_restart_that_gets_the_same_pid_again_is_told_by_its_start_timestamp(i
 
     def restart_with_the_same_pid(k: int) -> None:
         if k == 2:  # the stream is paused: the next call finds the new process
-            idle.kill()
-            idle.wait()
+            stop(idle)
             successor.append(start_with_pid(pid))
 
     source, stop, items = LocalSource(unit=UNIT), threading.Event(), []
@@ -165,8 +161,7 @@ def test_a_restart_that_gets_the_same_pid_again_is_told_by_its_start_timestamp(i
     finally:
         guard.cancel()
         for process in successor:
-            process.kill()
-            process.wait()
+            stop(process)
     assert kinds(items) == ["sample", "sample", "restart", "sample", "sample"]
     restart = next(i for i in items if getattr(i, "kind", "") == "restart").detail
     assert restart["old_pid"] == restart["new_pid"] == pid

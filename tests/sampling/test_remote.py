@@ -23,6 +23,7 @@ from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
 from tests.helpers.ports import refusing_port
+from tests.helpers.processes import stop
 from tests.helpers.systemctl import install_systemctl
 from tests.sampling.conftest import collect
 from tests.sampling.sshd import keygen, start_sshd
@@ -237,8 +238,7 @@ def test_a_unit_is_followed_across_a_restart_to_its_new_main_pid(trusted_sshd, i
     try:
         items = collect(remote(trusted_sshd, unit="virtuoso-trading.service"), 8)
     finally:
-        successor.kill()
-        successor.wait()
+        stop(successor)
         stand_in.remove()
     restarts_seen = [i for i in items if isinstance(i, Event) and i.kind == "restart"]
     assert len(restarts_seen) == 1
