@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import HELPERS, start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
+from tests.helpers.processes import spawn
 from tests.helpers.systemctl import install_systemctl
 
 MB = 1e6
@@ -121,7 +122,7 @@ def test_an_idle_web_server_under_load_is_stable_not_a_leak(tmp_path):
     # The false-alarm panel's real member: RSS jitters with every request, and does not grow.
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "index.html").write_text("<p>hello</p>" * 1000)
-    server = subprocess.Popen(
+    server = spawn(
         [sys.executable, str(HELPERS / "web_server.py"), str(tmp_path / "www")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -314,7 +315,7 @@ def test_a_probe_that_fails_is_an_event_and_the_watch_goes_on(tmp_path, idle):
 
 def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):
     socket_path = tmp_path / "agent" / "leaker.sock"
-    service = subprocess.Popen(
+    service = spawn(
         [
             sys.executable,
             "-m",
@@ -563,7 +564,7 @@ def test_a_replayed_run_goes_through_the_same_watch_and_gets_the_same_verdict(tm
 
 def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
     # A million dicts under the agent: each count takes far longer than the 50 ms interval.
-    service = subprocess.Popen(
+    service = spawn(
         [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "1000000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO, assert_real_figure, leakhunt, load_json, start_leakhunt
+from tests.helpers.processes import spawn
 
 MB = 1e6
 
@@ -124,7 +125,7 @@ def test_a_panel_of_real_leak_patterns_each_named_by_path_at_its_true_rate_in_a_
     services, truths, watches = {}, {}, {}
     try:
         for name in LEAKS + NOT_LEAKS:
-            services[name] = subprocess.Popen(
+            services[name] = spawn(
                 [sys.executable, "-m", "leakhunt.agent", "--", str(PATTERNS / f"{name}.py")],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
