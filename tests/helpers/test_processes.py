@@ -9,6 +9,7 @@ environment after it. Each is waited for on a pidfd, never polled, up to a bound
 reaches.
 """
 
+import contextlib
 import os
 import select
 import signal
@@ -66,6 +67,13 @@ def carrying(token: str) -> list[psutil.Process]:
     return found
 
 
+def kill_survivors(survivors: list[psutil.Process]) -> None:
+    """A failing case must not leave what it found running for the rest of the day."""
+    for process in survivors:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
 def inner_env(tmp_path: Path, command: str, token: str) -> dict[str, str]:
     args, ready = COMMANDS[command]
     return {
@@ -98,8 +106,10 @@ def test_a_test_that_times_out_takes_what_it_started_with_it_before_the_next_tes
     finally:
         os.close(fifo_fd)
     log = (tmp_path / "pytest.log").read_text()
+    survivors = [p for p in carrying(token) if not exits_within(p.pid, EXIT_DEADLINE_S)]
+    kill_survivors(survivors)
     assert "1 failed, 1 passed" in log and "Timeout" in log, log[-3000:]
-    assert [p for p in carrying(token) if not exits_within(p.pid, EXIT_DEADLINE_S)] == []
+    assert survivors == [], [(p.pid, p.cmdline()[:4]) for p in survivors]
 
 
 @pytest.mark.parametrize(("command", "whom", "sig"), CASES, ids=[f"{c}-{s.name}-to-{w}" for c, w, s in CASES])
@@ -130,6 +140,7 @@ def test_a_killed_test_run_leaves_no_process_of_the_tool_behind(tmp_path, comman
     # process title, so the token does not find it) and any the run started afterwards.
     watched = {p.pid: p for p in [*tree, *carrying(token)]}
     survivors = [p for p in watched.values() if p.is_running() and not exits_within(p.pid, EXIT_DEADLINE_S)]
+    kill_survivors(survivors)
     assert survivors == [], [(p.pid, p.cmdline()[:4]) for p in survivors]
     if whom == "pytest" and sig in (signal.SIGTERM, signal.SIGINT):
         # SIGTERM as Ctrl-C: an interrupted run whose finalizers ran, not a killed one.
