@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.processes import stop
+from tests.helpers.processes import sigterm_interrupts, spawn, stop, stop_all
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
 LEAK_BYTES_PER_S = 20 * 2**20
@@ -28,6 +28,7 @@ SHARED_RUNS = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest without xdist (or -p no:xdist) runs the suite too
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """`--dist loadgroup` by node id. xdist's own loadgroup carries a group in a rewritten node
     id, which pytest 9.2 no longer lets it rewrite (pytest-xdist issue #1386: the marks are
@@ -50,6 +51,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 REPORTS_IN_CHECKOUT = Path(__file__).resolve().parents[1] / "reports"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    sigterm_interrupts()
+
+
+@pytest.fixture(autouse=True)
+def leaves_no_process_behind():
+    """Whatever the test spawned (tests/helpers/processes.py) is stopped when it ends."""
+    yield
+    stop_all()
+
+
 @pytest.fixture(autouse=True)
 def leaves_nothing_in_the_checkout():
     """A run written to the checkout's reports/ would be shared by every worker and every suite
@@ -62,9 +74,7 @@ def leaves_nothing_in_the_checkout():
 
 def start(*args: str) -> subprocess.Popen:
     """A Python child that prints "ready" once started; returns when it has."""
-    process = subprocess.Popen(
-        [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    process = spawn([sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "ready"
     return process
 

@@ -20,6 +20,7 @@ from leakhunt.agent import _read_request_line, check_socket_is_private, request,
 from leakhunt.analysis.attribution import rank_growing_types
 from leakhunt.errors import RunError, UsageError
 from leakhunt.sampling.child import read_status_bytes
+from tests.helpers.processes import run, spawn
 from tests.helpers.processes import stop as kill
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
@@ -32,7 +33,7 @@ def spawn_service(
 ) -> subprocess.Popen:
     """A real child process started under `python -m leakhunt.agent -- agent_child.py`."""
     socket_args = ["--socket", str(socket_path)] if socket_path else []
-    return subprocess.Popen(
+    return spawn(
         [sys.executable, "-m", "leakhunt.agent", *socket_args, "--", str(CHILD), str(per_step)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -134,7 +135,7 @@ def test_a_peer_of_another_user_is_refused_even_through_an_open_socket():
     )
     try:
         # The system interpreter: the project's venv may sit where the other user cannot read.
-        result = subprocess.run(
+        result = run(
             ["/usr/bin/python3", "-c", probe, str(socket_path)],
             capture_output=True,
             text=True,
@@ -155,7 +156,7 @@ def under_agent(tmp_path: Path, *service: str) -> list[str]:
 
 def test_a_script_runs_as_python_runs_it_from_any_directory_with_its_argv_and_exit_code(tmp_path):
     script = HELPERS / "service_dir" / "service.py"
-    result = subprocess.run(
+    result = run(
         under_agent(tmp_path, str(script), "3", "--flag", "value"),
         cwd=tmp_path,  # not the script's folder: its sibling module is found through sys.path[0]
         capture_output=True,
@@ -167,7 +168,7 @@ def test_a_script_runs_as_python_runs_it_from_any_directory_with_its_argv_and_ex
 
 
 def test_a_module_runs_with_dash_m_and_a_missing_script_is_one_clear_line(tmp_path):
-    result = subprocess.run(
+    result = run(
         under_agent(tmp_path, "-m", "json.tool", "--sort-keys"),
         input='{"b": 1, "a": 2}',
         capture_output=True,
@@ -176,7 +177,7 @@ def test_a_module_runs_with_dash_m_and_a_missing_script_is_one_clear_line(tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.index('"a"') < result.stdout.index('"b"')  # json.tool got its own argv
-    missing = subprocess.run(
+    missing = run(
         [sys.executable, "-m", "leakhunt.agent", "--", str(tmp_path / "nope.py")],
         capture_output=True,
         text=True,
@@ -188,7 +189,7 @@ def test_a_module_runs_with_dash_m_and_a_missing_script_is_one_clear_line(tmp_pa
 
 def test_a_service_that_starts_the_agent_itself_is_attributed_by_path(tmp_path):
     socket_path = tmp_path / "embedded.sock"
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, str(HELPERS / "embedded_agent.py"), str(socket_path), "5000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -214,7 +215,7 @@ def wait_for_port(process: subprocess.Popen) -> None:
 def test_the_agent_adds_at_most_2_mb_to_an_idle_web_server(tmp_path):
     def serve(*prefix: str) -> subprocess.Popen:
         # Port 0: each server takes a port of its own, whatever else runs beside the test.
-        process = subprocess.Popen(
+        process = spawn(
             [sys.executable, *prefix, "-m", "http.server", "0", "--bind", "127.0.0.1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -438,7 +439,7 @@ def test_sigterm_removes_the_socket_and_ends_the_service_as_sigterm_would(tmp_pa
 
 def test_a_normal_exit_removes_the_socket_of_an_embedded_agent(tmp_path):
     socket_path = tmp_path / "embedded.sock"
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, str(HELPERS / "embedded_agent.py"), str(socket_path), "10"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

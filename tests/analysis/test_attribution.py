@@ -15,6 +15,7 @@ import pytest
 
 from leakhunt.analysis.attribution import accumulation_points, attribute, rank_growing_types, what_grows
 from leakhunt.sampling.child import read_status_bytes
+from tests.helpers.processes import spawn
 
 LEAKER = Path(__file__).resolve().parents[1] / "helpers" / "probed_leaker.py"
 STABLE_BOUND = 50e6 / 60
@@ -22,7 +23,7 @@ STABLE_BOUND = 50e6 / 60
 
 def run_leaker(kind: str, per_step: int, steps: int = 8) -> tuple[list[dict], float]:
     """Drive the leaker step by step; return its summaries and the RSS slope in bytes/min."""
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, str(LEAKER), kind, str(per_step)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

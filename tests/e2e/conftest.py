@@ -1,4 +1,8 @@
-"""Whole-command tests run the real `leakhunt` in a subprocess, as a user would."""
+"""Whole-command tests run the real `leakhunt` in a subprocess, as a user would.
+
+Each runs in a process group of its own that is killed when its test ends, and dies with the
+test process if that is killed (tests/helpers/processes.py): no `leakhunt compare` is left
+running after an interrupted or killed test run."""
 
 import json
 import os
@@ -10,6 +14,8 @@ import numpy as np
 import pytest
 from matplotlib import image
 
+from tests.helpers.processes import run, spawn
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -17,7 +23,7 @@ def leakhunt(
     *args: str, cwd: Path | None = None, check_rc: int | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """`env`: variables to set on top of ours, e.g. a PATH with stand-in commands first."""
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-m", "leakhunt", *args],
         capture_output=True,
         text=True,
@@ -31,7 +37,8 @@ def leakhunt(
 
 
 def start_leakhunt(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
+    """The CLI running beside the test; stopped, with all it started, when the test ends."""
+    return spawn(
         [sys.executable, "-m", "leakhunt", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -7,7 +7,6 @@ by succeeding rather than by hanging.
 """
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO, leakhunt
+from tests.helpers.processes import run
 
 SMOKE = (REPO / "scenarios" / "smoke.toml").read_text()
 SOAK = ("soak", "--scenario", "smoke", "--minutes", "1")
@@ -210,8 +210,6 @@ def test_there_are_at_least_90_cases():
     [([], "usage: python -m leakhunt.agent"), (["--", "no/such.py"], "no such script"), (["-m"], "usage")],
 )
 def test_the_agent_refuses_nonsense_in_one_line(args, words):
-    result = subprocess.run(
-        [sys.executable, "-m", "leakhunt.agent", *args], capture_output=True, text=True, timeout=60
-    )
+    result = run([sys.executable, "-m", "leakhunt.agent", *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and words in result.stderr

@@ -4,7 +4,6 @@ any heavy import."""
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from leakhunt import __version__
 from tests.e2e.conftest import REPO, leakhunt, load_json
 from tests.e2e.test_errors import assert_one_line_usage_error
+from tests.helpers.processes import run
 
 COMMANDS = ("soak", "compare", "watch", "scenarios", "report")
 HEAVY = ("pandas", "numpy", "scipy", "matplotlib", "paramiko")
@@ -60,7 +60,7 @@ def test_a_usage_mistake_is_one_line_naming_it(args, words):
 )
 def test_bad_input_is_refused_before_any_heavy_import(args):
     # What makes the refusal fast (benchmarks/bench_cli.py measures it): nothing heavy is loaded.
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-X", "importtime", "-m", "leakhunt", *args],
         capture_output=True, text=True, cwd=REPO, timeout=60,
     )  # fmt: skip

@@ -11,13 +11,12 @@ import re
 import select
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 
 from leakhunt.sampling.store import RunDir
-from tests.e2e.conftest import REPO, leakhunt
+from tests.e2e.conftest import leakhunt, start_leakhunt
 
 FILLER_BYTES = 450 * 1024  # of the 1 MiB tmpfs: the run directory's reserve and ~300 kB remain
 
@@ -127,16 +126,6 @@ def wait_for_exit(pid: int) -> bool:
         return bool(select.select([pidfd], [], [], DEATH_DEADLINE_S)[0])
     finally:
         os.close(pidfd)
-
-
-def start_leakhunt(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "leakhunt", *args],
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
 
 
 def test_a_sigkilled_soak_takes_its_target_with_it_and_re_renders_as_cut_off(tmp_path):

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO, load_json
+from tests.helpers import processes
 
 SHIPPED = ("pyproject.toml", "README.md", "leakhunt", "scenarios")
 
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    result = subprocess.run(
+    result = processes.run(
         [str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"

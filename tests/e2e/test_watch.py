@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import HELPERS, start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
-from tests.helpers.processes import stop
+from tests.helpers.processes import spawn, stop
 from tests.helpers.systemctl import install_systemctl
 
 MB = 1e6
@@ -122,7 +122,7 @@ def test_an_idle_web_server_under_load_is_stable_not_a_leak(tmp_path):
     # The false-alarm panel's real member: RSS jitters with every request, and does not grow.
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "index.html").write_text("<p>hello</p>" * 1000)
-    server = subprocess.Popen(
+    server = spawn(
         [sys.executable, str(HELPERS / "web_server.py"), str(tmp_path / "www")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -313,7 +313,7 @@ def test_a_probe_that_fails_is_an_event_and_the_watch_goes_on(tmp_path, idle):
 
 def test_watch_with_the_agent_names_what_grows_in_a_live_service(tmp_path):
     socket_path = tmp_path / "agent" / "leaker.sock"
-    service = subprocess.Popen(
+    service = spawn(
         [
             sys.executable,
             "-m",
@@ -563,7 +563,7 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
     # than the 50 ms interval and the 100 ms probe interval, so probes come due during a walk,
     # and well within the 5 s probe deadline of a 10 s watch even on a loaded host (300,000
     # took over 5 s at a load of 9 and no probe was kept).
-    service = subprocess.Popen(
+    service = spawn(
         [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "100000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -599,7 +599,7 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
 def test_a_probe_still_counting_when_the_watch_ends_is_killed_at_its_deadline_not_waited_for(tmp_path):
     # Two million dicts: a walk takes longer than the 5 s deadline of a 4 s watch (half of it, at
     # least 5 s), so the watch ends one deadline after its duration at most, and says why.
-    service = subprocess.Popen(
+    service = spawn(
         [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "2000000"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -630,7 +630,7 @@ def test_a_one_minute_agent_watch_with_default_options_calls_a_steady_19_mb_per_
     # What a user types: no --interval. RSS is sampled at the watch's own interval (half a second
     # for a minute), probes at theirs (every 10 s): a verdict, where every 5 s gave 13 points.
     rate_bytes_per_s = 19e6 / 60
-    service = subprocess.Popen(
+    service = spawn(
         [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "leaker.py"), str(rate_bytes_per_s)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -12,7 +12,6 @@ import ctypes
 import gc
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 import pytest
 
 from leakhunt.sampling.probe import Probe, fork_refusal
+from tests.helpers.processes import run
 
 REPO = Path(__file__).resolve().parents[2]
 HELPERS = REPO / "tests" / "helpers"
@@ -69,7 +69,7 @@ def test_the_probe_does_not_collect_cyclic_garbage_it_measures_it():
 
 def lean_probe(check: str) -> dict:
     """A check of tests/helpers/lean_probe.py, in a fresh interpreter of its own."""
-    result = subprocess.run(
+    result = run(
         [sys.executable, str(HELPERS / "lean_probe.py"), check],
         capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip

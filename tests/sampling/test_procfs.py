@@ -9,11 +9,12 @@ import psutil
 import pytest
 
 from leakhunt.sampling.procfs import CLOCK_TICKS_PER_S, parse_stat, parse_status, parse_systemctl_show
+from tests.helpers.processes import spawn
 
 
 def test_start_ticks_are_the_start_time_since_boot_the_kernel_gives_every_process():
     """With the PID they name one process: a PID reused by a later process has a later start."""
-    first = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    first = spawn([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         first_stat = parse_stat(Path(f"/proc/{first.pid}/stat").read_text())
         started_s = psutil.boot_time() + first_stat.start_ticks / CLOCK_TICKS_PER_S
