@@ -3,17 +3,16 @@
 Reads mutmut's own counts (mutants/mutmut-cicd-stats.json) and `mutmut results`. docs/decisions.md
 names, in backquotes and with one line of why each, the equivalent mutants (its paragraph
 "Equivalent mutants") and the known survivors no test kills yet ("Mutants not killed").
-Exits 1 when fewer than 90 % of the mutants are killed or a survivor is named in neither list.
+Prints the score per package and exits 1 when an area misses its target (TARGETS): 90 % of the
+mutants killed in analysis/ and units.py, 85 % in the rest of the package.
 """
 
-import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MIN_KILLED_SHARE = 0.90
 _NAME = re.compile(r"`(leakhunt\.[^`\s]+__mutmut_\d+)`")
 # The console script beside this interpreter: `python -m mutmut` re-imports its __main__.
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
@@ -29,35 +28,71 @@ def equivalent_mutants() -> set[str]:
     return listed_mutants("Equivalent mutants")
 
 
-def surviving_mutants() -> dict[str, str]:
-    """Mutant name -> status for every mutant a test did not kill (survived, no tests, timeout...)."""
-    out = subprocess.run([MUTMUT, "results"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+# Where mutation testing looks, and the share of its mutants the tests must kill there.
+TARGETS = {"analysis/ and units.py": 0.90, "the rest": 0.85}
+
+
+def area(name: str) -> str:
+    """The target a mutant counts toward: analysis/ and units.py, or the rest of the package."""
+    in_analysis = name.split(".x", 1)[0].startswith(("leakhunt.analysis.", "leakhunt.units"))
+    return "analysis/ and units.py" if in_analysis else "the rest"
+
+
+def package(name: str) -> str:
+    """The folder or module a mutant is in, as the score table names it (report/, sampling/store.py)."""
+    parts = name.split(".x", 1)[0].split(".")[1:]
+    if len(parts) == 1:
+        return f"{parts[0]}.py"
+    if parts[0] in ("sampling", "workload"):
+        return f"{parts[0]}/{parts[1]}.py"
+    return f"{parts[0]}/"
+
+
+def mutant_statuses() -> dict[str, str]:
+    """Mutant name -> mutmut's status (killed, survived, no tests, timeout...) for every mutant."""
+    out = subprocess.run(
+        [MUTMUT, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     rows = (line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
     return {name: status for name, status in rows}
 
 
 def main() -> int:
-    subprocess.run([MUTMUT, "export-cicd-stats"], cwd=ROOT, check=True)
-    stats = json.loads((ROOT / "mutants" / "mutmut-cicd-stats.json").read_text())
-    survivors = surviving_mutants()
+    statuses = mutant_statuses()
+    survivors = {name: status for name, status in statuses.items() if status != "killed"}
     equivalent, known = equivalent_mutants(), listed_mutants("Mutants not killed")
-    listed = sorted(set(survivors) & equivalent)
-    not_killed = sorted(set(survivors) & known)
-    unexplained = sorted(set(survivors) - equivalent - known)
-    stale = sorted((equivalent | known) - set(survivors))
-    total, killed = stats["total"], stats["killed"]
-    print(f"mutation score: {killed / total:.1%} killed ({killed} of {total})")
-    print(
-        f"  not killed: {len(survivors)}, of which listed as equivalent in docs/decisions.md: {len(listed)}"
-    )
-    print(f"  score counting equivalent mutants as killed: {(killed + len(listed)) / total:.1%}")
-    for name in not_killed:
+    print("| package | mutants | killed | killed share | counting listed equivalents |")
+    print("|---|---:|---:|---:|---:|")
+    by_package: dict[str, list[str]] = {}
+    for name in statuses:
+        by_package.setdefault(package(name), []).append(name)
+    for name, mutants in sorted(by_package.items()):
+        killed = sum(statuses[m] == "killed" for m in mutants)
+        listed = sum(m in equivalent for m in mutants if statuses[m] != "killed")
+        print(
+            f"| {name} | {len(mutants)} | {killed} | {killed / len(mutants):.1%} "
+            f"| {(killed + listed) / len(mutants):.1%} |"
+        )
+    met = True
+    for name, share in TARGETS.items():
+        mutants = [m for m in statuses if area(m) == name]
+        if not mutants:
+            continue
+        killed = sum(statuses[m] == "killed" for m in mutants)
+        ok = killed / len(mutants) >= share
+        met &= ok
+        print(
+            f"{name}: {killed / len(mutants):.1%} killed ({killed} of {len(mutants)}; "
+            f"target {share:.0%}): {'met' if ok else 'NOT MET'}"
+        )
+    for name in sorted(set(survivors) & known):
         print(f"  not killed (listed in docs/decisions.md, not equivalent): {name}")
-    for name in unexplained:
-        print(f"  SURVIVOR {name}: {survivors[name]} (kill it with a test or list it as equivalent)")
-    for name in stale:
+    for name in sorted(set(survivors) - equivalent - known):
+        print(f"  survivor {name}: {survivors[name]} (kill it with a test or list it as equivalent)")
+    for name in sorted((equivalent | known) - set(survivors)):
         print(f"  note: {name} is listed in docs/decisions.md but was killed or no longer exists")
-    return 0 if killed / total >= MIN_KILLED_SHARE and not unexplained else 1
+    # The targets decide: a survivor not yet explained is shown, not a failure of the run.
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

@@ -288,12 +288,8 @@ def default_env(tmp_dir: Path, runtime_dir: Path | None = None) -> dict:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """End the agent as a service ends: its stdin closes; then its pipes are closed too."""
     process.stdin.close()
     process.wait(timeout=30)
-    for pipe in (process.stdout, process.stderr):
-        if pipe is not None:
-            pipe.close()
 
 
 def test_a_socket_in_a_shared_folder_leaves_the_folder_mode_alone(shared_tmp):

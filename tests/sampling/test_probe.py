@@ -233,7 +233,9 @@ def test_a_child_that_does_not_answer_in_time_is_killed_and_the_failure_said():
     summary = take(Probe(timeout_s=0.0))
     assert summary["kind"] == "error" and "killed" in summary["error"]
     assert summary["t_sim_s"] == 60.0  # still on the time axis, for the report to place
-    assert our_children() == children_before  # killed and reaped: no zombie left
+    # Killed and reaped: as many children as before and no zombie (the others' states may change).
+    after = our_children()
+    assert len(after) == len(children_before) and after.count("Z") == children_before.count("Z")
 
 
 def test_summaries_started_without_waiting_come_out_in_order_and_stamped_with_their_fork():
