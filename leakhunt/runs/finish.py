@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from leakhunt.analysis.summary import summarize_run
-from leakhunt.errors import UsageError
+from leakhunt.errors import RunError, UsageError
 from leakhunt.report.html import render_run_html
 from leakhunt.report.plots import plot_holders, plot_run, plot_types
 from leakhunt.sampling.store import RESERVE, RunDir, write_atomic
@@ -25,6 +25,9 @@ def _analyse(run_dir: RunDir, meta_overrides: dict[str, Any] | None) -> tuple[di
     samples = run_dir.read_samples()
     meta = {**run_dir.read_meta(), **(meta_overrides or {})}
     if samples.empty:
+        detail = meta.get("exit_detail") or {}
+        if detail.get("started") is False:
+            raise RunError(detail["text"])  # the child's own error, said before "no samples"
         raise UsageError(f"{run_dir.path} holds no samples yet: nothing to analyse")
     summaries = run_dir.read_summaries()
     summary = summarize_run(samples, meta, summaries)

@@ -147,6 +147,7 @@ def run_soak(
         _active_targets.add(target)
     meter: ProcessMeter | None = None
     exit_reason, detail = "target_exited", {}
+    ready = False  # the child said it runs: until then, its ending is a failure to start
     samples = 0
     probe_s = 0.0
     last_rss_bytes = 0
@@ -159,7 +160,9 @@ def run_soak(
             for message in target.messages():
                 op = message["op"]
                 t_sim_s = message.get("t_sim_s", 0.0)
-                if op == "sample":
+                if op == "ready":
+                    ready = True
+                elif op == "sample":
                     rss_bytes, swap_bytes, cpu_percent = meter.read()
                     sample = Sample(
                         t_wall_s=time.monotonic() - wall_start_s,
@@ -233,7 +236,13 @@ def run_soak(
             returncode = target.stop()
             wall_s = time.monotonic() - wall_start_s
             own_cost = own_cpu.cost(wall_s, samples)
-            if exit_reason == "target_exited":
+            if exit_reason == "target_exited" and not ready:
+                detail = {
+                    "returncode": returncode,
+                    "started": False,
+                    "text": target.start_failure(returncode),
+                }
+            elif exit_reason == "target_exited":
                 detail = {
                     "returncode": returncode,
                     "last_rss_bytes": last_rss_bytes,
