@@ -53,6 +53,7 @@ class SoakResult:
     exit_reason: str
     samples: int
     write_error: WriteFailed | None = None  # why a "write_failed" run stopped
+    start_failure: str | None = None  # what a child that never became ready said
 
 
 _active_targets: set[TargetProcess] = set()
@@ -274,4 +275,10 @@ def run_soak(
                 },
             )
         run_dir.release_reserve()  # meta.json has its last word; the report may use the space
-    return SoakResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples, write_error=write_error)
+    return SoakResult(
+        run_dir=run_dir,
+        exit_reason=exit_reason,
+        samples=samples,
+        write_error=write_error,
+        start_failure=detail["text"] if detail.get("started") is False else None,
+    )
