@@ -83,7 +83,9 @@ def run_baseline_comparison(
         for replicate in range(1, repeat + 1):
             name = variant.directory if repeat == 1 else f"{variant.directory}-r{replicate}"
             run_dir = RunDir.create("soak", name, comparison_dir.path / name)
-            planned = replace(options, scenario=scenario, out=run_dir.path, variant=variant.label)
+            planned = replace(
+                options, scenario=scenario, out=run_dir.path, variant=variant.label, probe_in_flight=1
+            )
             plans.append((replace(planned, replicate=replicate if repeat > 1 else None), run_dir))
 
     def run_one(plan: SoakOptions, run_dir: RunDir) -> SoakResult:

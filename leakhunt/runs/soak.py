@@ -4,6 +4,7 @@ Every sample is written as it is taken; Ctrl-C, SIGTERM, the memory limit or a d
 all end the loop the same way: stop the child, record why, and render the report from the files.
 """
 
+import os
 import platform
 import signal
 import sys
@@ -27,6 +28,9 @@ from leakhunt.workload.scenario import Scenario
 DEFAULT_INTERVAL_S = 5.0
 DEFAULT_PROBE_INTERVAL_S = 300.0
 SEARCH_LIMIT = 2_000_000  # objects the holder search visits (sampling/walk.py, MAX_VISITED)
+# A lone soak leaves a core idle while its model waits on a walk: two snapshot children may walk
+# at once there. Runs side by side (compare) fill the cores already: one each.
+PROBE_IN_FLIGHT = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class SoakOptions:
     replicate: int | None = None
     allow_unproven: bool = False
     search_limit: int = SEARCH_LIMIT
+    probe_in_flight: int = PROBE_IN_FLIGHT
 
 
 @dataclass
@@ -140,6 +145,7 @@ def run_soak(
         "tracemalloc_frames": options.tracemalloc_frames,
         "malloc_trim": options.malloc_trim,
         "search_limit": options.search_limit,
+        "probe_in_flight": options.probe_in_flight,
     }
     wall_start_s = time.monotonic()
     own_cpu = OwnCpu()
