@@ -10,8 +10,11 @@ fork, one core, or we are a forked child already, everything runs here, in order
 
 import json
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from leakhunt.sampling.lifeline import dies_with_parent
 
 _in_child = False  # a forked child runs its own pieces in order: no forks of forks
 
@@ -57,11 +60,13 @@ def _plain(value: Any) -> Any:
 def _fork(tasks: Sequence[Callable[[], Any]], index: int) -> tuple[int, int, int]:
     global _in_child
     read_fd, write_fd = os.pipe()
+    arrange = dies_with_parent(signal.SIGKILL)  # a killed leakhunt leaves no child drawing
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child: reports through the pipe, never returns
         _in_child = True
         code = 1
         try:
+            arrange()
             os.close(read_fd)
             data = json.dumps(tasks[index](), default=str).encode()
             code = 0
