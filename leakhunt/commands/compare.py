@@ -6,7 +6,7 @@ from typing import Any
 from rich.console import Console
 
 from leakhunt.commands.checks import build_scenario, soak_options
-from leakhunt.errors import UsageError
+from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import check_expectations
 
 
@@ -78,6 +78,9 @@ def compare_command(
             on_sample=shown.on_sample,
             on_done=shown.on_done,
         )
+    failed = next((result.start_failure for result in done if result.start_failure), None)
+    if failed is not None:
+        raise RunError(failed)  # every run starts the same child: the first one's error says it
     interrupted = any(result.exit_reason == "interrupted" for result in done)
     with working(progress, "writing the report", announce=interrupted):
         comparison = render_comparison(comparison_dir, [result.run_dir for result in done])

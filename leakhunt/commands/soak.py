@@ -45,11 +45,11 @@ def soak_command(
         search_limit=search_limit,
     )
     run_dir = RunDir.create("soak", run_label(resolved), out)
-    # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.
     from leakhunt.commands.progress import live_progress, working
+    from leakhunt.errors import RunError
     from leakhunt.report.console import LiveLine, print_run_summary
-    from leakhunt.runs.finish import finish_run
     from leakhunt.runs.soak import interrupts_stop_runs, run_soak
+    from leakhunt.runs.warm import warming
 
     live = LiveLine(options.duration_s)
     progress.print(
@@ -58,10 +58,15 @@ def soak_command(
         highlight=False,
         markup=False,
     )
-    with live_progress(progress, live, options.duration_s) as on_sample, interrupts_stop_runs():
+    # The report's heavy imports (pandas, scipy, matplotlib) while the child runs.
+    with warming(), live_progress(progress, live, options.duration_s) as on_sample, interrupts_stop_runs():
         result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
+    if result.start_failure is not None:
+        raise RunError(result.start_failure)  # before the report's imports: nothing to report
     if result.write_error is not None:
         raise result.write_error  # no report on a full disk: it could only be half written
+    from leakhunt.runs.finish import finish_run
+
     # Said at once after Ctrl-C (the user is waiting to know); otherwise only if it takes 10 s.
     with working(progress, "writing the report", announce=result.exit_reason == "interrupted"):
         summary = finish_run(result.run_dir)

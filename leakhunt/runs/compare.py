@@ -24,6 +24,7 @@ from leakhunt.analysis.growth import Growth
 from leakhunt.analysis.student import t_critical_95
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, Judgement, judge, limit_text
 from leakhunt.errors import UsageError
+from leakhunt.report.forked import run_all
 from leakhunt.report.html import render_comparison_html
 from leakhunt.report.plots import plot_comparison
 from leakhunt.runs.finish import analyse_run, finish_run, open_run
@@ -83,7 +84,9 @@ def run_baseline_comparison(
         for replicate in range(1, repeat + 1):
             name = variant.directory if repeat == 1 else f"{variant.directory}-r{replicate}"
             run_dir = RunDir.create("soak", name, comparison_dir.path / name)
-            planned = replace(options, scenario=scenario, out=run_dir.path, variant=variant.label)
+            planned = replace(
+                options, scenario=scenario, out=run_dir.path, variant=variant.label, probe_in_flight=1
+            )
             plans.append((replace(planned, replicate=replicate if repeat > 1 else None), run_dir))
 
     def run_one(plan: SoakOptions, run_dir: RunDir) -> SoakResult:
@@ -451,9 +454,13 @@ def render_comparison(
 ) -> dict[str, Any]:
     """Write comparison.json, comparison.png and report.html; with `finish_runs`, each run's own
     report too (runs made for this comparison). Saved runs are read, never rewritten."""
+    if finish_runs:
+        # One report per run, side by side: each child hands back the summary it wrote.
+        summaries = run_all([partial(finish_run, run_dir) for run_dir in run_dirs])
+    else:
+        summaries = [analyse_run(run_dir, meta_overrides=meta_overrides) for run_dir in run_dirs]
     runs = []
-    for run_dir in run_dirs:
-        summary = finish_run(run_dir) if finish_runs else analyse_run(run_dir, meta_overrides=meta_overrides)
+    for run_dir, summary in zip(run_dirs, summaries, strict=True):
         meta = run_dir.read_meta()
         runs.append(
             {

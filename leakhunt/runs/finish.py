@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from leakhunt.analysis.summary import summarize_run
-from leakhunt.errors import UsageError
+from leakhunt.errors import RunError, UsageError
+from leakhunt.report.forked import run_all
 from leakhunt.report.html import render_run_html
 from leakhunt.report.plots import plot_holders, plot_run, plot_types
 from leakhunt.sampling.store import RESERVE, RunDir, write_atomic
@@ -25,6 +26,9 @@ def _analyse(run_dir: RunDir, meta_overrides: dict[str, Any] | None) -> tuple[di
     samples = run_dir.read_samples()
     meta = {**run_dir.read_meta(), **(meta_overrides or {})}
     if samples.empty:
+        detail = meta.get("exit_detail") or {}
+        if detail.get("started") is False:
+            raise RunError(detail["text"])  # the child's own error, said before "no samples"
         raise UsageError(f"{run_dir.path} holds no samples yet: nothing to analyse")
     summaries = run_dir.read_summaries()
     summary = summarize_run(samples, meta, summaries)
@@ -54,17 +58,22 @@ def finish_run(run_dir: RunDir) -> dict[str, Any]:
     summary, samples, meta, summaries = _analyse(run_dir, None)
     run_dir.write_summary(summary)
     figures = [run_dir.file("memory.png")]
-    write_atomic(figures[0], lambda tmp: plot_run(samples, meta, summary, tmp))
+    draws = [lambda: write_atomic(figures[0], lambda tmp: plot_run(samples, meta, summary, tmp))]
     attribution = summary.get("attribution")
     axis = meta.get("time_axis", "t_sim_s")
     if attribution and attribution["types"]:
         top_names = [t["name"] for t in attribution["types"][:5]]
-        figures.append(run_dir.file("types.png"))
-        write_atomic(figures[-1], lambda tmp: plot_types(summaries, top_names, tmp, time_axis=axis))
+        types_png = run_dir.file("types.png")
+        figures.append(types_png)
+        draws.append(
+            lambda: write_atomic(types_png, lambda tmp: plot_types(summaries, top_names, tmp, time_axis=axis))
+        )
     if attribution and attribution.get("accumulation_points"):
         points = attribution["accumulation_points"][:5]
-        figures.append(run_dir.file("holders.png"))
-        write_atomic(figures[-1], lambda tmp: plot_holders(points, tmp, time_axis=axis))
+        holders_png = run_dir.file("holders.png")
+        figures.append(holders_png)
+        draws.append(lambda: write_atomic(holders_png, lambda tmp: plot_holders(points, tmp, time_axis=axis)))
+    run_all(draws)  # side by side: each figure is a second of one core's drawing
     html = render_run_html(meta, summary, figures)
     write_atomic(run_dir.file("report.html"), lambda tmp: tmp.write_text(html))
     # A finished report no longer needs the space reserve a run keeps for its last meta.json.

@@ -4,6 +4,7 @@ Every sample is written as it is taken; Ctrl-C, SIGTERM, the memory limit or a d
 all end the loop the same way: stop the child, record why, and render the report from the files.
 """
 
+import os
 import platform
 import signal
 import sys
@@ -27,6 +28,9 @@ from leakhunt.workload.scenario import Scenario
 DEFAULT_INTERVAL_S = 5.0
 DEFAULT_PROBE_INTERVAL_S = 300.0
 SEARCH_LIMIT = 2_000_000  # objects the holder search visits (sampling/walk.py, MAX_VISITED)
+# A lone soak leaves a core idle while its model waits on a walk: two snapshot children may walk
+# at once there. Runs side by side (compare) fill the cores already: one each.
+PROBE_IN_FLIGHT = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class SoakOptions:
     replicate: int | None = None
     allow_unproven: bool = False
     search_limit: int = SEARCH_LIMIT
+    probe_in_flight: int = PROBE_IN_FLIGHT
 
 
 @dataclass
@@ -53,6 +58,7 @@ class SoakResult:
     exit_reason: str
     samples: int
     write_error: WriteFailed | None = None  # why a "write_failed" run stopped
+    start_failure: str | None = None  # what a child that never became ready said
 
 
 _active_targets: set[TargetProcess] = set()
@@ -139,6 +145,7 @@ def run_soak(
         "tracemalloc_frames": options.tracemalloc_frames,
         "malloc_trim": options.malloc_trim,
         "search_limit": options.search_limit,
+        "probe_in_flight": options.probe_in_flight,
     }
     wall_start_s = time.monotonic()
     own_cpu = OwnCpu()
@@ -147,6 +154,7 @@ def run_soak(
         _active_targets.add(target)
     meter: ProcessMeter | None = None
     exit_reason, detail = "target_exited", {}
+    ready = False  # the child said it runs: until then, its ending is a failure to start
     samples = 0
     probe_s = 0.0
     last_rss_bytes = 0
@@ -159,7 +167,9 @@ def run_soak(
             for message in target.messages():
                 op = message["op"]
                 t_sim_s = message.get("t_sim_s", 0.0)
-                if op == "sample":
+                if op == "ready":
+                    ready = True
+                elif op == "sample":
                     rss_bytes, swap_bytes, cpu_percent = meter.read()
                     sample = Sample(
                         t_wall_s=time.monotonic() - wall_start_s,
@@ -233,7 +243,13 @@ def run_soak(
             returncode = target.stop()
             wall_s = time.monotonic() - wall_start_s
             own_cost = own_cpu.cost(wall_s, samples)
-            if exit_reason == "target_exited":
+            if exit_reason == "target_exited" and not ready:
+                detail = {
+                    "returncode": returncode,
+                    "started": False,
+                    "text": target.start_failure(returncode),
+                }
+            elif exit_reason == "target_exited":
                 detail = {
                     "returncode": returncode,
                     "last_rss_bytes": last_rss_bytes,
@@ -265,4 +281,10 @@ def run_soak(
                 },
             )
         run_dir.release_reserve()  # meta.json has its last word; the report may use the space
-    return SoakResult(run_dir=run_dir, exit_reason=exit_reason, samples=samples, write_error=write_error)
+    return SoakResult(
+        run_dir=run_dir,
+        exit_reason=exit_reason,
+        samples=samples,
+        write_error=write_error,
+        start_failure=detail["text"] if detail.get("started") is False else None,
+    )

@@ -2,12 +2,20 @@
 
 RSS and swap come from /proc/PID/status (one read gives both), CPU from /proc/PID/stat through
 psutil; never from the target about itself.
+
+The child runs the very package its parent runs, whatever the working directory: `python -m`
+would put the working directory first on sys.path, and a folder named leakhunt there (the
+project's own checkout, or any user project's) would be imported instead. `-P` (Python 3.11+)
+adds nothing; the parent's package root is put on PYTHONPATH only where the child's own sys.path
+would not find it (the parent ran from a checkout with `python -m leakhunt`).
 """
 
 import contextlib
 import json
 import os
+import re
 import signal
+import site
 import subprocess
 import sys
 import time
@@ -17,6 +25,7 @@ from typing import Any
 
 import psutil
 
+import leakhunt
 from leakhunt.errors import RunError
 from leakhunt.sampling.lifeline import dies_with_parent
 from leakhunt.sampling.procfs import parse_status
@@ -55,13 +64,61 @@ class ProcessMeter:
         return rss_bytes, swap_bytes, cpu_percent
 
 
+# PYTHONHASHSEED takes 0 .. 2**32 - 1; any other seed would stop the child's interpreter at start.
+HASH_SEEDS = 2**32
+LOG_LINE_CHARS = 300
+_ERROR_LINE = re.compile(r"^(Fatal Python error|[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b)")
+
+
+def package_root() -> Path:
+    """The folder holding the leakhunt package this process runs."""
+    return Path(leakhunt.__file__).resolve().parent.parent
+
+
+def _site_dirs() -> set[Path]:
+    """Folders every interpreter of this environment has on sys.path (a venv's base too)."""
+    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    dirs += [d for d in sys.path if d.endswith(("site-packages", "dist-packages"))]
+    return {Path(d).resolve() for d in dirs if d}
+
+
+def python_command(module: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of a child running `module` from this process's leakhunt.
+
+    In a site-packages folder (pip, pipx) the child finds it there; an editable install leaves a
+    .pth file or finder there too. Only a package found elsewhere (a checkout run as `python -m
+    leakhunt`, or one on PYTHONPATH already) needs its root named, and then before the rest.
+    """
+    root = package_root()
+    child_env = dict(env)
+    if root not in _site_dirs():
+        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return [sys.executable, "-P", "-m", module], child_env
+
+
+def error_line(log_text: str) -> str:
+    """The line of a child's output that says what went wrong: the exception of its traceback,
+    or Python's own fatal error; else its last line."""
+    lines = [line.strip() for line in log_text.splitlines() if line.strip()]
+    if not lines:
+        return "it wrote nothing"
+    chosen = next((line for line in reversed(lines) if _ERROR_LINE.match(line)), lines[-1])
+    return chosen if len(chosen) <= LOG_LINE_CHARS else chosen[: LOG_LINE_CHARS - 3] + "..."
+
+
 class TargetProcess:
     """The soak target as a child process speaking the barrier protocol of workload.target."""
 
     def __init__(self, config: dict[str, Any], log_path: Path) -> None:
+        self.log_path = log_path
         self._log = log_path.open("ab")
+        # The same seed must draw the same curve: string hashes order sets and dicts, and so the
+        # allocations the model makes.
+        hash_seed = int(config["scenario"].get("seed", 0)) % HASH_SEEDS
+        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+        argv, env = python_command("leakhunt.workload.target", env)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "leakhunt.workload.target", json.dumps(config)],
+            [*argv, json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -71,9 +128,7 @@ class TargetProcess:
             start_new_session=True,
             # A SIGKILLed parent stops nobody: the kernel does, instead of the next barrier.
             preexec_fn=dies_with_parent(signal.SIGKILL),
-            # The same seed must draw the same curve: string hashes order sets and dicts, and
-            # so the allocations the model makes.
-            env={**os.environ, "PYTHONHASHSEED": str(config["scenario"].get("seed", 0))},
+            env=env,
         )
         self.pid = self.process.pid
 
@@ -85,6 +140,16 @@ class TargetProcess:
                 yield json.loads(line)
             except json.JSONDecodeError:
                 raise RunError(f"the target wrote an unreadable line: {line[:80]!r}") from None
+
+    def start_failure(self, returncode: int | None) -> str:
+        """What to tell the user of a child that ended before it was ready: its error, its log."""
+        try:
+            said = error_line(self.log_path.read_text(errors="replace"))
+        except OSError as exc:
+            said = f"its log cannot be read ({exc.strerror})"
+        return (
+            f"the target process did not start (exit code {returncode}): {said}; its output: {self.log_path}"
+        )
 
     def release(self) -> None:
         """Let the child go on from a barrier."""

@@ -5,8 +5,11 @@ the service at that instant, counts its objects (sampling/walk.py: types, and th
 hold the most, by path), writes one JSON line to a pipe and leaves with os._exit. Nothing the
 walk allocates ever reaches the service's heap, and the service runs on while the child walks.
 The service's cost is the fork itself (copying page tables: `probe_s`), plus reading one line.
-A probe due while the previous child still walks waits for it first (`waited_s`, separate: at
---speed max simulated minutes pass faster than a walk; at speed 1 it is zero).
+Up to `in_flight` children walk at once (the soak target: one per core, at most two); a probe
+due while that many still walk waits for the oldest first (`waited_s`, separate: at --speed max
+simulated minutes pass faster than a walk; at speed 1 it is zero). Summaries come out in the
+order of their forks whichever child ends first, and each child compares its types with the
+latest summary collected when it was forked.
 
 Every summary is stamped when its objects were counted: the fork (`t_sim_s`, `t_wall_s` given by
 the caller at that moment, and `counted_unix_s`), never when the answer arrived.
@@ -81,16 +84,17 @@ def host_memory() -> tuple[int | None, int | None]:
 
 
 def fork_refusal(
-    last_child_bytes: int | None, available: int | None = None, rss: int | None = None
+    last_child_bytes: int | None, available: int | None = None, rss: int | None = None, children: int = 1
 ) -> str | None:
     """Why forking a snapshot child could hurt this host now; None when it cannot. A walk touches
     every object, and the kernel copies each page it touches: the first child may need as much
-    as the service's RSS, later ones what the last one took."""
+    as the service's RSS, later ones what the last one took; `children` walking at once (this
+    one and those still in flight) each as much."""
     if available is None:
         available, rss = host_memory()
     if available is None:
         return None  # no /proc: nothing says memory is short
-    need = int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else (rss or 0)
+    need = children * (int(last_child_bytes * CHILD_MARGIN) if last_child_bytes else (rss or 0))
     if available < need + RESERVE_BYTES:
         return (
             f"the host has {available / 1e6:.0f} MB available and a snapshot child may need "
@@ -236,6 +240,7 @@ class Probe:
         fork: bool = True,
         timeout_s: float = 300.0,
         child_budget_bytes: int | None = None,
+        in_flight: int = 1,
     ) -> None:
         self.top_types = top_types
         self.top_lines = top_lines
@@ -256,7 +261,8 @@ class Probe:
         # The previous summary's types, as the bytes of its line: the next child reads what grew
         # since (parsing it here would allocate in the service).
         self._last_types: bytes | None = None
-        self._pending: _Child | None = None
+        self.in_flight = max(1, in_flight)
+        self._pending: list[_Child] = []  # oldest first
         self._done: list[bytes] = []
 
     # --- what is measured, in whichever process measures it ---------------------------------
@@ -320,42 +326,58 @@ class Probe:
         child = self._start(t_sim_s, t_wall_s, frames)
         if isinstance(child, bytes):
             return child
-        return self._collect(child, block=True) or b""
+        child.line = self._collect(child, block=True)
+        return self._accepted(child) or b""
 
     # --- asynchronous (the soak target: the service runs on while the child walks) -------------
     def start(self, *, t_sim_s: float, t_wall_s: float) -> None:
         """Fork a snapshot now; its line comes out of ready() or finish() later."""
-        waited_s = self._wait_pending()
+        waited_s = self._wait_pending(keep=self.in_flight - 1)
         child = self._start(t_sim_s, t_wall_s, [("MainThread", sys._getframe(1))], waited_s)
         if isinstance(child, bytes):
+            self._wait_pending()  # behind the children still walking: in fork order
             self._done.append(child)
         else:
-            self._pending = child
+            self._pending.append(child)
 
     def ready(self) -> list[bytes]:
-        """Summaries finished since the last call, as JSON lines; never blocks."""
-        if self._pending is not None:
-            line = self._collect(self._pending, block=False)
-            if line is not None:
-                self._pending = None
-                self._done.append(line)
+        """Summaries finished since the last call, as JSON lines, in fork order; never blocks."""
+        for child in self._pending:
+            if child.line is None:
+                child.line = self._collect(child, block=False)
+        while self._pending and self._pending[0].line is not None:
+            self._hand_out(self._pending.pop(0))
         done, self._done = self._done, []
         return done
 
     def finish(self) -> list[bytes]:
-        """Wait for the snapshot in flight; every summary not yet handed out."""
+        """Wait for the snapshots in flight; every summary not yet handed out."""
         self._wait_pending()
         return self.ready()
 
-    def _wait_pending(self) -> float:
-        if self._pending is None:
+    def _wait_pending(self, keep: int = 0) -> float:
+        """Wait for the oldest children until at most `keep` walk; how long that took."""
+        if len(self._pending) <= keep:
             return 0.0
         started = time.perf_counter()
-        line = self._collect(self._pending, block=True)
-        self._pending = None
+        while len(self._pending) > keep:
+            child = self._pending.pop(0)
+            if child.line is None:
+                child.line = self._collect(child, block=True)
+            self._hand_out(child)
+        return time.perf_counter() - started
+
+    def _hand_out(self, child: _Child) -> None:
+        line = self._accepted(child)
         if line:
             self._done.append(line)
-        return time.perf_counter() - started
+
+    def _accepted(self, child: _Child) -> bytes | None:
+        """A finished child's line; taken in fork order, so the next children compare with it."""
+        if child.succeeded and child.line:
+            self.last_child_bytes = _private_dirty_of(child.line)
+            self._last_types = _types_of(child.line)
+        return child.line
 
     # --- fork, or count here --------------------------------------------------------------------
     def _start(self, t_sim_s: float, t_wall_s: float, frames: list, waited_s: float = 0.0) -> _Child | bytes:
@@ -363,7 +385,8 @@ class Probe:
             reason = "fork turned off" if not self.fork else "this platform has no fork()"
             return self._in_process(t_sim_s, t_wall_s, frames, reason)
         available, rss = host_memory()
-        refusal = fork_refusal(self.last_child_bytes, available, rss)
+        walking = len(self._pending)
+        refusal = fork_refusal(self.last_child_bytes, available, rss, children=walking + 1)
         if refusal is not None:
             # Counting here would need the tally's memory too, and leave some of it in RSS. The
             # allocator's block count costs nothing to read: the growth of live objects still shows.
@@ -372,8 +395,9 @@ class Probe:
             return json.dumps({**skipped, "error": refusal, "probe_s": 0.0}).encode() + b"\n"
         header = self._header(t_sim_s, t_wall_s, "fork", None)
         header["service_rss_bytes"] = rss
-        # The child stops before it takes what the host has left, less the reserve.
-        budgets = [b for b in (self.child_budget_bytes, available and available - RESERVE_BYTES) if b]
+        # The child stops before it takes its share of what the host has left, less the reserve.
+        share = available and (available - RESERVE_BYTES) // (walking + 1)
+        budgets = [b for b in (self.child_budget_bytes, share) if b]
         header["child_budget_bytes"] = min(budgets) if budgets else None
         read_fd, write_fd = os.pipe()
         started = time.perf_counter()
@@ -458,8 +482,7 @@ class Probe:
             if not data.startswith(b'{"kind"'):
                 reason = data.decode(errors="replace")[:200] or f"exit status {child.status}"
                 return self._failed(child, f"the snapshot child failed: {reason}")
-            self.last_child_bytes = _private_dirty_of(data)
-            self._last_types = _types_of(data)
+            child.succeeded = True
             return data[:-1] + b', "probe_s": %.6f, "waited_s": %.6f}\n' % (child.pause_s, child.waited_s)
 
     def _failed(self, child: _Child, reason: str) -> bytes:
@@ -522,6 +545,8 @@ class _Child:
         self.pause_s = pause_s  # the fork: what the service stood still for
         self.waited_s = waited_s  # for the previous child, when probes come faster than walks
         self.chunks: list[bytes] = []
+        self.line: bytes | None = None  # the summary, once it has all arrived
+        self.succeeded = False  # a summary, not a failure said for it
         self.status: int | None = None
         self.header: dict = {}
 

@@ -270,6 +270,19 @@ class OverBudget(Exception):
 BUDGET_EVERY = 65_536
 
 
+# What the search does with an object, by its type: follow it, count it into its holder, skip it
+# (a module: a root of its own), or look where it is defined (a class).
+_NODE, _LEAF, _MODULE, _CLASS = range(4)
+
+
+def _role_of(cls: type) -> int:
+    if issubclass(cls, types.ModuleType):
+        return _MODULE
+    if issubclass(cls, type):
+        return _CLASS
+    return _LEAF if issubclass(cls, _ATOMIC) else _NODE
+
+
 class _Search:
     """Breadth-first search from the roots, keeping each object's parent and the edge to it."""
 
@@ -291,20 +304,32 @@ class _Search:
         self.leaves = 0
         self.bound_hit = False
         self._named: dict[type, bool] = {}
+        self._roles: dict[type, int] = {}
+        self._size_of: dict[type, Any] = {}
 
     def visited(self) -> int:
         return len(self.objects) + self.leaves
 
     def add(self, obj: Any, parent: int, kind: int, key: Any) -> None:
         oid = id(obj)
-        if oid in self.index or isinstance(obj, types.ModuleType):
-            return  # modules are roots of their own
-        if isinstance(obj, type) and not self._defined_here(obj, parent):
-            return  # a class is held where it is defined, not where it was imported
-        if self.visited() >= self._stop_at and self._at_stop():
+        if oid in self.index:
             return
-        size = self.sizer.of(type(obj))(obj)
-        if isinstance(obj, _ATOMIC):
+        cls = type(obj)
+        # Chosen once per type: a heap has a few thousand types and hundreds of thousands of objects.
+        role = self._roles.get(cls)
+        if role is None:
+            role = self._roles[cls] = _role_of(cls)
+        if role == _MODULE:
+            return  # modules are roots of their own
+        if role == _CLASS and not self._defined_here(obj, parent):
+            return  # a class is held where it is defined, not where it was imported
+        if len(self.objects) + self.leaves >= self._stop_at and self._at_stop():
+            return
+        size_of = self._size_of.get(cls)
+        if size_of is None:
+            size_of = self._size_of[cls] = self.sizer.of(cls)
+        size = size_of(obj)
+        if role == _LEAF:
             # Leaves are counted into the first container that holds them.
             self.index[oid] = -1
             self.leaves += 1

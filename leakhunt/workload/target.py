@@ -1,10 +1,10 @@
 """Entry point of the child process that runs a scenario: `python -m leakhunt.workload.target CONFIG`.
 
 CONFIG is JSON: {"scenario": Scenario.to_dict(), "duration_s", "interval_s", "probe_interval_s",
-"speed", "tracemalloc_frames",
-"malloc_trim"}. The child talks to its parent over stdin/stdout, one JSON object
-a line. At every sample point it writes {"op": "sample", "t_sim_s"} and blocks until the parent
-answers a line: the parent reads RSS from outside while the model stands still, so samples line up
+"speed", "tracemalloc_frames", "malloc_trim", "probe_in_flight" (snapshot children walking at
+once, default 1)}. The child talks to its parent over stdin/stdout, one JSON object a line.
+At every sample point it writes {"op": "sample", "t_sim_s"} and blocks until the parent answers
+a line: the parent reads RSS from outside while the model stands still, so samples line up
 with simulated time exactly at any speed. The cleanup task is bracketed by two such barriers so
 its RSS before and after are read from outside too. The probe forks a snapshot child at its own
 cadence (after the RSS read) and the model runs on while the child counts; each summary is sent
@@ -86,6 +86,7 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
         limit = config.get("search_limit")
         probe = Probe(
             tracemalloc_frames=config.get("tracemalloc_frames", 0),
+            in_flight=config.get("probe_in_flight", 1),
             **({"max_visited": limit} if limit else {}),
         )
     feed = SyntheticFeed(

@@ -81,3 +81,14 @@ def test_the_installed_tool_runs_a_soak_from_a_temporary_directory(installed, el
     assert summary["verdict"] in ("LEAK", "BOUNDED", "STABLE", "INCONCLUSIVE")
     assert (elsewhere / "run" / "report.html").stat().st_size > 0
     assert "run directory" in result.stdout and summary["verdict"] in result.stdout
+
+
+def test_the_installed_tool_runs_a_normal_soak_from_a_folder_holding_another_leakhunt(installed, elsewhere):
+    # A user's project with its own package named leakhunt: `python -m` would import it first.
+    (elsewhere / "leakhunt").mkdir()
+    (elsewhere / "leakhunt" / "__init__.py").write_text('"""The user\'s own leakhunt, not the tool."""\n')
+    result = run(installed / "leakhunt", "soak", "--minutes", "2", "--out", "run", cwd=elsewhere)
+    meta = load_json(elsewhere / "run" / "meta.json")
+    assert meta["exit_reason"] == "completed", (elsewhere / "run" / "target.log").read_text()
+    assert load_json(elsewhere / "run" / "summary.json")["n_samples"] == 25  # every 5 s over 2 min, and t=0
+    assert "run directory" in result.stdout

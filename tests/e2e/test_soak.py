@@ -321,3 +321,22 @@ def test_time_to_limit_is_the_memory_left_over_the_growth_and_is_shown_everywher
     assert summary["to_limit"] == shown
     assert shown in result.stdout
     assert shown in (run_dir / "report.html").read_text()
+
+
+def test_a_target_that_cannot_start_is_reported_with_its_own_error_and_its_log_not_no_samples(tmp_path):
+    # The child imports pandas at start; one that fails there, on its PYTHONPATH. The parent
+    # imports the report's pandas only after its run, by when it has said what went wrong.
+    broken = tmp_path / "broken"
+    (broken / "pandas").mkdir(parents=True)
+    (broken / "pandas" / "__init__.py").write_text('raise ImportError("this pandas is broken on purpose")\n')
+    run_dir = tmp_path / "run"
+    result = leakhunt(
+        "soak", "--minutes", "1", "--out", str(run_dir), env={"PYTHONPATH": str(broken)}, check_rc=1
+    )
+    assert result.stderr.splitlines()[-1] == (
+        "error: the target process did not start (exit code 1): "
+        f"ImportError: this pandas is broken on purpose; its output: {run_dir / 'target.log'}"
+    )
+    assert "Traceback" not in result.stderr and "no samples" not in result.stderr
+    assert "Traceback" in (run_dir / "target.log").read_text()
+    assert load_json(run_dir / "meta.json")["exit_detail"]["started"] is False

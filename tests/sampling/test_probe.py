@@ -238,6 +238,23 @@ def test_a_child_that_does_not_answer_in_time_is_killed_and_the_failure_said():
     assert len(after) == len(children_before) and after.count("Z") == children_before.count("Z")
 
 
+def test_two_children_may_walk_at_once_a_third_probe_waits_for_the_oldest_and_lines_keep_fork_order():
+    for in_flight, waited in ((1, [False, True, True]), (2, [False, False, True])):
+        probe = Probe(holders=False, in_flight=in_flight)
+        for k in range(3):  # no ready() between: each start finds the earlier children walking
+            probe.start(t_sim_s=60.0 * k, t_wall_s=float(k))
+        summaries = [json.loads(line) for line in probe.finish()]
+        assert [s["t_sim_s"] for s in summaries] == [0.0, 60.0, 120.0]
+        assert [s["waited_s"] > 0 for s in summaries] == waited, in_flight
+        assert all(s["kind"] == "heap" for s in summaries)
+
+
+def test_children_walking_at_once_each_need_the_memory_one_would():
+    available = 3 * 10**9
+    assert fork_refusal(10**9, available, children=1) is None  # 1.5 GB and the reserve fit in 3 GB
+    assert "skipped" in fork_refusal(10**9, available, children=2)
+
+
 def test_summaries_started_without_waiting_come_out_in_order_and_stamped_with_their_fork():
     probe = Probe(holders=False)
     lines = []

@@ -1,0 +1,95 @@
+"""Independent pieces of a report made side by side, each in a forked child.
+
+A report is a few figures (memory, types, holders) and a comparison one report per run: each is a
+function of files already written, drawn by matplotlib at the cost of a core for a fraction of a
+second. Forked after the imports, a child starts drawing at once; it hands back a JSON value
+through a pipe and leaves with os._exit. What a child cannot do is done again here, so a bug
+shows its own traceback (with --debug) and a full disk its own WriteFailed. Where there is no
+fork, one core, or we are a forked child already, everything runs here, in order.
+"""
+
+import json
+import os
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from leakhunt.sampling.lifeline import dies_with_parent
+
+_in_child = False  # a forked child runs its own pieces in order: no forks of forks
+
+
+def workers() -> int:
+    return 1 if _in_child or not hasattr(os, "fork") else os.cpu_count() or 1
+
+
+def run_all(tasks: Sequence[Callable[[], Any]], jobs: int | None = None) -> list[Any]:
+    """Each task's result as JSON would carry it, in order; at most `jobs` (default: the cores)
+    at once, one of them in this process."""
+    jobs = min(jobs or workers(), workers(), len(tasks))
+    if jobs <= 1:
+        return [_plain(task()) for task in tasks]
+    results: list[Any] = [None] * len(tasks)
+    pending: list[tuple[int, int, int]] = []  # (index, pid, read fd)
+    redo: list[int] = []
+    queue = list(range(len(tasks)))
+    # This process takes the first task itself; the children take the rest, jobs - 1 at a time.
+    mine = queue.pop(0)
+    while queue and len(pending) < jobs - 1:
+        pending.append(_fork(tasks, queue.pop(0)))
+    results[mine] = _plain(tasks[mine]())
+    while pending:
+        index, pid, fd = pending.pop(0)
+        ok, value = _collect(pid, fd)
+        if ok:
+            results[index] = value
+        else:
+            redo.append(index)
+        if queue:
+            pending.append(_fork(tasks, queue.pop(0)))
+    for index in redo:
+        results[index] = _plain(tasks[index]())  # here, where its error is said as it should be
+    return results
+
+
+def _plain(value: Any) -> Any:
+    """The value as a child hands it back (tuples as lists, numbers as JSON numbers), whoever ran it."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _fork(tasks: Sequence[Callable[[], Any]], index: int) -> tuple[int, int, int]:
+    global _in_child
+    read_fd, write_fd = os.pipe()
+    arrange = dies_with_parent(signal.SIGKILL)  # a killed leakhunt leaves no child drawing
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: reports through the pipe, never returns
+        _in_child = True
+        code = 1
+        try:
+            arrange()
+            os.close(read_fd)
+            data = json.dumps(tasks[index](), default=str).encode()
+            code = 0
+        except BaseException:  # whatever happens, the child leaves by os._exit: it is redone here
+            data = b""
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_fd, view) :]
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return index, pid, read_fd
+
+
+def _collect(pid: int, fd: int) -> tuple[bool, Any]:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        return False, None
+    return True, json.loads(b"".join(chunks))
