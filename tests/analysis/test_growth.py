@@ -12,6 +12,7 @@ from leakhunt.analysis.growth import (
     _levels,
     fit_growth,
     least_squares_slope_bytes_per_min,
+    running_median,
     trend,
 )
 
@@ -186,6 +187,17 @@ def test_the_levels_are_exactly_what_one_window_at_a_time_gives():
             levels_t, levels_rss = _levels(t, rss)
             assert levels_t.tolist() == [t[m].mean() for m in held]
             assert levels_rss.tolist() == [np.median(rss[m]) for m in held]
+
+
+@pytest.mark.parametrize("size", [3, 5, 9])
+def test_a_running_median_is_each_centred_windows_median_the_ends_padded_with_the_edge_values(size):
+    # Whole mebibytes, so windows hold ties, as RSS quantised to pages does.
+    for salt in range(20):
+        y = np.round(rng(salt).normal(0, 3, int(rng(salt).integers(1, 400)))) * 2**20
+        half = size // 2
+        padded = np.concatenate([[y[0]] * half, y, [y[-1]] * half])
+        expected = [np.median(padded[i : i + size]) for i in range(len(y))]
+        assert running_median(y, size).tolist() == expected
 
 
 def flat_with_step(n: int, rise: int, sigma_bytes: float, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
