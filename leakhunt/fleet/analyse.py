@@ -28,10 +28,9 @@ Rules:
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from leakhunt.analysis.criteria import Criterion, CriterionResult, evaluate, gate_passes
 from leakhunt.analysis.growth import Growth
@@ -46,6 +45,9 @@ from leakhunt.analysis.restarts import (
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, Judgement, Verdict, judge, limit_text
 from leakhunt.errors import UsageError
 from leakhunt.fleet.prometheus import Series, Window
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MIN_PROCESS_BYTES = 2**20
 MAX_FRACTION_SHARE = 0.5
@@ -245,8 +247,11 @@ def predict_linear(
     return intercept + slope * horizon_s, slope
 
 
-def _samples(t_s: np.ndarray, rss_bytes: np.ndarray) -> pd.DataFrame:
+def _samples(t_s: np.ndarray, rss_bytes: np.ndarray) -> "pd.DataFrame":
     """The shape `evaluate` reads; swap and cpu are not in a memory series (refused earlier)."""
+    # pandas only for --expect: without it, a fleet never pays its import (0.6 s on a busy machine).
+    import pandas as pd
+
     return pd.DataFrame(
         {"t_sim_s": t_s - t_s[0], "rss_bytes": rss_bytes, "swap_bytes": np.nan, "cpu_percent": np.nan}
     )

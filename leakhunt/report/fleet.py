@@ -8,7 +8,6 @@ with predict_linear's line and the limit beside leakhunt's fit (leakhunt/report/
 """
 
 import html
-import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -182,19 +181,42 @@ def plot_worst(results: list[Any], summary: dict[str, Any], path: Path) -> Path:
     return draw(results, summary, path)
 
 
+def bin_medians(t_s: np.ndarray, values: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to `n_bins` equal-count bins in order: each bin's mean time and median value.
+
+    Bins of one count are rows of one matrix, their means and medians taken at once: the same
+    numbers as one bin at a time, without a Python loop over a thousand series' bins."""
+    edges = np.linspace(0, len(values), min(n_bins, len(values)) + 1).astype(int)
+    starts, counts = edges[:-1], np.diff(edges)
+    starts, counts = starts[counts > 0], counts[counts > 0]
+    xs, ys = np.empty(len(counts)), np.empty(len(counts))
+    for count in np.unique(counts):
+        rows = np.flatnonzero(counts == count)
+        at = starts[rows][:, None] + np.arange(count)
+        xs[rows] = np.mean(t_s[at], axis=1)
+        ys[rows] = np.median(values[at], axis=1)
+    return xs, ys
+
+
+# The curve is drawn in tenths of a pixel, as whole numbers: as fine as one decimal, and a
+# thousand curves' points take a third less of report.html.
+SPARK_SCALE = 10
+
+
 def sparkline(t_s: np.ndarray, values: np.ndarray, *, width: int = 160, height: int = 32) -> str:
     """A small inline SVG curve (medians of up to `SPARK_POINTS` bins)."""
     if len(values) < 2:
         return ""
-    edges = np.linspace(0, len(values), min(SPARK_POINTS, len(values)) + 1).astype(int)
-    xs = np.array([t_s[a:b].mean() for a, b in itertools.pairwise(edges) if b > a])
-    ys = np.array([np.median(values[a:b]) for a, b in itertools.pairwise(edges) if b > a])
+    xs, ys = bin_medians(t_s, values, SPARK_POINTS)
     x = (xs - xs[0]) / max(float(np.ptp(xs)), 1e-9) * (width - 2) + 1
     y = height - 1 - (ys - ys.min()) / max(float(np.ptp(ys)), 1e-9) * (height - 2)
-    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+    x_units = np.rint(x * SPARK_SCALE).astype(int).tolist()
+    y_units = np.rint(y * SPARK_SCALE).astype(int).tolist()
+    points = " ".join(f"{a},{b}" for a, b in zip(x_units, y_units, strict=True))
+    view = f"0 0 {width * SPARK_SCALE} {height * SPARK_SCALE}"
     return (
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
-        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1" points="{points}"/></svg>'
+        f'<svg width="{width}" height="{height}" viewBox="{view}" role="img"><polyline fill="none" '
+        f'stroke="#1f77b4" stroke-width="{SPARK_SCALE}" points="{points}"/></svg>'
     )
 
 

@@ -7,20 +7,22 @@ without a display. Colours go by the bare verdict, the same as report.html's and
 
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from leakhunt.report.decimate import min_max_envelope
 from leakhunt.units import format_mb
+
+if TYPE_CHECKING:  # a run's samples are a DataFrame; the fleet's figure, drawn here too, needs no pandas
+    import pandas as pd
 
 MB = 1e6
 FIGURE_DPI = 110
@@ -49,7 +51,7 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _minutes(samples: pd.DataFrame, axis: str) -> np.ndarray:
+def _minutes(samples: "pd.DataFrame", axis: str) -> np.ndarray:
     t = samples[axis].to_numpy(dtype=float)
     return (t - t[0]) / 60.0 if len(t) else t
 
@@ -126,7 +128,7 @@ def _context(ax: Any, meta: dict[str, Any], span_min: float) -> None:
         )
 
 
-def run_figure(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, Any]) -> Figure:
+def run_figure(samples: "pd.DataFrame", meta: dict[str, Any], summary: dict[str, Any]) -> Figure:
     """memory.png: the run in the incident's context (top) and close up with its fit (bottom)."""
     axis = meta.get("time_axis", "t_sim_s")
     minutes = _minutes(samples, axis)
@@ -160,7 +162,7 @@ def run_figure(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, A
     return fig
 
 
-def plot_run(samples: pd.DataFrame, meta: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
+def plot_run(samples: "pd.DataFrame", meta: dict[str, Any], summary: dict[str, Any], path: Path) -> Path:
     return save(run_figure(samples, meta, summary), path)
 
 

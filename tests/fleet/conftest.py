@@ -33,3 +33,4 @@ def fleet_server(tmp_path_factory):
         for process, _ in children.values():
             process.stdin.close()
             process.wait(timeout=30)
+            process.stdout.close()

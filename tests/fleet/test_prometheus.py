@@ -1,4 +1,10 @@
-"""The HTTP reader against a real server: chunks, identity, gaps and its errors."""
+"""The HTTP reader against a real server: chunks, identity, gaps, its errors, and what it costs."""
+
+import gc
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -10,6 +16,7 @@ from leakhunt.fleet.prometheus import (
     aligned_window,
     choose_step_s,
     match_labels,
+    on_this_machine,
 )
 from tests.helpers.fleet_series import STEP_S
 from tests.helpers.ports import refusing_port
@@ -92,3 +99,58 @@ def test_labels_match_on_what_both_sets_have():
     assert match_labels({"__name__": "mem", "pod": "b", "container": "x"}, candidates) == 1
     assert match_labels({"pod": "c"}, candidates) is None
     assert match_labels({"node": "n1"}, candidates) is None  # both fit equally: no guess
+
+
+def test_only_a_server_on_this_machine_counts_as_local():
+    assert on_this_machine("http://127.0.0.1:9090")
+    assert on_this_machine("http://127.3.2.1:9090/prometheus")
+    assert on_this_machine("http://localhost:9090")
+    assert on_this_machine("http://[::1]:9090")
+    assert not on_this_machine("http://10.0.0.7:9090")
+    assert not on_this_machine("https://prometheus.example.org")
+    assert not on_this_machine("http://localhost.example.org:9090")
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers any query_range with one two-point series and keeps the request's headers."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.seen.append(dict(self.headers))
+        body = json.dumps(
+            {"status": "success", "data": {"resultType": "matrix", "result": [
+                {"metric": {"__name__": "m"}, "values": [[0, "1048576"], [15, "NaN"]]}
+            ]}}
+        ).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass  # the test's output is its assertions
+
+
+def test_a_local_server_is_asked_for_plain_answers_and_the_collector_is_back_on_after():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with PrometheusClient(f"http://127.0.0.1:{server.server_address[1]}") as client:
+            (series,) = client.fetch("m", aligned_window(0, 15, 15))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert {h.get("Accept-Encoding") for h in _Recorder.seen} == {"identity"}
+    assert series.values.tolist() == [1048576.0]  # "NaN" is a gap
+    assert gc.isenabled()
+
+
+def test_the_collector_is_back_on_after_a_refused_query(fleet_server):
+    with PrometheusClient(fleet_server.url) as client, pytest.raises(UsageError):
+        client.fetch("rate(svc_memory_bytes[5m]", aligned_window(0, 600, 15))
+    assert gc.isenabled()

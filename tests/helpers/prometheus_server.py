@@ -83,6 +83,7 @@ class PrometheusServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.targets = scrape_targets or {}
         self.process: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
 
     def _config(self) -> Path:
         lines = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s", "scrape_configs:"]
@@ -143,6 +144,7 @@ class PrometheusServer:
 
         reader = threading.Thread(target=copy_log, daemon=True)
         reader.start()
+        self._reader = reader
         told.wait(READY_TIMEOUT_S)
         if said[:1] == ["ready"] and "address already in use" not in log_path.read_text():
             return True
@@ -160,6 +162,12 @@ class PrometheusServer:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 stop(self.process)
+            # Its log pipe is closed here, once the reader has seen its end: left to the garbage
+            # collector, its ResourceWarning failed whichever test happened to run then.
+            if self._reader is not None:
+                self._reader.join(timeout=READY_TIMEOUT_S)
+            if self.process.stderr is not None:
+                self.process.stderr.close()
 
     def count_points(self, query: str) -> int:
         """How many points the fewest-pointed series of `query` has over the last 10 minutes."""
