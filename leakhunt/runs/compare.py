@@ -61,6 +61,29 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+def plan_runs(options: SoakOptions, *, ablation: bool, repeat: int) -> list[tuple[str, SoakOptions]]:
+    """Each run's directory name and options: every variant `repeat` times.
+
+    Only the first replicate of a variant takes heap probes. What grows is named once per
+    variant; the other replicates are there for the spread of the slope, which the probes were
+    shown not to move (tests/e2e/test_what_grows.py), and the probes' walks were most of each
+    run's CPU."""
+    plans = []
+    for variant in variants(ablation):
+        scenario = replace(options.scenario, fixes=variant.fixes)
+        for replicate in range(1, repeat + 1):
+            name = variant.directory if repeat == 1 else f"{variant.directory}-r{replicate}"
+            plans.append((name, replace(
+                options,
+                scenario=scenario,
+                variant=variant.label,
+                probe_in_flight=1,
+                probe_interval_s=options.probe_interval_s if replicate == 1 else 0.0,
+                replicate=replicate if repeat > 1 else None,
+            )))  # fmt: skip
+    return plans
+
+
 def run_baseline_comparison(
     options: SoakOptions,
     *,
@@ -79,15 +102,9 @@ def run_baseline_comparison(
     if repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {repeat}")
     plans = []
-    for variant in variants(ablation):
-        scenario = replace(options.scenario, fixes=variant.fixes)
-        for replicate in range(1, repeat + 1):
-            name = variant.directory if repeat == 1 else f"{variant.directory}-r{replicate}"
-            run_dir = RunDir.create("soak", name, comparison_dir.path / name)
-            planned = replace(
-                options, scenario=scenario, out=run_dir.path, variant=variant.label, probe_in_flight=1
-            )
-            plans.append((replace(planned, replicate=replicate if repeat > 1 else None), run_dir))
+    for name, planned in plan_runs(options, ablation=ablation, repeat=repeat):
+        run_dir = RunDir.create("soak", name, comparison_dir.path / name)
+        plans.append((replace(planned, out=run_dir.path), run_dir))
 
     def run_one(plan: SoakOptions, run_dir: RunDir) -> SoakResult:
         result = run_soak(plan, run_dir=run_dir, on_sample=partial(on_sample, plan) if on_sample else None)

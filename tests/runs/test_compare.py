@@ -9,7 +9,9 @@ import pytest
 
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.analysis.synthetic import service_at_rest
-from leakhunt.runs.compare import claim, conclusion, effect, effect_text, summarize_comparison
+from leakhunt.runs.compare import claim, conclusion, effect, effect_text, plan_runs, summarize_comparison
+from leakhunt.runs.soak import SoakOptions
+from leakhunt.workload.scenario import load_scenario
 
 MB = 1e6
 
@@ -48,6 +50,27 @@ def test_an_effect_whose_interval_clears_zero_and_the_margin_removes_growth():
     assert "oi_cap only no leak proven, under the stable bound, removes growth" in conclusion(
         {"runs": [entry("fixes off", 0.32, 0.01), fixed]}
     )
+
+
+def test_only_the_first_replicate_of_each_variant_is_probed_and_every_run_has_its_own_name():
+    options = SoakOptions(scenario=load_scenario("smoke"), duration_s=600.0, probe_interval_s=120.0)
+    plans = plan_runs(options, ablation=True, repeat=3)
+    assert len(plans) == 15 and len({name for name, _ in plans}) == 15
+    for name, planned in plans:
+        first = planned.replicate == 1
+        assert name.endswith(f"-r{planned.replicate}")
+        assert planned.probe_interval_s == (120.0 if first else 0.0), name
+        assert planned.probe_in_flight == 1  # runs side by side fill the cores already
+    assert {planned.variant for _, planned in plans} == {
+        "fixes off", "all fixes", "caps only", "oi_cap only", "cleanup only",
+    }  # fmt: skip
+    # Run once, a variant keeps its probes and its plain name.
+    single = plan_runs(options, ablation=False, repeat=1)
+    assert [(name, planned.probe_interval_s, planned.replicate) for name, planned in single] == [
+        (single[0][0], 120.0, None),
+        (single[1][0], 120.0, None),
+    ]
+    assert not single[0][0].endswith("-r1")
 
 
 def run_of(label: str, rate_bytes_per_min: float, seed: int, *, scenario: str = "incident", **meta) -> dict:
