@@ -128,19 +128,32 @@ _state = {"debug": False}
 
 @cache
 def _console(stderr: bool) -> "Console":
-    # Built when a command runs, not at import: help and refused input never load rich.
     from rich.console import Console
 
     return Console(stderr=stderr)
 
 
+class _ConsoleWhenUsed:
+    """Stands for a rich Console and builds it at its first use. The commands check their input
+    before they print anything, so a refusal never waits for rich (benchmarks/bench_cli.py)."""
+
+    def __init__(self, stderr: bool) -> None:
+        object.__setattr__(self, "_stderr", stderr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(self._stderr), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(_console(self._stderr), name, value)
+
+
 def _progress() -> "Console":
-    return _console(stderr=True)
+    return _ConsoleWhenUsed(stderr=True)  # type: ignore[return-value]
 
 
 def _results(as_json: bool) -> "Console":
     """With --json, stdout carries the JSON alone, so the human summary moves to stderr."""
-    return _console(stderr=as_json)
+    return _ConsoleWhenUsed(stderr=as_json)  # type: ignore[return-value]
 
 
 def _flag(name: str, help_text: str) -> Any:

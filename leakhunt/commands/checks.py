@@ -2,14 +2,17 @@
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakhunt.errors import UsageError
 from leakhunt.expect import check_expectations
 from leakhunt.runs.cadence import resolve as resolve_cadence
-from leakhunt.runs.soak import SoakOptions
 from leakhunt.units import parse_duration_s, parse_size_bytes
 from leakhunt.workload.clock import parse_speed
 from leakhunt.workload.scenario import Scenario, load_scenario, parse_fixes
+
+if TYPE_CHECKING:
+    from leakhunt.runs.soak import SoakOptions
 
 MAX_TRACEMALLOC_FRAMES = 65535  # tracemalloc.start() refuses more
 
@@ -58,7 +61,7 @@ def soak_options(
     out: Path | None,
     allow_unproven: bool = False,
     search_limit: int | None = None,
-) -> SoakOptions:
+) -> "SoakOptions":
     if not (minutes > 0 and math.isfinite(minutes)):
         raise UsageError(f"--minutes must be positive and finite, got {minutes:g}")
     interval_s = parse_duration_s(interval, "--interval")
@@ -71,6 +74,9 @@ def soak_options(
         raise UsageError(f"--tracemalloc takes a frame count from 0 to {MAX_TRACEMALLOC_FRAMES}")
     check_expectations(expect)
     check_search_limit(search_limit)
+    # The runner (psutil, the child's plumbing) loads once the input is known to be good.
+    from leakhunt.runs.soak import SoakOptions
+
     return SoakOptions(
         scenario=scenario,
         duration_s=minutes * 60.0,

@@ -1,13 +1,14 @@
 """`leakhunt compare`: the same seeded feed with the fixes off and on, or saved runs side by side."""
 
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from leakhunt.commands.checks import build_scenario, soak_options
 from leakhunt.errors import UsageError
 from leakhunt.expect import check_expectations
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def compare_command(
@@ -25,8 +26,8 @@ def compare_command(
     seed: int | None,
     expect: list[str],
     out: Path | None,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
     repeat: int = 1,
     allow_unproven: bool = False,
 ) -> dict[str, Any]:
@@ -90,8 +91,8 @@ def _compare_saved(
     expect: list[str],
     out: Path | None,
     allow_unproven: bool,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
 ) -> dict[str, Any]:
     from leakhunt.commands.progress import working
     from leakhunt.report.console import print_comparison

@@ -2,9 +2,7 @@
 
 import contextlib
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from leakhunt.commands.checks import check_search_limit, memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
@@ -13,6 +11,9 @@ from leakhunt.runs.cadence import probe_deadline_s, sample_interval_s
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
 from leakhunt.units import format_duration, parse_duration_s
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def watch_command(
@@ -33,8 +34,8 @@ def watch_command(
     probe_interval: str,
     expect: list[str],
     out: Path | None,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
     events: str | None = None,
     event_match: str | None = None,
     allow_unproven: bool = False,
@@ -188,7 +189,7 @@ def _source(
     ssh_config: Path | None,
     known_hosts: Path | None,
     accept_new_host_key: bool,
-    progress: Console,
+    progress: "Console",
 ) -> "Source":
     """The sampling source: this host, or another one over SSH; what the ssh config asks for and
     leakhunt cannot honour is said on `progress`, one line per keyword, before connecting."""
