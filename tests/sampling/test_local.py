@@ -146,12 +146,12 @@ def test_a_restart_that_gets_the_same_pid_again_is_told_by_its_start_timestamp(i
             stop(idle)
             successor.append(start_with_pid(pid))
 
-    source, stop, items = LocalSource(unit=UNIT), threading.Event(), []
+    source, stopped, items = LocalSource(unit=UNIT), threading.Event(), []
     # Only against a hang: a restart missed here leaves a reader of the dead process, no samples.
-    guard = threading.Timer(120, stop.set)
+    guard = threading.Timer(120, stopped.set)
     guard.start()
     try:
-        for item in source.stream(0.1, stop):
+        for item in source.stream(0.1, stopped):
             items.append(item)
             samples = sum(isinstance(i, Sample) for i in items)
             if isinstance(item, Sample):
