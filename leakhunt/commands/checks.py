@@ -54,7 +54,11 @@ def memory_limit_bytes(text: str | None) -> int | None:
 def soak_options(
     *,
     minutes: float,
-    scenario: "Scenario",
+    scenario: str,
+    fixes: str | None = None,
+    scale: float | None = None,
+    seed: int | None = None,
+    memory_limit: str | None = None,
     speed: str,
     interval: str,
     probe_interval: str,
@@ -65,6 +69,8 @@ def soak_options(
     allow_unproven: bool = False,
     search_limit: int | None = None,
 ) -> "SoakOptions":
+    """The run's own options first, then the scenario (`build_scenario`): a typo in --expect is
+    refused before any scenario file is read."""
     if not (minutes > 0 and math.isfinite(minutes)):
         raise UsageError(f"--minutes must be positive and finite, got {minutes:g}")
     interval_s = parse_duration_s(interval, "--interval")
@@ -78,11 +84,12 @@ def soak_options(
     check_expectations(expect)
     check_search_limit(search_limit)
     simulated_speed = parse_speed(speed)
+    resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
     # The runner (psutil, the child's plumbing) loads once the input is known to be good.
     from leakhunt.runs.soak import SoakOptions
 
     return SoakOptions(
-        scenario=scenario,
+        scenario=resolved,
         duration_s=minutes * 60.0,
         interval_s=interval_s,
         probe_interval_s=probe_s,

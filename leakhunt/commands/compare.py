@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leakhunt.commands.checks import build_scenario, soak_options
+from leakhunt.commands.checks import soak_options
 from leakhunt.errors import UsageError
 from leakhunt.expect import check_expectations
 
@@ -44,10 +44,11 @@ def compare_command(
     if not baseline:
         check_expectations(expect)
         return _compare_saved(runs, expect, out, allow_unproven, results, progress)
-    resolved = build_scenario(scenario, scale=scale, seed=seed)
     options = soak_options(
         minutes=minutes,
-        scenario=resolved,
+        scenario=scenario,
+        scale=scale,
+        seed=seed,
         speed=speed,
         interval=interval,
         probe_interval=probe_interval,
@@ -60,6 +61,7 @@ def compare_command(
     from leakhunt.runs.compare import default_jobs, render_comparison, run_baseline_comparison, variants
     from leakhunt.sampling.store import RunDir
 
+    resolved = options.scenario
     comparison_dir = RunDir.create("compare", resolved.name, out)
     labels = [variant.label for variant in variants(ablation)]
     jobs = jobs or default_jobs()

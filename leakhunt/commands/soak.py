@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leakhunt.commands.checks import build_scenario, soak_options
+from leakhunt.commands.checks import soak_options
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,10 +29,13 @@ def soak_command(
     allow_unproven: bool = False,
     search_limit: int | None = None,
 ) -> dict[str, Any]:
-    resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
     options = soak_options(
         minutes=minutes,
-        scenario=resolved,
+        scenario=scenario,
+        fixes=fixes,
+        scale=scale,
+        seed=seed,
+        memory_limit=memory_limit,
         speed=speed,
         interval=interval,
         probe_interval=probe_interval,
@@ -43,6 +46,7 @@ def soak_command(
         allow_unproven=allow_unproven,
         search_limit=search_limit,
     )
+    resolved = options.scenario
     # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.
     from leakhunt.runs.soak import interrupts_stop_runs, run_label, run_soak
     from leakhunt.sampling.store import RunDir
