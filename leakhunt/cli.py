@@ -173,7 +173,7 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         metavar="DIR",
-        help="Run directory to write (default: reports/TIME-COMMAND-NAME/).",
+        help="Run directory to write (default: a new one in reports/, named by time, command and target).",
         callback=_out_dir,
     ),
 ]
