@@ -85,8 +85,8 @@ def run() -> str:
         f"(wall {wall[worst] / wall[peer]:.2f}x; target <= {TARGET_RATIO}x). Each round runs every row "
         f"once, in turn; load average {load_before:.1f} at the start, {load_after:.1f} at the end, on "
         f"{os.cpu_count()} cores. Every refusal exits 2 with one line on stderr; help and refusals load "
-        "no pandas, numpy, scipy, matplotlib, paramiko or pydantic, and help and usage errors no rich "
-        "(tests/e2e/test_cli.py checks it). The floor is typer itself (the `import typer` row)."
+        "no pandas, numpy, scipy, matplotlib, paramiko, pydantic, rich or psutil (tests/e2e/test_cli.py "
+        "checks it). The floor is typer itself (the `import typer` row)."
     )
 
 
