@@ -7,7 +7,9 @@
    mprof and psrecord attached to the same child at the same interval at the same time. Each
    sampler's CPU is read from /proc over the same steady window (start-up and the end left out).
    Each one's least-squares slope is compared with the child's own allocation rate.
-3. Meanwhile a second leakhunt watches the first one: its peak RSS and its verdict on itself.
+3. Each sampler's own RSS over the whole watch, read from /proc (benchmarks/bench_watch_rss.py
+   measures the same in two minutes), and a second leakhunt watching the first one: its peak RSS
+   and its verdict on itself.
 
 `python -m benchmarks.run bench_watch` (about 11 minutes; needs the `bench` extra: mprof, psrecord).
 """
@@ -26,6 +28,14 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from benchmarks.bench_watch_rss import (
+    LEAK_BYTES_PER_TICK,
+    TARGET_MB,
+    RssLog,
+    rss_rows,
+    sampler_commands,
+    start_leaker,
+)
 from benchmarks.run import table
 from leakhunt.analysis.growth import least_squares_slope_bytes_per_min
 from leakhunt.analysis.synthetic import service_at_rest
@@ -42,16 +52,6 @@ from leakhunt.sampling.store import RunDir
 MIB = 2**20
 WATCH_S = 600
 WINDOW_S = (60, 560)  # the steady part every sampler is judged on
-LEAK_BYTES_PER_TICK = 17_476  # every 0.1 s: 10 MiB/min, in chunks below glibc's mmap threshold
-LEAKER = f"""
-import time
-kept, started, k = [], time.monotonic(), 0
-print("ready", flush=True)
-while True:
-    kept.append(b"x" * {LEAK_BYTES_PER_TICK})
-    k += 1
-    time.sleep(max(0.0, started + k * 0.1 - time.monotonic()))  # paced by its own clock
-"""
 
 
 def _replay_8h(tmp: Path) -> list[tuple[str, str]]:
@@ -109,27 +109,14 @@ def _slope_of(t_s: np.ndarray, rss_bytes: np.ndarray) -> float:
 
 def _real_watch(tmp: Path) -> list[tuple[str, str]]:
     bin_dir = Path(sys.executable).parent
-    for tool in ("mprof", "psrecord"):
-        if not (bin_dir / tool).exists():
-            raise SystemExit(f"{tool} is missing: pip install -e '.[bench]'")
-    child = subprocess.Popen([sys.executable, "-c", LEAKER], stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-    pid = str(child.pid)
+    child = start_leaker()
     out = tmp / "watch"
-    duration = str(WATCH_S)
-    tools = {
-        "leakhunt": [bin_dir / "leakhunt", "watch", "--pid", pid, "--interval", "0.1s",
-                     "--duration", f"{duration}s", "--out", str(out)],
-        "mprof": [bin_dir / "mprof", "attach", "-T", "0.1", "-t", duration,
-                  "-o", str(tmp / "mprof.dat"), pid],
-        "psrecord": [bin_dir / "psrecord", pid, "--interval", "0.1", "--duration", duration,
-                     "--log", str(tmp / "psrecord.log")],
-    }  # fmt: skip
     running = {
-        name: subprocess.Popen([str(a) for a in args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for name, args in tools.items()
+        name: subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, args in sampler_commands(child.pid, WATCH_S, tmp).items()
     }
     started = time.monotonic()
+    rss_log = RssLog(running)
     # leakhunt watched by leakhunt, through the sampling part of its run (its report comes after).
     self_watch = subprocess.Popen(
         [str(bin_dir / "leakhunt"), "watch", "--pid", str(running["leakhunt"].pid), "--interval", "1s",
@@ -144,6 +131,7 @@ def _real_watch(tmp: Path) -> list[tuple[str, str]]:
     window_s = WINDOW_S[1] - WINDOW_S[0]
     for process in running.values():
         process.wait(timeout=WATCH_S + 300)
+    rss_log.stop()
     self_summary = json.loads(self_watch.communicate(timeout=WATCH_S)[0])
     child.kill()
     child.wait()
@@ -179,10 +167,11 @@ def _real_watch(tmp: Path) -> list[tuple[str, str]]:
         )
         for name in running
     ]
+    rows += rss_rows(rss_log, WATCH_S)
     peak_mb = self_summary["peak_rss_bytes"] / 1e6
     rows += [
         (
-            "leakhunt's own RSS while sampling, watched by leakhunt: peak (target ≤ 60 MB)",
+            f"leakhunt's own RSS while sampling, watched by leakhunt: peak (target ≤ {TARGET_MB:g} MB)",
             f"{peak_mb:.1f} MB",
         ),
         ("... its verdict on itself", f"{self_summary['verdict']} ({self_summary['verdict_reason']})"),

@@ -25,6 +25,7 @@ MODULES = (
     "bench_cli",
     "bench_detection",
     "bench_watch",
+    "bench_watch_rss",
     "bench_fleet",
     "bench_plugin",
 )

@@ -5,16 +5,21 @@ checked, so a typo is refused at once."""
 
 import json
 import sys
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 import typer
-from rich.console import Console
 from typer._click.exceptions import ClickException
+from typer._coercion import RuntimeParam
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from leakhunt import __version__
 from leakhunt.errors import FAILED, LeakhuntError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 INTERRUPTED = 130
 # Three replicates per variant: measured, the same verdicts and conclusion on every rerun
@@ -22,13 +27,64 @@ INTERRUPTED = 130
 DEFAULT_REPEAT = 3
 
 
+def _number(kind: type, word: str) -> Any:
+    def convert(text: Any) -> Any:
+        try:
+            return kind(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not {word}") from None
+
+    return convert
+
+
+_CONVERTERS = {
+    str: str,
+    Path: Path,
+    int: _number(int, "a whole number"),
+    float: _number(float, "a number"),
+    bool: bool,
+}
+
+
+@dataclass(frozen=True)
+class _PlainValue(RuntimeParam):
+    """The options' values as str, int, float, Path or a list of one of them. Typer would build a
+    pydantic validator for each, and importing pydantic alone costs more than all of `leakhunt -h`
+    (benchmarks/bench_cli.py): a typo would wait for it."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        try:
+            if get_origin(self.annotation) is list:
+                convert = _CONVERTERS[get_args(self.annotation)[0]]
+                return [convert(item) for item in value]
+            return _CONVERTERS[self.annotation](value)  # type: ignore[index]
+        except typer.BadParameter as exc:
+            exc.ctx, exc.param = ctx, param
+            raise
+
+
+def _plain_values(params: list[Any]) -> None:
+    for param in params:
+        annotation = param.type_descriptor.annotation
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        if annotation in _CONVERTERS:
+            descriptor = param.type_descriptor
+            param._runtime_param = _PlainValue(descriptor.parameter_info, descriptor.annotation)
+
+
 class _PlainHelp:
-    """-h/--help is a flag: no `<bool>` beside it in the help."""
+    """-h/--help is a flag: no `<bool>` beside it in the help; no option waits for pydantic."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_values(self.params)  # type: ignore[attr-defined]
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
+            _plain_values([option])
         return option
 
 
@@ -49,24 +105,55 @@ class _Command(_PlainHelp, TyperCommand):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        # The command list shows each command's whole sentence, wrapped, not cut at 45 characters
+        # with "...".
+        return " ".join((self.help or "").split("\n\n")[0].split())
+
 
 app = typer.Typer(
     cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, as click writes it: rich's panels cost more to import and draw than the rest of
+    # `leakhunt -h` (benchmarks/bench_cli.py); rich is loaded by the commands that print results.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Find, reproduce and prove the fix of memory leaks in long-running Python services.",
     epilog="Example: leakhunt soak --minutes 30    (then `leakhunt COMMAND -h` for each command)",
 )
-err = Console(stderr=True)
-out = Console()
 _state = {"debug": False}
 
 
-def _results(as_json: bool) -> Console:
+@cache
+def _console(stderr: bool) -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+class _ConsoleWhenUsed:
+    """Stands for a rich Console and builds it at its first use. The commands check their input
+    before they print anything, so a refusal never waits for rich (benchmarks/bench_cli.py)."""
+
+    def __init__(self, stderr: bool) -> None:
+        object.__setattr__(self, "_stderr", stderr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(self._stderr), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(_console(self._stderr), name, value)
+
+
+def _progress() -> "Console":
+    return _ConsoleWhenUsed(stderr=True)  # type: ignore[return-value]
+
+
+def _results(as_json: bool) -> "Console":
     """With --json, stdout carries the JSON alone, so the human summary moves to stderr."""
-    return err if as_json else out
+    return _ConsoleWhenUsed(stderr=as_json)  # type: ignore[return-value]
 
 
 def _flag(name: str, help_text: str) -> Any:
@@ -86,7 +173,7 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         metavar="DIR",
-        help="Run directory to write (default: reports/TIME-COMMAND-NAME/).",
+        help="Run directory to write (default: a new one in reports/, named by time, command and target).",
         callback=_out_dir,
     ),
 ]
@@ -158,7 +245,7 @@ SeedOption = Annotated[
 
 def _show_version(value: bool) -> None:
     if value:
-        out.print(f"leakhunt {__version__}", highlight=False)
+        sys.stdout.write(f"leakhunt {__version__}\n")
         raise typer.Exit()
 
 
@@ -261,7 +348,7 @@ def soak(
         expect=expect or [],
         out=output,
         results=_results(as_json),
-        progress=err,
+        progress=_progress(),
         allow_unproven=allow_unproven,
     )
     _emit(summary, as_json)
@@ -320,7 +407,7 @@ def compare(
         expect=expect or [],
         out=output,
         results=_results(as_json),
-        progress=err,
+        progress=_progress(),
         repeat=repeat,
         allow_unproven=allow_unproven,
     )
@@ -430,7 +517,7 @@ def watch(
         expect=expect or [],
         out=output,
         results=_results(as_json),
-        progress=err,
+        progress=_progress(),
         events=events,
         event_match=event_match,
         allow_unproven=allow_unproven,
@@ -446,7 +533,7 @@ def scenarios() -> None:
     from leakhunt.workload.scenario import available_scenarios, load_scenario_file
 
     shipped = [load_scenario_file(path) for path in available_scenarios()]
-    print_scenarios(out, [(scenario.name, scenario.description) for scenario in shipped])
+    print_scenarios(_results(False), [(scenario.name, scenario.description) for scenario in shipped])
 
 
 @app.command(cls=_Command, epilog="Example: leakhunt report reports/RUN_DIR --json > summary.json")
@@ -459,7 +546,7 @@ def report(
     """Re-render a run's (or a comparison's) summary, figures and report.html from its files."""
     from leakhunt.commands.report import report_command
 
-    summary = report_command(run_dir, results=_results(as_json), progress=err)
+    summary = report_command(run_dir, results=_results(as_json), progress=_progress())
     _emit(summary, as_json)
 
 
@@ -534,7 +621,7 @@ def fleet(
     from leakhunt.commands.fleet import fleet_command, rules_command
 
     if rules:
-        out.print(
+        _results(False).print(
             rules_command(
                 query=query,
                 memory_limit=memory_limit,
@@ -564,7 +651,7 @@ def fleet(
         allow_gaps=allow_gaps,
         out=output,
         results=_results(as_json),
-        progress=err,
+        progress=_progress(),
     )
     _emit(summary, as_json)
     if summary["gaps_refused"]:

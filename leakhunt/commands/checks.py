@@ -2,14 +2,17 @@
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakhunt.errors import UsageError
 from leakhunt.expect import check_expectations
 from leakhunt.runs.cadence import resolve as resolve_cadence
-from leakhunt.runs.soak import SoakOptions
 from leakhunt.units import parse_duration_s, parse_size_bytes
 from leakhunt.workload.clock import parse_speed
-from leakhunt.workload.scenario import Scenario, load_scenario, parse_fixes
+
+if TYPE_CHECKING:
+    from leakhunt.runs.soak import SoakOptions
+    from leakhunt.workload.scenario import Scenario
 
 MAX_TRACEMALLOC_FRAMES = 65535  # tracemalloc.start() refuses more
 
@@ -21,7 +24,10 @@ def build_scenario(
     scale: float | None = None,
     seed: int | None = None,
     memory_limit: str | None = None,
-) -> Scenario:
+) -> "Scenario":
+    # Loaded here, not at import: watch uses this module's checks and no scenario.
+    from leakhunt.workload.scenario import load_scenario, parse_fixes
+
     scenario = load_scenario(name)
     if scale is not None and not (scale > 0 and math.isfinite(scale)):
         raise UsageError(f"--scale must be positive and finite, such as 0.05; got {scale}")
@@ -48,7 +54,11 @@ def memory_limit_bytes(text: str | None) -> int | None:
 def soak_options(
     *,
     minutes: float,
-    scenario: Scenario,
+    scenario: str,
+    fixes: str | None = None,
+    scale: float | None = None,
+    seed: int | None = None,
+    memory_limit: str | None = None,
     speed: str,
     interval: str,
     probe_interval: str,
@@ -58,7 +68,9 @@ def soak_options(
     out: Path | None,
     allow_unproven: bool = False,
     search_limit: int | None = None,
-) -> SoakOptions:
+) -> "SoakOptions":
+    """The run's own options first, then the scenario (`build_scenario`): a typo in --expect is
+    refused before any scenario file is read."""
     if not (minutes > 0 and math.isfinite(minutes)):
         raise UsageError(f"--minutes must be positive and finite, got {minutes:g}")
     interval_s = parse_duration_s(interval, "--interval")
@@ -71,12 +83,17 @@ def soak_options(
         raise UsageError(f"--tracemalloc takes a frame count from 0 to {MAX_TRACEMALLOC_FRAMES}")
     check_expectations(expect)
     check_search_limit(search_limit)
+    simulated_speed = parse_speed(speed)
+    resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
+    # The runner (psutil, the child's plumbing) loads once the input is known to be good.
+    from leakhunt.runs.soak import SoakOptions
+
     return SoakOptions(
-        scenario=scenario,
+        scenario=resolved,
         duration_s=minutes * 60.0,
         interval_s=interval_s,
         probe_interval_s=probe_s,
-        speed=parse_speed(speed),
+        speed=simulated_speed,
         tracemalloc_frames=tracemalloc_frames,
         malloc_trim=malloc_trim,
         out=out,

@@ -1,13 +1,14 @@
 """`leakhunt compare`: the same seeded feed with the fixes off and on, or saved runs side by side."""
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from leakhunt.commands.checks import build_scenario, soak_options
+from leakhunt.commands.checks import soak_options
 from leakhunt.errors import RunError, UsageError
 from leakhunt.expect import check_expectations
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def compare_command(
@@ -25,8 +26,8 @@ def compare_command(
     seed: int | None,
     expect: list[str],
     out: Path | None,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
     repeat: int = 1,
     allow_unproven: bool = False,
 ) -> dict[str, Any]:
@@ -43,10 +44,11 @@ def compare_command(
     if not baseline:
         check_expectations(expect)
         return _compare_saved(runs, expect, out, allow_unproven, results, progress)
-    resolved = build_scenario(scenario, scale=scale, seed=seed)
     options = soak_options(
         minutes=minutes,
-        scenario=resolved,
+        scenario=scenario,
+        scale=scale,
+        seed=seed,
         speed=speed,
         interval=interval,
         probe_interval=probe_interval,
@@ -59,6 +61,7 @@ def compare_command(
     from leakhunt.runs.compare import default_jobs, render_comparison, run_baseline_comparison, variants
     from leakhunt.sampling.store import RunDir
 
+    resolved = options.scenario
     comparison_dir = RunDir.create("compare", resolved.name, out)
     labels = [variant.label for variant in variants(ablation)]
     jobs = jobs or default_jobs()
@@ -93,8 +96,8 @@ def _compare_saved(
     expect: list[str],
     out: Path | None,
     allow_unproven: bool,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
 ) -> dict[str, Any]:
     from leakhunt.commands.progress import working
     from leakhunt.report.console import print_comparison

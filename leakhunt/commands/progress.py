@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -16,8 +16,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from leakhunt.report.console import LiveLine, WatchView
-from leakhunt.runs.soak import SoakOptions
 from leakhunt.sampling.sample import Sample
+
+if TYPE_CHECKING:
+    from leakhunt.runs.soak import SoakOptions  # the soak runner (psutil) is no watch's business
 
 LINE_EVERY_S = 10.0
 
@@ -185,14 +187,14 @@ class CompareProgress:
             "simulated min covered"
         )
 
-    def on_sample(self, plan: SoakOptions, sample: Sample) -> None:
+    def on_sample(self, plan: "SoakOptions", sample: Sample) -> None:
         with self._lock:
             self._covered_s[(plan.variant, plan.replicate)] = sample.t_sim_s
             covered_s = sum(t for (label, _), t in self._covered_s.items() if label == plan.variant)
         if self._progress is not None:
             self._progress.update(self._tasks[plan.variant], completed=covered_s)
 
-    def on_done(self, plan: SoakOptions) -> None:
+    def on_done(self, plan: "SoakOptions") -> None:
         with self._lock:
             self._done[plan.variant] += 1
             variant_done = self._done[plan.variant]

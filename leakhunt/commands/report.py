@@ -1,14 +1,15 @@
 """`leakhunt report`: re-render a run or a comparison from its files."""
 
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from leakhunt.errors import UsageError
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def report_command(path: Path, *, results: Console, progress: Console) -> dict[str, Any]:
+
+def report_command(path: Path, *, results: "Console", progress: "Console") -> dict[str, Any]:
     if not Path(path).is_dir():
         raise UsageError(f"{path} is not a directory: give a run or comparison directory under reports/")
     from leakhunt.commands.progress import working

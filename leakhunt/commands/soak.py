@@ -1,13 +1,12 @@
 """`leakhunt soak`: run a scenario in a child process and sample it from outside."""
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from leakhunt.commands.checks import soak_options
 
-from leakhunt.commands.checks import build_scenario, soak_options
-from leakhunt.runs.soak import run_label
-from leakhunt.sampling.store import RunDir
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def soak_command(
@@ -25,15 +24,18 @@ def soak_command(
     memory_limit: str | None,
     expect: list[str],
     out: Path | None,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
     allow_unproven: bool = False,
     search_limit: int | None = None,
 ) -> dict[str, Any]:
-    resolved = build_scenario(scenario, fixes=fixes, scale=scale, seed=seed, memory_limit=memory_limit)
     options = soak_options(
         minutes=minutes,
-        scenario=resolved,
+        scenario=scenario,
+        fixes=fixes,
+        scale=scale,
+        seed=seed,
+        memory_limit=memory_limit,
         speed=speed,
         interval=interval,
         probe_interval=probe_interval,
@@ -44,6 +46,11 @@ def soak_command(
         allow_unproven=allow_unproven,
         search_limit=search_limit,
     )
+    resolved = options.scenario
+    # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.
+    from leakhunt.runs.soak import interrupts_stop_runs, run_label, run_soak
+    from leakhunt.sampling.store import RunDir
+
     run_dir = RunDir.create("soak", run_label(resolved), out)
     from leakhunt.commands.progress import live_progress, working
     from leakhunt.errors import RunError

@@ -2,9 +2,7 @@
 
 import contextlib
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from leakhunt.commands.checks import check_search_limit, memory_limit_bytes
 from leakhunt.errors import RunError, UsageError
@@ -13,6 +11,9 @@ from leakhunt.runs.cadence import probe_deadline_s, sample_interval_s
 from leakhunt.runs.cadence import resolve as resolve_cadence
 from leakhunt.sampling.source import Source
 from leakhunt.units import format_duration, parse_duration_s
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def watch_command(
@@ -33,8 +34,8 @@ def watch_command(
     probe_interval: str,
     expect: list[str],
     out: Path | None,
-    results: Console,
-    progress: Console,
+    results: "Console",
+    progress: "Console",
     events: str | None = None,
     event_match: str | None = None,
     allow_unproven: bool = False,
@@ -69,12 +70,14 @@ def watch_command(
 
         check_pid(pid)  # a mistyped PID is refused before the analysis loads
 
-    from leakhunt.agent import check_socket_is_private, default_socket_path, request_summary
+    # What the sampling loop and the live view need, and nothing more: pandas, scipy and
+    # matplotlib load for the report at the end; the agent's client only with --agent; the soak
+    # runner (psutil) never. While sampling, leakhunt's RSS stays small (benchmarks/bench_watch.py).
     from leakhunt.analysis.criteria import parse_expect
     from leakhunt.analysis.live import warm_up
     from leakhunt.commands.progress import live_watch, working
     from leakhunt.report.console import WatchView, print_run_summary
-    from leakhunt.runs.soak import interrupts_stop_runs
+    from leakhunt.runs.signals import sigterm_as_ctrl_c
     from leakhunt.runs.watch import WatchOptions, run_watch
     from leakhunt.sampling.logs import follow_local
     from leakhunt.sampling.store import RunDir
@@ -96,6 +99,9 @@ def watch_command(
         raise
     ask_summary = None
     if agent or agent_socket:
+        from leakhunt.agent import check_socket_is_private, request_summary
+        from leakhunt.agent_socket import default_socket_path
+
         socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
         check_socket_is_private(socket_path)
 
@@ -145,13 +151,13 @@ def watch_command(
     )
     view = WatchView([parse_expect(text) for text in expect])
     warm_up()
-    with live_watch(progress, view) as on_sample, interrupts_stop_runs():
+    with live_watch(progress, view) as on_sample, sigterm_as_ctrl_c():
         result = run_watch(options, source, run_dir=run_dir, on_sample=on_sample)
     if result.write_error is not None:
         raise result.write_error  # no report on a full disk: it could only be half written
     if result.samples == 0:
         raise RunError(f"no sample was taken ({result.exit_reason}); see {run_dir.path}/meta.json")
-    # pandas and matplotlib load only now: while sampling, leakhunt stays small (issue 14).
+    # pandas and matplotlib load only now, for the report.
     from leakhunt.runs.finish import finish_run
 
     # Said at once after Ctrl-C (the user is waiting to know); otherwise only if it takes 10 s.
@@ -188,7 +194,7 @@ def _source(
     ssh_config: Path | None,
     known_hosts: Path | None,
     accept_new_host_key: bool,
-    progress: Console,
+    progress: "Console",
 ) -> "Source":
     """The sampling source: this host, or another one over SSH; what the ssh config asks for and
     leakhunt cannot honour is said on `progress`, one line per keyword, before connecting."""

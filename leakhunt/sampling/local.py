@@ -19,8 +19,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import psutil
-
 from leakhunt.errors import UsageError
 from leakhunt.sampling.procfs import (
     CLOCK_TICKS_PER_S,
@@ -76,7 +74,7 @@ class ProcReader:
 
 
 def check_pid(pid: int) -> None:
-    if pid <= 0 or not psutil.pid_exists(pid):
+    if pid <= 0 or not _is_process(pid):
         raise UsageError(f"no process with PID {pid}: check the PID with `ps` or `pgrep -af NAME`")
     try:
         if read_process(pid)[0].is_gone:
@@ -87,8 +85,25 @@ def check_pid(pid: int) -> None:
         raise UsageError(f"process {pid} exited before sampling began") from None
 
 
+def _is_process(pid: int) -> bool:
+    """A process (not one of its threads, which /proc also answers for) exists with this PID.
+    Read from /proc, as psutil.pid_exists does, without loading psutil for a PID check."""
+    try:
+        with open(f"/proc/{pid}/status") as status_file:
+            for line in status_file:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1]) == pid
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        return True  # it exists; check_pid says what is denied
+    return True
+
+
 def find_by_pattern(pattern: str) -> int:
     """The one process whose command line matches `pattern` (a regex), not leakhunt itself."""
+    import psutil  # here only: the sampling loop reads /proc itself
+
     try:
         regex = re.compile(pattern)
     except re.error as exc:

@@ -15,6 +15,9 @@ from tests.helpers.processes import run
 
 COMMANDS = ("soak", "compare", "watch", "scenarios", "report")
 HEAVY = ("pandas", "numpy", "scipy", "matplotlib", "paramiko")
+# Not heavy, but each costs more than a refusal may (benchmarks/bench_cli.py: within 1.2x of
+# `mprof --help`): typer's pydantic validators, rich's console, the sampler's psutil.
+SLOW_TO_LOAD = ("pydantic", "pydantic_core", "rich", "psutil")
 SOAK = ("soak", "--scenario", "smoke", "--minutes", "2", "--probe-interval", "0")
 
 
@@ -60,14 +63,54 @@ def test_a_usage_mistake_is_one_line_naming_it(args, words):
 )
 def test_bad_input_is_refused_before_any_heavy_import(args):
     # What makes the refusal fast (benchmarks/bench_cli.py measures it): nothing heavy is loaded.
+    result, imported = run_importtime(*args)
+    assert result.returncode == 2
+    assert imported and not {name for name in imported if name.split(".")[0] in HEAVY + SLOW_TO_LOAD}
+    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["-h"],
+        ["soak", "-h"],
+        ["watch", "--help"],
+        ["soak", "--minuts", "3"],
+        ["soak", "--minutes", "x"],
+    ],
+)
+def test_help_and_usage_errors_load_nothing_heavy_and_still_say_it_all(args):
+    result, imported = run_importtime(*args)
+    assert imported and not {name for name in imported if name.split(".")[0] in HEAVY + SLOW_TO_LOAD}
+    if "-h" in args or "--help" in args:
+        assert result.returncode == 0
+        assert "Usage: leakhunt" in result.stdout and "Example" in result.stdout
+    else:
+        assert result.returncode == 2 and "see `leakhunt soak -h`" in result.stderr
+
+
+def test_the_command_list_gives_each_command_its_whole_sentence_at_80_columns():
+    text = leakhunt("-h", env={"COLUMNS": "80"}, check_rc=0).stdout
+    cut_short = [line for line in text.splitlines() if line.endswith("...") and "Usage:" not in line]
+    assert not cut_short
+    flat = " ".join(text.split())
+    for sentence in (
+        "Run a faithful model of the incident's market-data manager and sample it from outside.",
+        "Watch a live process, here or over SSH, with the success criteria as a pass/fail gate.",
+    ):
+        assert sentence in flat
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def run_importtime(*args: str):
+    """The CLI run with -X importtime: its result, and every module it imported."""
     result = run(
         [sys.executable, "-X", "importtime", "-m", "leakhunt", *args],
         capture_output=True, text=True, cwd=REPO, timeout=60,
     )  # fmt: skip
-    assert result.returncode == 2
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert imported and not {name for name in imported if name.split(".")[0] in HEAVY}
-    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    return result, imported
 
 
 def test_results_go_to_stdout_and_progress_to_stderr(tmp_path):

@@ -78,6 +78,35 @@ def test_a_stable_pid_passes_with_exit_0(tmp_path, idle):
     assert all(c["passed"] for c in summary["criteria"])
 
 
+# What a watch must not hold while it samples: the report's libraries (pandas, scipy,
+# matplotlib, loaded at the end) and psutil (the loop reads /proc itself). Each has compiled
+# parts, so a loaded one shows in /proc/PID/maps.
+NOT_WHILE_SAMPLING = ("pandas", "scipy", "matplotlib", "psutil")
+
+
+def loaded_packages(pid: int) -> set[str]:
+    """The site-packages packages whose shared objects a process has mapped."""
+    paths = {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()}
+    return {path.split("site-packages/", 1)[1].split("/")[0] for path in paths if "site-packages/" in path}
+
+
+def test_a_watch_samples_without_the_reports_libraries_and_sigterm_ends_it_with_a_report(tmp_path, idle):
+    out = tmp_path / "run"
+    process = start_leakhunt("watch", "--pid", str(idle.pid), "--interval", "100ms", "--out", str(out))
+    # The first live line is printed by the first sample: the loop is running.
+    lines = [process.stderr.readline() for _ in range(2)]
+    assert lines[0].startswith("watching ") and lines[1].startswith("t "), lines
+    mapped = loaded_packages(process.pid)
+    assert "numpy" in mapped  # the live fit's, and proof that the maps are read
+    assert not {name for name in mapped if name.split(".")[0] in NOT_WHILE_SAMPLING}, sorted(mapped)
+    process.send_signal(signal.SIGTERM)  # as Ctrl-C: the report of what was sampled
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert load_json(out / "meta.json")["exit_reason"] == "interrupted"
+    assert load_json(out / "summary.json")["n_samples"] >= 1
+    assert_real_figure(out / "memory.png")
+
+
 def test_a_process_that_exits_ends_the_run_with_its_reason(tmp_path):
     process = start(str(HELPERS / "leaker.py"), str(2**20), "4.0")
     out = tmp_path / "run"
