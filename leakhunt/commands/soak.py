@@ -55,7 +55,6 @@ def soak_command(
     from leakhunt.commands.progress import live_progress, working
     from leakhunt.errors import RunError
     from leakhunt.report.console import LiveLine, print_run_summary
-    from leakhunt.runs.soak import interrupts_stop_runs, run_soak
     from leakhunt.runs.warm import warming
 
     live = LiveLine(options.duration_s)
