@@ -245,8 +245,8 @@ def test_two_children_may_walk_at_once_a_third_probe_waits_for_the_oldest_and_li
             probe.start(t_sim_s=60.0 * k, t_wall_s=float(k))
         summaries = [json.loads(line) for line in probe.finish()]
         assert [s["t_sim_s"] for s in summaries] == [0.0, 60.0, 120.0]
+        assert all(s["kind"] == "heap" for s in summaries), [s.get("error") for s in summaries]
         assert [s["waited_s"] > 0 for s in summaries] == waited, in_flight
-        assert all(s["kind"] == "heap" for s in summaries)
 
 
 def test_children_walking_at_once_each_need_the_memory_one_would():
