@@ -110,7 +110,8 @@ class Agent:
         except OSError as exc:
             self.server.close()
             raise UsageError(
-                f"cannot listen on {self.socket_path}: {exc.strerror}: pass --socket PATH"
+                # "AF_UNIX path too long" has no strerror: the exception's own words then.
+                f"cannot listen on {self.socket_path}: {exc.strerror or exc}: pass --socket PATH"
             ) from None
         finally:
             os.umask(previous)

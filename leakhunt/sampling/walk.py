@@ -35,6 +35,7 @@ import gc
 import sys
 import time
 import types
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -272,10 +273,15 @@ BUDGET_EVERY = 65_536
 
 # What the search does with an object, by its type: follow it, count it into its holder, skip it
 # (a module: a root of its own), or look where it is defined (a class).
-_NODE, _LEAF, _MODULE, _CLASS = range(4)
+_NODE, _LEAF, _MODULE, _CLASS, _PROXY = range(5)
+# A weak proxy holds nothing, and every look at a dead one (isinstance, its size) raises
+# ReferenceError: the search passes it by.
+_PROXIES = tuple(weakref.ProxyTypes)
 
 
 def _role_of(cls: type) -> int:
+    if issubclass(cls, _PROXIES):
+        return _PROXY
     if issubclass(cls, types.ModuleType):
         return _MODULE
     if issubclass(cls, type):
@@ -319,8 +325,8 @@ class _Search:
         role = self._roles.get(cls)
         if role is None:
             role = self._roles[cls] = _role_of(cls)
-        if role == _MODULE:
-            return  # modules are roots of their own
+        if role in (_MODULE, _PROXY):
+            return  # modules are roots of their own; a proxy holds nothing
         if role == _CLASS and not self._defined_here(obj, parent):
             return  # a class is held where it is defined, not where it was imported
         if len(self.objects) + self.leaves >= self._stop_at and self._at_stop():

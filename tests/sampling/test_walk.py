@@ -11,6 +11,7 @@ import functools
 import gc
 import logging
 import sys
+import weakref
 from typing import ClassVar
 
 import pytest
@@ -78,6 +79,26 @@ def test_a_module_list_a_class_registry_and_a_memo_cache_are_named_by_their_path
     finally:
         REQUEST_LOG.clear()
         Session.registry.clear()
+
+
+def test_weak_proxies_dead_or_alive_are_passed_by_and_the_rest_is_still_named():
+    # A dead weakref.proxy raises ReferenceError at any look (isinstance, its size); one left in
+    # a service's heap (a test runner's threads hold several) stopped every probe.
+    class Peer:
+        pass
+
+    alive, dying = Peer(), Peer()
+    REQUEST_LOG.extend([weakref.proxy(alive), weakref.proxy(dying), weakref.proxy(len)])
+    REQUEST_LOG.extend({"id": i} for i in range(1_000))
+    del dying
+    gc.collect()
+    try:
+        log = holders_by_path()[f"{__name__}.REQUEST_LOG"]
+        assert log["count"] == 1_003 and log["item_type"] == "dict"
+        assert count_objects()
+    finally:
+        REQUEST_LOG.clear()
+    assert alive
 
 
 def test_a_local_of_a_running_function_is_named_from_its_frame():
