@@ -381,20 +381,22 @@ class _Search:
             self.leaves += 1
             self.size[owner] += _getsizeof(container)
 
-    def expand(self, i: int) -> None:
+    def expand(self, i: int, snapshot: bool = False) -> None:
+        """Add what object i holds; with `snapshot`, from a copy of its contents (for a container
+        that changed while it was walked: a __sizeof__ or a property runs code)."""
         obj = self.objects[i]
         kind = type(obj)
         sizer = self.sizer
         if isinstance(obj, dict):
-            for key, value in obj.items():
+            for key, value in list(obj.items()) if snapshot else obj.items():
                 self.add(value, i, _KEY, key)
                 if not isinstance(key, _ATOMIC):
                     self.add(key, i, _KEYOBJ, None)
         elif isinstance(obj, _SEQUENCES):
-            for position, value in enumerate(obj):
+            for position, value in enumerate(list(obj) if snapshot else obj):
                 self.add(value, i, _INDEX, position)
         elif isinstance(obj, _SETS):
-            for value in obj:
+            for value in list(obj) if snapshot else obj:
                 self.add(value, i, _MEMBER, None)
         elif kind is types.FunctionType:
             for name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=False):
@@ -402,7 +404,7 @@ class _Search:
                     self.add(cell.cell_contents, i, _CELL, name)
                 except ValueError:
                     continue  # an empty cell
-            self._attributes(obj, i)
+            self._attributes(obj, i, snapshot)
             for name in ("__defaults__", "__kwdefaults__"):
                 value = getattr(obj, name)
                 if value:
@@ -415,12 +417,12 @@ class _Search:
             if obj.base is not None:
                 self.add(obj.base, i, _ATTR, "base")
         else:
-            attributes = self._attributes(obj, i)
+            attributes = self._attributes(obj, i, snapshot)
             for ref in gc.get_referents(obj):
                 if ref is not attributes and not isinstance(ref, type):
                     self.add(ref, i, _REF, type_name(type(ref)))
 
-    def _attributes(self, obj: Any, i: int) -> Any:
+    def _attributes(self, obj: Any, i: int, snapshot: bool = False) -> Any:
         try:
             attributes = object.__getattribute__(obj, "__dict__")
         except (AttributeError, TypeError):
@@ -428,7 +430,7 @@ class _Search:
         if type(attributes) is dict:
             self.absorb(attributes, i)
             mro = type(obj).__mro__ if not isinstance(obj, type | types.FunctionType) else ()
-            for name, value in attributes.items():
+            for name, value in list(attributes.items()) if snapshot else attributes.items():
                 # `logger.manager is Logger.manager`: the class holds it, so it is named there.
                 if mro and any(klass.__dict__.get(name, _MISSING) is value for klass in mro):
                     continue
@@ -458,17 +460,22 @@ class _Search:
         i = 0
         while i < len(self.objects):
             obj = self.objects[i]
+            # Namespaces and locals are small: walked from a copy, as a lazy import or a
+            # property run by a look at their values can change them.
             if self.edge_kind[i] == _ROOT_MODULE:
-                for name, value in obj.items():
+                for name, value in list(obj.items()):
                     self.add(value, i, _ATTR, name)
             elif self.edge_kind[i] == _ROOT_FRAME:
-                for name, value in obj.f_locals.items():
+                for name, value in list(obj.f_locals.items()):
                     self.add(value, i, _LOCAL, name)
             elif isinstance(obj, type):
                 for name, value in list(obj.__dict__.items()):
                     self.add(value, i, _ATTR, name)
             else:
-                self.expand(i)
+                try:
+                    self.expand(i)
+                except RuntimeError:  # "changed size during iteration": once more, from a copy
+                    self.expand(i, snapshot=True)
             i += 1
 
     def held_bytes(self) -> list[int]:
