@@ -285,8 +285,11 @@ def test_an_unknown_host_key_over_the_cli_is_one_line(tmp_path, vps, idle):
         str(idle.pid),
         "--duration",
         "1s",
+        "--out",
+        str(tmp_path / "run"),
     )
     assert result.returncode == 1
+    assert not (tmp_path / "run").exists()  # a watch that never started leaves nothing
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--accept-new-host-key" in lines[0] and "Traceback" not in result.stderr
 

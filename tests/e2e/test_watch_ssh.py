@@ -54,8 +54,11 @@ def test_a_port_that_never_answers_is_one_line_naming_connect_timeout_and_no_tra
 def test_a_warning_is_said_before_connecting_so_a_failing_user_sees_it(server, tmp_path, idle):
     config, known = config_for(server, tmp_path, "  CheckHostIP yes\n")
     known.write_text("")
-    result = watch(config, "--pid", str(idle.pid))
+    # Its own --out: a default one would be made in the checkout (and removed) while other
+    # workers' tests look at it.
+    result = watch(config, "--pid", str(idle.pid), "--out", str(tmp_path / "run"))
     assert result.returncode == 1
+    assert not (tmp_path / "run").exists()
     warning, error = stderr_lines(result)
     assert warning.startswith("warning: ") and "CheckHostIP yes" in warning and f"{config} line 7" in warning
     assert "is not known" in error and "--accept-new-host-key" in error
@@ -76,7 +79,7 @@ def test_an_out_that_would_be_refused_is_refused_before_any_connection(server, t
 
 def test_strict_host_key_checking_no_is_refused_in_one_line_saying_why(server, tmp_path, idle):
     config, _ = config_for(server, tmp_path, "  StrictHostKeyChecking no\n")
-    result = watch(config, "--pid", str(idle.pid))
+    result = watch(config, "--pid", str(idle.pid), "--out", str(tmp_path / "run"))
     assert result.returncode == 2
     (line,) = stderr_lines(result)
     assert "StrictHostKeyChecking no" in line and "--accept-new-host-key" in line and "Traceback" not in line

@@ -10,6 +10,7 @@ import select
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -179,16 +180,24 @@ def test_a_quiet_remote_events_command_does_not_outlive_the_run(trusted_sshd, id
 
 
 def test_remote_events_are_reopened_after_a_reconnect(trusted_sshd, idle):
-    def kill_sessions(k: int) -> None:
-        if k == 3:
-            for pid in trusted_sshd.session_processes():
-                subprocess.run(["kill", "-9", str(pid)], check=False)
-
     source = remote(trusted_sshd, pid=idle.pid)
     follower = source.follow(QUIET_EVENTS, "started")
-    items = collect(source, 20, on_sample=kill_sessions)
+    # Sampled until the reopened command has said its pid (a loaded host takes a while to
+    # reconnect); 600 samples only bound a hang.
+    stop, items, samples, pids = threading.Event(), [], 0, []
+    for item in source.stream(0.1, stop):
+        items.append(item)
+        if isinstance(item, Sample):
+            samples += 1
+            if samples == 3:
+                for pid in trusted_sshd.session_processes():
+                    subprocess.run(["kill", "-9", str(pid)], check=False)
+            pids += started_pids(follower)
+            if len(pids) >= 2 or samples >= 600:
+                stop.set()
+    source.close()
     follower.close()
-    first, second = started_pids(follower)
+    first, second = (pids + started_pids(follower))[:2]
     assert first != second
     assert has_exited(first) and has_exited(second)  # neither is left on the host
     gap = next(i for i in items if isinstance(i, Event) and i.kind == "gap")
