@@ -42,6 +42,7 @@ import os
 import select
 import sys
 import time
+import traceback
 
 # The defaults of sampling/walk.py, which this module imports only where the count runs (in the
 # child): the agent keeps the service's own imports to a handful of small modules.
@@ -422,7 +423,14 @@ class Probe:
             from leakhunt.sampling.walk import OverBudget
 
             try:
-                summary = self._measure(header, frames, _budget(header.get("child_budget_bytes")))
+                try:
+                    summary = self._measure(header, frames, _budget(header.get("child_budget_bytes")))
+                except RuntimeError as exc:
+                    if "changed size during iteration" not in str(exc):
+                        raise
+                    # Something the walk looked at ran code that grew a container (a lazy
+                    # attribute, a __sizeof__): seen in a pytest-xdist worker's heap. Once more.
+                    summary = self._measure(header, frames, _budget(header.get("child_budget_bytes")))
             except OverBudget as exc:
                 budget_mb = header["child_budget_bytes"] / 1e6
                 reason = (
@@ -444,7 +452,9 @@ class Probe:
             data = json.dumps(summary, default=str).encode()
             code = 0
         except BaseException as exc:  # whatever happens, the child must leave by os._exit
-            data = json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode()
+            where = traceback.extract_tb(exc.__traceback__)[-1:]
+            at = f" (at {where[0].filename}:{where[0].lineno})" if where else ""
+            data = json.dumps({"error": f"{type(exc).__name__}: {exc}{at}"}).encode()
         try:
             view = memoryview(data)
             while view:
