@@ -145,14 +145,23 @@ def _levels(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # (tests/analysis/test_growth.py), without a Python loop over the windows.
     starts = np.searchsorted(index, np.arange(windows), side="left")
     counts = np.searchsorted(index, np.arange(windows), side="right") - starts
+    return run_means_and_medians(t, y, starts, counts)
+
+
+def run_means_and_medians(
+    t: np.ndarray, y: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of t and the median of y over each run `starts[k]:starts[k] + counts[k]`, empty
+    runs left out. Runs of one count are rows of one matrix, taken at once: no Python loop over
+    the runs (the fit's windows, the fleet report's bins)."""
     starts, counts = starts[counts > 0], counts[counts > 0]
-    levels_t, levels_y = np.empty(len(counts)), np.empty(len(counts))
+    means, medians = np.empty(len(counts)), np.empty(len(counts))
     for count in np.unique(counts):
         rows = np.flatnonzero(counts == count)
         at = starts[rows][:, None] + np.arange(count)
-        levels_t[rows] = np.mean(t[at], axis=1)
-        levels_y[rows] = np.median(y[at], axis=1)
-    return levels_t, levels_y
+        means[rows] = np.mean(t[at], axis=1)
+        medians[rows] = np.median(y[at], axis=1)
+    return means, medians
 
 
 def trend(t_min: ArrayLike, y_bytes: ArrayLike, *, steps: "Steps | None" = None) -> Trend:

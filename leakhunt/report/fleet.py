@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from leakhunt.analysis.growth import run_means_and_medians
 from leakhunt.report.console import (
     STATUS_STYLE,
     print_prose,
@@ -187,15 +188,7 @@ def bin_medians(t_s: np.ndarray, values: np.ndarray, n_bins: int) -> tuple[np.nd
     Bins of one count are rows of one matrix, their means and medians taken at once: the same
     numbers as one bin at a time, without a Python loop over a thousand series' bins."""
     edges = np.linspace(0, len(values), min(n_bins, len(values)) + 1).astype(int)
-    starts, counts = edges[:-1], np.diff(edges)
-    starts, counts = starts[counts > 0], counts[counts > 0]
-    xs, ys = np.empty(len(counts)), np.empty(len(counts))
-    for count in np.unique(counts):
-        rows = np.flatnonzero(counts == count)
-        at = starts[rows][:, None] + np.arange(count)
-        xs[rows] = np.mean(t_s[at], axis=1)
-        ys[rows] = np.median(values[at], axis=1)
-    return xs, ys
+    return run_means_and_medians(t_s, values, edges[:-1], np.diff(edges))
 
 
 # The curve is drawn in tenths of a pixel, as whole numbers: as fine as one decimal, and a

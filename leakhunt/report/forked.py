@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from leakhunt.sampling.lifeline import dies_with_parent
+from leakhunt.sampling.probe import write_and_leave
 
 _in_child = False  # a forked child runs its own pieces in order: no forks of forks
 
@@ -72,12 +73,7 @@ def _fork(tasks: Sequence[Callable[[], Any]], index: int) -> tuple[int, int, int
             code = 0
         except BaseException:  # whatever happens, the child leaves by os._exit: it is redone here
             data = b""
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(write_fd, view) :]
-        finally:
-            os._exit(code)
+        write_and_leave(write_fd, data, code)
     os.close(write_fd)
     return index, pid, read_fd
 

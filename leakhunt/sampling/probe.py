@@ -79,6 +79,17 @@ def _minor_faults() -> int | None:
         return None
 
 
+def write_and_leave(fd: int, data: bytes, code: int) -> None:
+    """A forked child's last act: all of `data` down the pipe, then os._exit, never a return
+    into the parent's code (its finalizers, its atexit) whatever the write does."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os._exit(code)
+
+
 def host_memory() -> tuple[int | None, int | None]:
     """(MemAvailable of the host, this process's RSS) in bytes; None where /proc does not say."""
     return _read_proc_kb("/proc/meminfo", b"MemAvailable:"), _read_proc_kb("/proc/self/status", b"VmRSS:")
@@ -455,12 +466,7 @@ class Probe:
             where = traceback.extract_tb(exc.__traceback__)[-1:]
             at = f" (at {where[0].filename}:{where[0].lineno})" if where else ""
             data = json.dumps({"error": f"{type(exc).__name__}: {exc}{at}"}).encode()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(write_fd, view) :]
-        finally:
-            os._exit(code)
+        write_and_leave(write_fd, data, code)
 
     def _in_process(self, t_sim_s: float, t_wall_s: float, frames: list, reason: str) -> bytes:
         started = time.perf_counter()
