@@ -107,7 +107,7 @@ def attempts(server, run) -> tuple[bool, list[str]]:
         if ended:
             break
         assert time.monotonic() < deadline, "sshd logged no end of authentication"
-        time.sleep(0.05)
+        time.sleep(0.05)  # sshd appends to a file and signals nobody: the file is polled, not timed
     assert len(ended) == 1, ended
     (port,) = ended
     return succeeded, [
