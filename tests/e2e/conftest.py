@@ -4,10 +4,13 @@ Each runs in a process group of its own that is killed when its test ends, and d
 test process if that is killed (tests/helpers/processes.py): no `leakhunt compare` is left
 running after an interrupted or killed test run."""
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,11 @@ from matplotlib import image
 from tests.helpers.processes import run, spawn
 
 REPO = Path(__file__).resolve().parents[2]
+# The CLI runs from a folder of this worker's own, not the checkout: a refused run creates and
+# then removes its default reports/ folder, which another worker's check of the checkout's
+# reports/ (tests/conftest.py) would see in between.
+SCRATCH = Path(tempfile.mkdtemp(prefix="leakhunt-cli-cwd-"))
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 
 def leakhunt(
@@ -27,7 +35,7 @@ def leakhunt(
         [sys.executable, "-m", "leakhunt", *args],
         capture_output=True,
         text=True,
-        cwd=cwd or REPO,
+        cwd=cwd or SCRATCH,
         timeout=600,
         env=None if env is None else {**os.environ, **env},
     )
@@ -40,7 +48,7 @@ def start_leakhunt(*args: str) -> subprocess.Popen:
     """The CLI running beside the test; stopped, with all it started, when the test ends."""
     return spawn(
         [sys.executable, "-m", "leakhunt", *args],
-        cwd=REPO,
+        cwd=SCRATCH,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
