@@ -53,9 +53,18 @@ bench: $(STAMP)
 # in-process tests (config: pyproject's [tool.mutmut]). All of it is about 16,000 mutants, hours
 # on 2 cores, so it is not part of `make test`; mutmut keeps each mutant's result in mutants/ and
 # reruns only what changed, and MUTANTS limits a run, e.g. make mutate MUTANTS='leakhunt.fleet.*'.
+# SAMPLE=N checks a seeded random sample of N mutants a package (benchmarks/mutation_sample.py),
+# under an hour for N=100, and the scores then carry a 95 % interval.
 MUTANTS ?=
+SAMPLE ?=
 mutate: $(STAMP)
+ifdef SAMPLE
+	# A name no mutant has: mutmut generates every mutant and maps the tests, then runs none.
+	$(BIN)/mutmut run --max-children $$(nproc) 'leakhunt.no-mutant-is-named-so' > mutants.log 2>&1 || (tail -c 2000 mutants.log; exit 1)
+	$(BIN)/mutmut run --max-children $$(nproc) $$($(BIN)/python -m benchmarks.mutation_sample $(SAMPLE) $(MUTANTS)) >> mutants.log 2>&1 || (tail -c 2000 mutants.log; exit 1)
+else
 	$(BIN)/mutmut run --max-children $$(nproc) $(MUTANTS) > mutants.log 2>&1 || (tail -c 2000 mutants.log; exit 1)
+endif
 	$(BIN)/python -m benchmarks.mutation_score
 
 clean:
