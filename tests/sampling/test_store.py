@@ -424,3 +424,13 @@ def test_a_samples_file_that_cannot_be_opened_is_a_write_failed(tmp_path):
     with pytest.raises(WriteFailed) as failed, run.sample_writer():
         pass
     assert failed.value.message.startswith(f"cannot write {run.file('samples.csv')}: Is a directory;")
+
+
+def test_an_empty_samples_file_gets_its_header_when_sampling_starts_again(tmp_path):
+    # The disk filled before the header was written: the next writer starts the file over.
+    run = RunDir.create("watch", "x", tmp_path / "run")
+    run.file("samples.csv").write_bytes(b"")
+    with run.sample_writer() as writer:
+        writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=100))
+    assert run.file("samples.csv").read_text().startswith(",".join(SAMPLE_COLUMNS) + "\n")
+    assert run.read_samples()["rss_bytes"].tolist() == [100]
