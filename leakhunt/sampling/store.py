@@ -231,7 +231,9 @@ class RunDir:
     def append_summary(self, summary: dict[str, Any]) -> None:
         data = (json.dumps(summary, default=str) + "\n").encode()
         try:
-            with self.file(SUMMARIES).open("ab", buffering=0) as stream:
+            # Buffered, and closed at once: close() writes until the line is whole or raises, where
+            # an unbuffered write would leave a line cut short by a full disk without a word.
+            with self.file(SUMMARIES).open("ab") as stream:
                 stream.write(data)
         except OSError as exc:
             raise WriteFailed(self.file(SUMMARIES), exc) from None

@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def test_a_row_without_a_time_or_an_rss_is_not_a_sample_and_its_neighbours_are(t
         writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=100))
     with run.file("samples.csv").open("a") as stream:
         stream.write("1.0,1.0,,,0,0.0,\r\n")  # no rss_bytes
-        stream.write("2.0,2.0,n/a,,0,0.0,\r\n")  # not a number
+        stream.write("2.0,2.0,n/a,,0,0.0,\r\n")  # pandas' word for a missing value
+        stream.write("2.5,2.5,12MB,,0,0.0,\r\n")  # not a number
         stream.write(",3.0,300,,0,0.0,\r\n")  # no t_wall_s
         stream.write("4.0,,400,,0,0.0,\r\n")  # no t_sim_s
     with run.sample_writer() as writer:
@@ -207,7 +209,17 @@ def test_a_sample_row_is_the_row_csv_writer_would_write(tmp_path):
 # --- Names and what is made with a run directory ------------------------------------------
 
 
-def test_a_default_run_directory_starts_with_the_utc_time_it_was_made(tmp_path, monkeypatch):
+@pytest.fixture
+def eastern_time(monkeypatch):
+    """The local zone 5 hours behind UTC, as on a server in New York."""
+    monkeypatch.setenv("TZ", "EST+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_default_run_directory_starts_with_the_utc_time_it_was_made(tmp_path, monkeypatch, eastern_time):
     monkeypatch.chdir(tmp_path)
     before = datetime.now(UTC)
     run = RunDir.create("watch", "pid 4242")
@@ -222,7 +234,7 @@ def test_a_default_run_directory_starts_with_the_utc_time_it_was_made(tmp_path, 
 @pytest.mark.parametrize(
     ("label", "slug"),
     [
-        ("api-v1.2_beta", "api-v1.2_beta"),  # letters, digits and . _ - are kept
+        ("Api-v1.2_beta-X", "Api-v1.2_beta-X"),  # letters, digits and . _ - are kept
         ("  /srv/app: worker #3 ", "srv_app_worker_3"),  # runs of others become one _, none at the ends
         ("x" * 80, "x" * 60),
         ("///", "run"),
@@ -434,3 +446,14 @@ def test_an_empty_samples_file_gets_its_header_when_sampling_starts_again(tmp_pa
         writer.write(Sample(t_wall_s=0.0, t_sim_s=0.0, rss_bytes=100))
     assert run.file("samples.csv").read_text().startswith(",".join(SAMPLE_COLUMNS) + "\n")
     assert run.read_samples()["rss_bytes"].tolist() == [100]
+
+
+def test_a_summary_line_that_does_not_fit_is_a_write_failed_and_the_run_stays_readable(tiny_tmpfs):
+    run = RunDir.create("soak", "x", tiny_tmpfs / "run")
+    run.append_summary({"t_sim_s": 1})
+    fill(tiny_tmpfs / "filler")
+    # More than the page the first line left free (4 or 64 KiB): part of the line fits, not all.
+    with pytest.raises(WriteFailed, match=r"summaries\.jsonl: No space left on device"):
+        run.append_summary({"t_sim_s": 2, "types": ["x" * 70_000]})
+    assert run.read_summaries() == [{"t_sim_s": 1}]
+    assert run.notes == ["summaries.jsonl: dropped a torn last line, left by a crash or a full disk"]
