@@ -110,7 +110,10 @@ class SampleWriter:
         # (this runs at every sample of an hours-long watch).
         data = (",".join("" if v is None else str(v) for v in _sample_values(sample)) + "\r\n").encode()
         try:
-            self._stream.write(data)
+            if self._stream.write(data) < len(data):
+                # What an unbuffered stream does when the disk fills mid-row, before ENOSPC on the
+                # next write: stop here, or the next row would land on the torn one and both be lost.
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except OSError as exc:
             raise WriteFailed(self.path, exc) from None
         self.bytes_written += len(data)
@@ -167,10 +170,12 @@ class RunDir:
             _write_json_atomic(self.file(META), meta)
 
     def release_reserve(self) -> bool:
-        """Delete the space reserve; True if there was one to free."""
+        """Delete the space reserve; True if that freed space (False: none left, or a read-only disk)."""
         try:
             self.file(RESERVE).unlink()
-        except FileNotFoundError:
+        except OSError:
+            # A file system remounted read-only refuses the unlink too: the caller's WriteFailed
+            # (what to do about a read-only disk) is the error to show, not this one.
             return False
         return True
 
@@ -226,7 +231,9 @@ class RunDir:
     def append_summary(self, summary: dict[str, Any]) -> None:
         data = (json.dumps(summary, default=str) + "\n").encode()
         try:
-            with self.file(SUMMARIES).open("ab", buffering=0) as stream:
+            # Buffered, and closed at once: close() writes until the line is whole or raises, where
+            # an unbuffered write would leave a line cut short by a full disk without a word.
+            with self.file(SUMMARIES).open("ab") as stream:
                 stream.write(data)
         except OSError as exc:
             raise WriteFailed(self.file(SUMMARIES), exc) from None
