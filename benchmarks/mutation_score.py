@@ -87,7 +87,7 @@ def main() -> int:
         print(f"{unchecked} of {len(every)} mutants not checked yet (left out of the scores)")
     survivors = {name: status for name, status in statuses.items() if status not in DETECTED}
     equivalent, known = equivalent_mutants(), listed_mutants("Mutants not killed")
-    print("| package | mutants | checked | killed | listed equivalent | score | 95 % interval |")
+    print("| package | mutants | checked | killed or timed out | listed equivalent | score | 95 % interval |")
     print("|---|---:|---:|---:|---:|---:|---|")
     all_by_package: dict[str, list[str]] = {}
     for name in every:
