@@ -1,17 +1,31 @@
 """compare.py: the conclusion (the claims a rerun must repeat, without the figures that may move),
 and the verdicts, paces and times to limit of each variant, pooled over replicates."""
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from leakhunt.analysis.student import t_critical_95
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.analysis.synthetic import service_at_rest
-from leakhunt.runs.compare import claim, conclusion, effect, effect_text, plan_runs, summarize_comparison
+from leakhunt.runs.compare import (
+    claim,
+    conclusion,
+    effect,
+    effect_text,
+    plan_runs,
+    render_comparison,
+    summarize_comparison,
+)
 from leakhunt.runs.soak import SoakOptions
+from leakhunt.sampling.sample import Sample
+from leakhunt.sampling.store import RunDir
 from leakhunt.workload.scenario import load_scenario
+from tests.e2e.conftest import assert_real_figure
 
 MB = 1e6
 
@@ -143,3 +157,78 @@ def test_a_claim_is_a_leak_or_no_leak_proven_under_the_bound_whichever_word_carr
     assert claim({"verdict": "INCONCLUSIVE", "growth": straddling}) == "INCONCLUSIVE"
     custom = {"verdict": "INCONCLUSIVE", "growth": straddling, "stable_bound_bytes_per_min": 2 * MB}
     assert claim(custom) == "no leak proven, under the stable bound"
+
+
+def test_replicates_pool_to_their_mean_slope_their_mean_half_width_and_spread_in_quadrature():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(3)]
+    growths = [run["summary"]["growth"] for run in runs]
+    pooled = summarize_comparison(runs)["runs"][0]["growth"]
+    slopes = np.array([g["slope_bytes_per_min"] for g in growths])
+    halves = [(g["ci_high_bytes_per_min"] - g["ci_low_bytes_per_min"]) / 2 for g in growths]
+    spread = t_critical_95(2) * slopes.std(ddof=1) / np.sqrt(3)
+    half = np.hypot(np.mean(halves), spread)
+    assert pooled["slope_bytes_per_min"] == pytest.approx(slopes.mean(), rel=1e-12)
+    assert pooled["ci_low_bytes_per_min"] == pytest.approx(slopes.mean() - half, rel=1e-12)
+    assert pooled["ci_high_bytes_per_min"] == pytest.approx(slopes.mean() + half, rel=1e-12)
+    assert pooled["replicate_slopes_bytes_per_min"] == pytest.approx(slopes.tolist(), rel=1e-12)
+    assert pooled["replicate_spread_bytes_per_min"] == pytest.approx(spread, rel=1e-12)
+    assert pooled["method"].startswith("mean of 3 replicates; interval: their mean half-width")
+
+
+def test_a_single_run_carries_its_own_verdict_and_an_old_summary_its_bare_verdict_as_labels():
+    run = run_of("fixes off", 20 * MB / 60, 0)
+    summary = run["summary"]
+    for key in ("verdict_label", "verdict_short"):
+        del summary[key]  # a run saved before verdicts had paces
+    entry = summarize_comparison([run])["runs"][0]
+    assert entry["verdict_label"] == entry["verdict_short"] == summary["verdict"] == "LEAK"
+    assert entry["verdict_reason"] == summary["verdict_reason"]
+    assert entry["time_to_limit_min"] == summary["time_to_limit_min"] > 0
+    assert entry["to_limit"] == summary["to_limit"]
+
+
+def test_replicates_that_reached_the_limit_keep_saying_so():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(2)]
+    runs[0]["summary"]["to_limit"] = "reached the 6 GB limit at 23 min"
+    assert summarize_comparison(runs)["runs"][0]["to_limit"] == "reached the 6 GB limit at 23 min"
+
+
+def test_an_effect_of_another_scenario_is_signed_and_has_no_percentage():
+    comparison = summarize_comparison(
+        [run_of("smoke", 1 * MB / 60, 0, scenario="smoke"), run_of("replay", 200 * MB, 1, scenario="replay")]
+    )
+    other = comparison["runs"][1]
+    assert other["effect"]["percent"] is None and other["effect"]["percent_ci"] is None
+    assert effect_text(other).startswith("+")  # it grows faster than the baseline
+
+
+def test_an_effect_proven_negligible_is_said_so_in_words():
+    base = growth(1.0, 0.01)
+    entry = {"effect": effect(base, growth(1.0, 0.01))}
+    assert entry["effect"]["negligible"]
+    assert effect_text(entry) == "no effect beyond ±10% of the baseline's growth"
+
+
+def test_a_rendered_comparison_is_indented_json_a_picture_and_a_page(tmp_path):
+    run_dirs = []
+    for label, rate in (("fixes off", 2 * MB), ("all fixes", 0.0)):
+        path = tmp_path / label.replace(" ", "-")
+        t_s, rss_bytes, _ = service_at_rest(len(run_dirs), rate, minutes=30, interval_s=5.0)
+        run_dir = RunDir.create("soak", label, path)
+        run_dir.write_meta(
+            {"tool": "leakhunt", "command": "soak", "label": label, "memory_limit_bytes": 6e9,
+             "time_axis": "t_sim_s", "duration_s": 1800.0, "exit_reason": "completed", "events": [],
+             "expect": [], "scenario": {"name": "incident", "scale": 1.0}, "fixes": []}
+        )  # fmt: skip
+        with run_dir.sample_writer() as writer:
+            for t, rss in zip(t_s, rss_bytes, strict=True):
+                writer.write(Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss)))
+        run_dirs.append(run_dir)
+    out = RunDir.create("compare", "saved", tmp_path / "comparison")
+    comparison = render_comparison(out, run_dirs, finish_runs=False)
+    text = (out.path / "comparison.json").read_text()
+    assert text.startswith('{\n  "baseline": "fixes off",\n') and text.endswith("}\n")
+    assert json.loads(text)["runs"][1]["run_dir"] == str(run_dirs[1].path)
+    assert comparison["runs"][0]["verdict"] == "LEAK" and comparison["comparison_dir"] == str(out.path)
+    assert_real_figure(out.path / "comparison.png", min_height_px=350)  # two curves, one panel
+    assert "fixes off" in (out.path / "report.html").read_text()
