@@ -290,10 +290,21 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
         ["fixes", _e(", ".join(meta.get("fixes", [])) or "none")],
         ["seed", _e(meta.get("seed", ""))],
         ["speed", _e(meta.get("speed", ""))],
-        ["exit", _e(meta.get("exit_reason", ""))],
+        ["exit", _e(_exit_text(meta))],
     ]
     parts.append("<h2>Run</h2>" + table(["", ""], facts))
     return page(f"leakhunt: {label}", "".join(parts))
+
+
+def _exit_text(meta: dict[str, Any]) -> str:
+    """Why the run ended, with what the run recorded about it (a cut-off run's last sample, the
+    file a full disk refused): the reason alone does not say when or where."""
+    reason = str(meta.get("exit_reason", ""))
+    recorded = meta.get("exit_detail")
+    detail = recorded.get("text") if isinstance(recorded, dict) else None
+    if not detail:
+        return reason
+    return detail if detail.startswith(reason) else f"{reason}: {detail}"
 
 
 def render_comparison_html(comparison: dict[str, Any], figures: list[Path]) -> str:

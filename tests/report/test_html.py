@@ -201,6 +201,7 @@ def run_page(tmp_path: Path) -> Path:
         "seed": 7,
         "speed": "max",
         "exit_reason": "connection_lost",
+        "exit_detail": {"text": "no answer from vps for 3 intervals (15 s); reconnecting failed"},
         "cost": {
             "leakhunt_core_fraction": 0.0085,
             "leakhunt_cpu_s_per_sample": 449e-6,
@@ -387,6 +388,11 @@ def test_a_holder_path_reads_back_as_written_and_adds_no_element(pages):
     parsed = Parsed(pages["run"].read_text())
     assert HOLDER in parsed.code and HOLDER.replace("[*]", "['BTC/USDT']") in parsed.code
     assert "script" not in {tag for tag, _ in parsed.tags}
+
+
+def test_the_run_table_says_why_the_run_ended_with_what_the_run_recorded_about_it(pages):
+    said = "connection_lost: no answer from vps for 3 intervals (15 s); reconnecting failed"
+    assert f'<td data-label="">exit</td><td data-label="">{said}</td>' in pages["run"].read_text()
 
 
 def test_a_series_name_in_a_title_attribute_reads_back_as_written(pages):
