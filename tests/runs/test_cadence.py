@@ -57,3 +57,15 @@ def test_a_probes_deadline_is_half_the_watch_within_5_and_300_s():
     assert probe_deadline_s(4.0) == 5.0
     assert probe_deadline_s(8 * 3600.0) == 300.0
     assert probe_deadline_s(None) == 300.0
+
+
+def test_each_cadence_says_what_it_resolved_to_and_probes_off_are_never_due():
+    open_ended = resolve("auto", None)
+    assert (open_ended.interval_s, open_ended.adaptive) == (10.0, True)
+    assert open_ended.text == "auto: every 10 s, doubling every 6 probes"
+    assert open_ended.next_after(100.0, MIN_PROBES) == 120.0  # doubled after six probes
+    sixty = resolve("auto", 60.0)
+    assert (sixty.adaptive, sixty.text) == (False, "auto: every 10 s (6 or more probes)")
+    assert resolve("90s", 3600.0).text == "every 90 s"
+    off = resolve("0", 3600.0)
+    assert off.text == "off" and off.next_after(5.0, 1) == float("inf")
