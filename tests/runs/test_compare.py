@@ -108,6 +108,7 @@ def test_replicates_of_a_slow_leak_are_judged_pooled_with_their_pace_and_time_to
     base = summarize_comparison(runs)["runs"][0]
     assert (base["verdict"], base["pace"], base["verdict_short"]) == ("LEAK", "slow", "LEAK, slow")
     assert base["verdict_label"] == "LEAK (slow: under the 50 MB/h bound)"
+    assert "MB/min (95 % CI" in base["verdict_reason"]
     left_bytes = 6e9 - base["final_rss_bytes"]
     assert base["time_to_limit_min"] == pytest.approx(left_bytes / base["growth"]["slope_bytes_per_min"])
     assert base["to_limit"] == f"~{base['time_to_limit_min']:,.0f} min"
