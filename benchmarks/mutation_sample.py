@@ -23,9 +23,10 @@ def sample(names: list[str], per_package: int, seed: int = SEED) -> list[str]:
     by_package: dict[str, list[str]] = {}
     for name in sorted(names):
         by_package.setdefault(package(name), []).append(name)
-    rng = random.Random(seed)
     chosen = []
-    for _, members in sorted(by_package.items()):
+    for name, members in sorted(by_package.items()):
+        # Seeded by package too: a package's sample does not depend on which others are drawn.
+        rng = random.Random(f"{seed}:{name}")
         chosen += rng.sample(members, min(per_package, len(members)))
     return sorted(chosen)
 
