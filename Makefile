@@ -66,7 +66,7 @@ ifdef SAMPLE
 else
 	$(BIN)/mutmut run --max-children $$(nproc) $(MUTANTS) > mutants.log 2>&1 || (tail -c 2000 mutants.log; exit 1)
 endif
-	$(BIN)/python -m benchmarks.mutation_score
+	$(BIN)/python -m benchmarks.mutation_score $(if $(SAMPLE),--sample $(SAMPLE) $(MUTANTS))
 
 clean:
 	rm -rf $(VENV) reports/*/ mutants mutants.log

@@ -77,11 +77,22 @@ def interval(killed: int, equivalent: int, checked: int) -> tuple[float, float]:
     return ci.low, ci.high
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """`--sample N [PATTERN ...]`: score only the sample `make mutate SAMPLE=N` drew, so that
+    mutants checked by earlier runs (other samples, older tests) do not enter its estimate."""
     every = mutant_statuses()
     # A run limited with MUTANTS or SAMPLE leaves the rest unchecked: scores are over what was
     # checked, with an interval where that is a part of the package.
     statuses = {name: status for name, status in every.items() if status != "not checked"}
+    if argv[:1] == ["--sample"]:
+        import fnmatch
+
+        from benchmarks.mutation_sample import sample
+
+        patterns = argv[2:] or ["*"]
+        drawn = set(sample([n for n in every if any(fnmatch.fnmatch(n, p) for p in patterns)], int(argv[1])))
+        statuses = {name: status for name, status in statuses.items() if name in drawn}
+        print(f"the sample of {argv[1]} a package: {len(drawn)} mutants, {len(statuses)} checked")
     if len(statuses) < len(every):
         unchecked = len(every) - len(statuses)
         print(f"{unchecked} of {len(every)} mutants not checked yet (left out of the scores)")
@@ -130,4 +141,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
