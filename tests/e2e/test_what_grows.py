@@ -257,7 +257,7 @@ def test_a_watch_of_re_filling_its_cache_is_bounded_and_names_re_cache_as_what_f
     out = tmp_path / "re"
     try:
         assert service.stdout.readline().strip() == "ready"
-        # Open-ended, and ended (as Ctrl-C) once the service has been level for 40 s of its
+        # Open-ended, and ended (as Ctrl-C) once the service has been level for 80 s of its
         # requests: a fixed --duration saw the fill still rising on a host at load 12-18.
         with (tmp_path / "watch.stderr").open("w") as progress:
             watch = spawn(

@@ -13,7 +13,7 @@ import re
 from paced import serve_at_rate
 
 FILL_S = 20.0
-LEVEL_S = 40.0
+LEVEL_S = 80.0
 WORDS = "|".join(f"item{k:04d}" for k in range(400))
 
 
