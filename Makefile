@@ -57,6 +57,8 @@ bench: $(STAMP)
 # under an hour for N=100, and the scores then carry a 95 % interval.
 MUTANTS ?=
 SAMPLE ?=
+# When make started: the score's section in results.md says how long it took.
+MUTATE_STARTED := $(shell date +%s)
 mutate: $(STAMP)
 ifdef SAMPLE
 	# A name no mutant has: mutmut generates every mutant and maps the tests, then stops on
@@ -66,7 +68,7 @@ ifdef SAMPLE
 else
 	$(BIN)/mutmut run --max-children $$(nproc) $(MUTANTS) > mutants.log 2>&1 || (tail -c 2000 mutants.log; exit 1)
 endif
-	$(BIN)/python -m benchmarks.mutation_score $(if $(SAMPLE),--sample $(SAMPLE) $(MUTANTS))
+	$(BIN)/python -m benchmarks.mutation_score --results $(MUTATE_STARTED) $(if $(SAMPLE),--sample $(SAMPLE) $(MUTANTS))
 
 clean:
 	rm -rf $(VENV) reports/*/ mutants mutants.log

@@ -81,12 +81,17 @@ def main(names: list[str]) -> None:
         print(f"running {name} ...", file=sys.stderr)
         fresh = stamped(module.run())
         sections.update(split_sections(fresh))
+    write_sections(sections)
+    print(RESULTS.read_text())
+
+
+def write_sections(sections: dict[str, str]) -> None:
+    """results.md anew: its title block, then every section in order."""
     header = (
         "# Benchmark results\n\nEach section says when and where it was measured. "
         "Regenerate with `make bench`.\n"
     )
     RESULTS.write_text(header + "\n" + "\n\n".join(sections.values()) + "\n")
-    print(RESULTS.read_text())
 
 
 if __name__ == "__main__":
