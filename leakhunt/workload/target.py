@@ -46,13 +46,17 @@ def schedule(
     cleanup_interval_s: float | None,
     probe_interval_s: float | None,
 ) -> Iterator[tuple[float, int, int]]:
-    """(t_sim_s, kind, k) in time order; times are k * interval, so they never drift."""
+    """(t_sim_s, kind, k) in time order; times are k * interval, so they never drift.
+
+    No probe at 0 s: the growth is fitted after a warm-up (analysis/growth.py), and a heap counted
+    before the first fetch would be a walk no rate uses."""
     cleanups = (e for e in _ticks(cleanup_interval_s, duration_s, CLEANUP) if e[0] > 0)
+    probes = (e for e in _ticks(probe_interval_s, duration_s, PROBE) if e[0] > 0)
     return heapq.merge(
         _ticks(fetch_interval_s, duration_s, FETCH),
         cleanups,
         _ticks(sample_interval_s, duration_s, SAMPLE),
-        _ticks(probe_interval_s, duration_s, PROBE),
+        probes,
     )
 
 

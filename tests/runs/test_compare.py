@@ -66,14 +66,15 @@ def test_an_effect_whose_interval_clears_zero_and_the_margin_removes_growth():
     )
 
 
-def test_only_the_first_replicate_of_each_variant_is_probed_and_every_run_has_its_own_name():
+def test_only_the_first_replicate_of_fixes_off_and_all_fixes_is_probed_and_every_run_has_its_own_name():
     options = SoakOptions(scenario=load_scenario("smoke"), duration_s=600.0, probe_interval_s=120.0)
     plans = plan_runs(options, ablation=True, repeat=3)
     assert len(plans) == 15 and len({name for name, _ in plans}) == 15
+    probed = [name for name, planned in plans if planned.probe_interval_s]
+    assert probed == ["baseline-r1", "all-fixes-r1"]
     for name, planned in plans:
-        first = planned.replicate == 1
         assert name.endswith(f"-r{planned.replicate}")
-        assert planned.probe_interval_s == (120.0 if first else 0.0), name
+        assert planned.probe_interval_s == (120.0 if name in probed else 0.0), name
         assert planned.probe_in_flight == 1  # runs side by side fill the cores already
     assert {planned.variant for _, planned in plans} == {
         "fixes off", "all fixes", "caps only", "oi_cap only", "cleanup only",

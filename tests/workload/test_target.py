@@ -1,4 +1,4 @@
-"""The child's event schedule: work before measurement, exact multiples, no drift."""
+"""The child's event schedule: work before measurement, exact multiples, no drift, no probe at 0 s."""
 
 from leakhunt.workload.target import CLEANUP, FETCH, PROBE, SAMPLE, schedule
 
@@ -18,7 +18,23 @@ def test_events_come_in_time_order_with_work_before_the_sample_and_the_probe_aft
     at_600 = [kind for t, kind, _ in events if t == 600]
     assert at_600 == [CLEANUP, SAMPLE, PROBE]
     at_0 = [kind for t, kind, _ in events if t == 0]
-    assert at_0 == [FETCH, SAMPLE, PROBE]
+    assert at_0 == [FETCH, SAMPLE]
+
+
+def test_probes_come_every_interval_from_the_first_interval_to_the_end_none_at_the_start():
+    # A heap counted before any work is never fitted: the growth is fitted after a warm-up.
+    probes = [
+        t
+        for t, kind, _ in schedule(
+            duration_s=1800,
+            fetch_interval_s=900 / 79,
+            sample_interval_s=5,
+            cleanup_interval_s=None,
+            probe_interval_s=300,
+        )
+        if kind == PROBE
+    ]
+    assert probes == [300, 600, 900, 1200, 1500, 1800]
 
 
 def test_sample_times_are_exact_multiples_of_the_interval_even_after_many_steps():
