@@ -1,3 +1,3 @@
-from leakhunt.cli import main
+from leakhunt.cli import run
 
-main()
+run()

@@ -3,7 +3,10 @@ prints. Results (tables, verdicts, file paths) go to stdout; progress and the li
 stderr; `--json` puts the JSON alone on stdout. Only light modules load before the input is
 checked, so a typo is refused at once."""
 
+import atexit
+import contextlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -703,3 +706,22 @@ def main() -> None:
         # Typer turns Ctrl-C into exit 130 silently; the last line says why the command stopped.
         sys.stderr.write("interrupted\n")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def run() -> None:
+    """The `leakhunt` program: main(), then out without the interpreter's teardown.
+
+    Freeing pandas, scipy and matplotlib object by object at exit took 0.25 s after a soak, 6 % of
+    it, with every file already closed: the run's files are written atomically or flushed per
+    row. The exit functions still run (atexit: coverage of a subprocess, logging) and stdout and
+    stderr are flushed; a reader that went away (`| head`) changes nothing about the exit code."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
