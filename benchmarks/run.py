@@ -85,13 +85,13 @@ def main(names: list[str]) -> None:
     print(RESULTS.read_text())
 
 
-def write_sections(sections: dict[str, str]) -> None:
+def write_sections(sections: dict[str, str], results: Path = RESULTS) -> None:
     """results.md anew: its title block, then every section in order."""
     header = (
         "# Benchmark results\n\nEach section says when and where it was measured. "
         "Regenerate with `make bench`.\n"
     )
-    RESULTS.write_text(header + "\n" + "\n\n".join(sections.values()) + "\n")
+    results.write_text(header + "\n" + "\n\n".join(sections.values()) + "\n")
 
 
 if __name__ == "__main__":
