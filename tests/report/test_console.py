@@ -320,7 +320,8 @@ def test_a_run_summary_reads_table_headline_criteria_what_grows_cost_notes_and_d
 
 
 def test_a_replayed_run_cost_nothing_and_a_console_narrower_than_40_is_read_as_40():
-    lines = printed(print_run_summary, {"cost": {"replayed_samples": 12345}}, "r", width=30).splitlines()
+    run = {"cost": {"replayed_samples": 12345}, "file_notes": ["samples.csv: its last row was cut short"]}
+    lines = printed(print_run_summary, run, "r", width=30).splitlines()
     assert lines == [
         "run",
         "verdict  MB/min  95 % CI  to limit  peak",
@@ -329,6 +330,8 @@ def test_a_replayed_run_cost_nothing_and_a_console_narrower_than_40_is_read_as_4
         "?           n/a  n/a…n/a             0 B",
         "what measuring cost: nothing, 12,345",
         "  samples were replayed from a file",
+        "note: samples.csv: its last row was cut",
+        "  short",
         "run directory (report.html, memory.png):",
         "r",
     ]

@@ -32,6 +32,7 @@ from leakhunt.report.plots import (
     comparison_figure,
     holders_figure,
     minutes_label,
+    plot_comparison,
     replicate_band,
     run_figure,
     save,
@@ -345,6 +346,8 @@ def test_the_close_up_shows_the_fit_over_its_window_and_the_events_as_lines():
     shown = [t.get_text() for t in bottom.get_legend().get_texts()]
     assert shown == ["RSS", "swap", "robust fit: +1 MB/min [0.9, 1.1]", "cleanup runs"]
     lines = _lines(bottom)
+    np.testing.assert_allclose(lines["RSS"].get_xdata(), np.arange(11.0))
+    np.testing.assert_allclose(lines["RSS"].get_ydata(), 100 + np.arange(11.0))
     np.testing.assert_allclose(lines["swap"].get_ydata()[-2:], [0, 5])
     assert to_hex(lines["swap"].get_color()) == "#800080"
     fit = lines["robust fit: +1 MB/min [0.9, 1.1]"]
@@ -385,9 +388,14 @@ def test_a_run_without_limit_reference_swap_or_fit_draws_its_curve_alone():
 
 def test_a_saved_picture_is_a_png_at_the_reports_resolution_and_is_closed(tmp_path):
     fig = run_figure(_ten_minutes(), RUN_META, RUN_SUMMARY)
+    top, bottom = fig.axes
+    assert bottom.get_position().height > top.get_position().height  # the close up is the larger
     path = save(fig, tmp_path / "memory.png")
     assert pixels(path).shape[:2] == (int(7.5 * 110), 9 * 110)
     assert not plt.fignum_exists(fig.number)
+    runs = [synthetic_run(tmp_path, "off", 7.0, "linear", None, minutes=5)]
+    path = plot_comparison(runs, tmp_path / "comparison.png", summarize_comparison(runs)["runs"])
+    assert path == tmp_path / "comparison.png" and count_panels(path) == 1
     assert verdict_colour("LEAK") == "#bb0000" and verdict_colour(None) == verdict_colour("odd") == "#555555"
 
 
@@ -404,6 +412,10 @@ def _effect(**found) -> dict:
         (
             {"measurable": True, "percent": None, "removed_bytes_per_min": 2.5 * MB},
             "changes growth by -2.5 MB/min",
+        ),
+        (
+            {"measurable": True, "percent": None, "removed_bytes_per_min": -2.5 * MB},
+            "changes growth by +2.5 MB/min",
         ),
         ({"measurable": False, "percent": 3.0}, "no measurable effect"),
         ({"comparable": False, "measurable": True, "percent": 50.0}, "another scenario: no fix's effect"),
