@@ -24,13 +24,13 @@ def leaking(calls: int = 40, per_call_bytes: int = 100_000) -> list[int]:
     return [int(50e6 + k * per_call_bytes + n) for k, n in enumerate(noise)]
 
 
-@pytest.fixture(scope="module")
-def written(tmp_path_factory):
+@pytest.fixture
+def written(tmp_path):
+    """Drawn for each test (a third of a second): mutmut credits a fixture's calls to the first
+    test that used it only, and each of these checks a different part of what was written."""
     rss = leaking()
     judged = verdict(rss)
-    out = write_calls_report(
-        tmp_path_factory.mktemp("calls") / "a" / "b", "test_cache<fill>", rss, list(range(40)), judged
-    )
+    out = write_calls_report(tmp_path / "a" / "b", "test_cache<fill>", rss, list(range(40)), judged)
     return out, rss, judged
 
 

@@ -31,7 +31,7 @@ from leakhunt.report.fleet import (
 )
 from tests.helpers import fleet_series
 from tests.helpers.figures import count_panels
-from tests.report.dom import parse, sections, table_text
+from tests.report.dom import Element, parse, sections, table_text
 
 MB = 1e6
 
@@ -274,3 +274,14 @@ def test_the_html_report_draws_the_worst_four_and_past_them_those_predict_linear
     (tmp_path / "none").mkdir()
     empty = write_fleet_report({**summary, "series": []}, [], tmp_path / "none")
     assert parse(empty.read_text()).all("img") == [] and not (tmp_path / "none" / "worst.png").exists()
+
+
+def test_a_long_name_may_break_between_its_labels_only(fleet):
+    summary, results = fleet
+    series = [
+        {**item, "labels": {**item["labels"], "pod": f"api-{k}"}} for k, item in enumerate(summary["series"])
+    ]
+    page = parse(render_fleet_html({**summary, "series": series}, results, None))
+    name = page.one("table").all("tr")[1].all("span")[0]
+    assert name.attrs["title"] == 'rss{instance="h0",job="api"}'
+    assert name.children == ['instance="h0",', Element("wbr", {}), 'pod="api-0"']

@@ -33,6 +33,8 @@ from leakhunt.report.plots import (
     holders_figure,
     minutes_label,
     plot_comparison,
+    plot_holders,
+    plot_types,
     replicate_band,
     run_figure,
     save,
@@ -512,3 +514,32 @@ def test_each_holder_is_drawn_in_its_colour_by_bytes_and_by_items():
         "app." + "x" * 41 + "…" + "x" * 44,
     ]
     assert holders_figure([]).axes[0].get_legend() is None
+
+
+def test_the_legend_names_two_replicates_band_and_a_cleanup_in_any_panel(tmp_path):
+    runs = [synthetic_run(tmp_path, "cleanup only", 0.0, "sawtooth", r, minutes=30) for r in (1, 2)]
+    runs += [synthetic_run(tmp_path, "caps only", 0.6, "linear", r, minutes=30) for r in (1, 2)]
+    fig = comparison_figure(runs, summarize_comparison(runs)["runs"])
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "median of the 2 replicates",
+        "their lowest to highest",
+        "cleanup only (baseline)",
+        "cleanup runs",  # drawn in the first panel only, still named
+    ]
+    assert to_hex(legend.legend_handles[2].get_color()) == BASELINE_GREY
+    # Nothing to compare: one empty panel and the plain key.
+    empty = comparison_figure([])
+    assert [t.get_text() for t in empty.legends[0].get_texts()] == ["RSS"]
+    assert empty.get_supxlabel() == "simulated minutes"
+
+
+def test_plotting_writes_the_pictures_as_the_figures_draw_them(tmp_path):
+    runs = [synthetic_run(tmp_path, "off", 7.0, "linear", r, minutes=5) for r in (1, 2)]
+    # The comparison's entries pool the replicates in one panel; without them each run is one.
+    path = plot_comparison(runs, tmp_path / "pooled.png", summarize_comparison(runs)["runs"])
+    assert count_panels(path) == 1
+    assert count_panels(plot_comparison(runs, tmp_path / "apart.png")) == 2
+    assert count_panels(plot_holders(_points(), tmp_path / "holders.png", time_axis="t_wall_s")) == 2
+    summaries = [{"t_sim_s": 60.0 * k, "py_heap_bytes": 5e6 * k, "types": []} for k in range(3)]
+    assert count_panels(plot_types(summaries, [], tmp_path / "types.png")) == 1
