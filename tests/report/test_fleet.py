@@ -203,6 +203,7 @@ def test_large_and_tight_rates_keep_their_figures():
                 "ci_high_bytes_per_min": (slope_mb + half_mb) * MB}  # fmt: skip
 
     assert rate_with_interval(growth(224.4, 150.2)) == "+224 ±150"
+    assert rate_with_interval(growth(100.7, 100.2)) == "+101 ±100"  # from 100 MB/min, whole MB
     assert rate_with_interval(growth(-1234.0, 0.5)) == "-1,234 ±0.50"
     assert rate_with_interval(growth(1.0, 0.0034)) == "+1.00 ±0.003"
     assert rate_with_interval(growth(1.0, 0.005)) == "+1.00 ±0.01"

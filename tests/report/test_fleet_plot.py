@@ -102,6 +102,10 @@ def test_a_line_is_cut_where_it_leaves_the_view():
     flat = clip_line((-10, 100), (5, 5), (0, 50), (0, 200))
     np.testing.assert_allclose(flat[0], [0, 50])
     assert clip_line((0, 10), (300, 400), (0, 20), (0, 200)) is None  # above the view throughout
+    # A flat line on the view's edge (a predict_linear of zero at the bottom) is drawn.
+    at_zero = clip_line((0, 10), (0, 0), (0, 20), (0, 200))
+    np.testing.assert_allclose(at_zero[0], [0, 10])
+    np.testing.assert_allclose(at_zero[1], [0, 0])
 
 
 def test_the_view_is_the_datas_and_takes_in_the_limit_only_when_near():
@@ -187,7 +191,7 @@ def test_a_series_without_a_limit_says_so_once(fleet):
     options = FleetOptions(window=aligned_window(t_s[0], t_s[-1], 15))
     result = analyse_series(Series({"__name__": "rss"}, t_s, fleet_series.leak(t_s, 5 * MB, 1)), options)
     fig = worst_figure([result], summary)
-    assert fig.axes[0].get_title(loc="left").endswith("LEAK, fast, no limit set")
+    assert fig.axes[0].get_title(loc="left") == "#1 rss: LEAK, fast, no limit set"
     assert not any(t.get_text().startswith("limit") for t in fig.axes[0].texts)
 
 

@@ -786,8 +786,10 @@ def test_figures_are_inlined_as_png_named_by_their_file(tmp_path):
 
 def test_the_page_is_one_file_that_reads_at_any_width():
     text = render_run_html({"label": "r"}, {}, [])
-    assert text.startswith("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>")
-    assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in text
+    assert text.startswith(
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>"
+    )
     assert text.endswith("</body></html>\n")
     style = parse(text).one("style").text
     assert ".LEAK{color:#b00;font-weight:bold}.STABLE{color:#080;font-weight:bold}" in style

@@ -261,6 +261,7 @@ def test_holders_keep_every_label_and_start_at_zero_in_memory_pngs_unit(axis, tm
     samples = pd.DataFrame({axis: [0.0, 1800.0], "rss_bytes": [1e8, 2e8], "swap_bytes": [0.0, 0.0]})
     memory = run_figure(samples, {"time_axis": axis}, {})
     assert items.get_xlabel() == memory.axes[-1].get_xlabel() == minutes_label(axis)
+    assert [list(line.get_xdata()) for line in memory.axes[-1].get_lines()] == [[0, 30]]
     path = save(fig, tmp_path / "holders.png")
     assert ink_share(path, fig, held) > 0.01 and ink_share(path, fig, items) > 0.01
 
@@ -358,15 +359,20 @@ def test_the_close_up_shows_the_fit_over_its_window_and_the_events_as_lines():
     np.testing.assert_allclose(fit.get_ydata(), [101, 110])
     assert fit.get_linestyle() == "--" and to_hex(fit.get_color()) == "#000000"
     marks = [line for line in bottom.get_lines() if len(line.get_xdata()) == 2 and line not in (fit,)]
-    drawn = [(float(m.get_xdata()[0]), to_hex(m.get_color()), m.get_linestyle()) for m in marks]
-    assert drawn == [
-        (1.0, "#1f77b4", ":"),  # cleanups, the first labelled
-        (5.0, "#1f77b4", ":"),
-        (2.0, "#008000", "--"),  # a log line
-        (4.0, "#000000", "-."),  # a restart, with its words
-        (6.0, "#000000", "-."),  # a gap, named by its kind
+    drawn = [
+        (float(m.get_xdata()[0]), to_hex(m.get_color()), m.get_linestyle(), m.get_alpha()) for m in marks
     ]
-    assert [t.get_text() for t in bottom.texts] == ["restarted (pid 12)", "gap"]
+    assert drawn == [
+        (1.0, "#1f77b4", ":", 0.25),  # cleanups, faint, the first labelled
+        (5.0, "#1f77b4", ":", 0.25),
+        (2.0, "#008000", "--", 0.5),  # a log line
+        (4.0, "#000000", "-.", 0.6),  # a restart, with its words
+        (6.0, "#000000", "-.", 0.6),  # a gap, named by its kind
+    ]
+    assert [(t.get_text(), t.get_rotation()) for t in bottom.texts] == [
+        ("restarted (pid 12)", 90),
+        ("gap", 90),
+    ]
 
 
 def test_a_run_without_limit_reference_swap_or_fit_draws_its_curve_alone():
@@ -528,6 +534,7 @@ def test_the_legend_names_two_replicates_band_and_a_cleanup_in_any_panel(tmp_pat
         "cleanup runs",  # drawn in the first panel only, still named
     ]
     assert to_hex(legend.legend_handles[2].get_color()) == BASELINE_GREY
+    assert to_hex(legend.legend_handles[3].get_color()) == "#333333"  # a cleanup, whatever the verdict
     # Nothing to compare: one empty panel and the plain key.
     empty = comparison_figure([])
     assert [t.get_text() for t in empty.legends[0].get_texts()] == ["RSS"]
@@ -540,6 +547,12 @@ def test_plotting_writes_the_pictures_as_the_figures_draw_them(tmp_path):
     path = plot_comparison(runs, tmp_path / "pooled.png", summarize_comparison(runs)["runs"])
     assert count_panels(path) == 1
     assert count_panels(plot_comparison(runs, tmp_path / "apart.png")) == 2
-    assert count_panels(plot_holders(_points(), tmp_path / "holders.png", time_axis="t_wall_s")) == 2
+    # A run saved without its time axis was a soak's: simulated time.
+    for run in runs:
+        del run["meta"]["time_axis"]
+    assert count_panels(plot_comparison(runs, tmp_path / "soak.png")) == 2
+    holders = plot_holders(_points(), tmp_path / "holders.png", time_axis="t_wall_s")
+    assert count_panels(holders) == 2 and pixels(holders).shape[:2] == (int(5.5 * 110), 9 * 110)
     summaries = [{"t_sim_s": 60.0 * k, "py_heap_bytes": 5e6 * k, "types": []} for k in range(3)]
-    assert count_panels(plot_types(summaries, [], tmp_path / "types.png")) == 1
+    types = plot_types(summaries, [], tmp_path / "types.png")
+    assert count_panels(types) == 1 and pixels(types).shape[:2] == (4 * 110, 9 * 110)
