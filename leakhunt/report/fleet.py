@@ -51,7 +51,7 @@ def short_name(labels: dict[str, str], common: dict[str, str]) -> str:
         return labels.get("__name__", "") or "{}"
     text = ",".join(f'{k}="{v}"' for k, v in rest.items() if k != "__name__")
     name = rest.get("__name__", "")
-    return f"{name}{{{text}}}" if name else text
+    return f"{name}{{{text}}}" if name and text else name or text
 
 
 def _mb_per_min(value: float) -> str:

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from leakhunt.report.decimate import min_max_envelope
+from leakhunt.report.fit import elide_middle
 from leakhunt.units import format_mb
 
 if TYPE_CHECKING:  # a run's samples are a DataFrame; the fleet's figure, drawn here too, needs no pandas
@@ -249,7 +250,7 @@ def _panel_title(entry: dict[str, Any], labels: list[str]) -> str:
     verdict = entry.get("verdict_short") or entry.get("verdict", "?")
     slope = (entry.get("growth") or {}).get("slope_bytes_per_min")
     rate = f"{format_mb(slope, signed=True)} MB/min"
-    return f"{textwrap.shorten(label, 44, placeholder='...')}\n{verdict} · {rate}"
+    return f"{elide_middle(label, 44)}\n{verdict} · {rate}"
 
 
 def comparison_figure(runs: list[dict[str, Any]], entries: list[dict[str, Any]] | None = None) -> Figure:
@@ -307,7 +308,7 @@ def comparison_figure(runs: list[dict[str, Any]], entries: list[dict[str, Any]] 
         names.append("their lowest to highest")
     if len(panels) > 1:
         handles.append(Line2D([], [], color=BASELINE_GREY, linewidth=1.1))
-        names.append(f"{textwrap.shorten(panels[0][0]['label'], 30, placeholder='...')} (baseline)")
+        names.append(f"{elide_middle(panels[0][0]['label'], 30)} (baseline)")
     if cleanups:
         handles.append(Line2D([], [], color="#333333", alpha=0.4, linestyle=":"))
         names.append("cleanup runs")
@@ -374,7 +375,8 @@ def holders_figure(points: list[dict[str, Any]], *, time_axis: str = "t_sim_s") 
     for colour, point in zip(RUN_COLOURS, points, strict=False):
         minutes = np.array([row["t_s"] for row in point["series"]], dtype=float) / 60.0
         handles += held.plot(minutes, [row["bytes"] / MB for row in point["series"]], "o-", color=colour)
-        labels.append(textwrap.shorten(point["pattern"], 90, placeholder="..."))
+        # Both ends kept, as the terminal keeps them: a path has no spaces to shorten it at.
+        labels.append(elide_middle(point["pattern"], 90))
         items.plot(minutes, [row["count"] for row in point["series"]], "o-", color=colour)
     held.set_ylabel("held (MB)")
     items.set_ylabel("items")

@@ -1,6 +1,11 @@
 """What the terminal shows: tables that fit 80 columns without losing what tells rows apart, prose
 that never breaks a number from its unit, no trailing spaces, paths whole, verdicts in their
-short words and the colour of the bare verdict, NOT PROVEN never styled as a pass."""
+short words and the colour of the bare verdict, NOT PROVEN never styled as a pass.
+
+Line by line, as printed: a run's summary (its table, with the `ended` column only when a run did
+not complete, the headline, each criterion, What grows with its top three holders and types, what
+measuring cost, notes, the run directory), a comparison's, the live line of a soak and the live
+view of a watch (RSS, swap, CPU, growth so far, verdict so far, each criterion's state)."""
 
 import io
 import itertools
@@ -196,3 +201,258 @@ def test_user_text_prints_literally_never_as_markup():
         "dict[str]",
     ):
         assert literal in text, literal
+
+
+def rate(mb_per_min: float) -> dict:
+    return {
+        "slope_bytes_per_min": mb_per_min * 1e6,
+        "ci_low_bytes_per_min": mb_per_min * 1e6 - 1e5,
+        "ci_high_bytes_per_min": mb_per_min * 1e6 + 1e5,
+    }
+
+
+ATTRIBUTION = {
+    "statement": "Python objects explain 61% of the RSS growth.",
+    "accumulation_points": [
+        {
+            "pattern": "m.cache[*]",
+            "members": 4,
+            "first_count": 1560,
+            "last_count": 8060,
+            "bytes_per_min": 324e3,
+        },
+        {"pattern": "m.log", "members": 1, "first_count": 1, "last_count": 2, "bytes_per_min": -5.0},
+        {"pattern": "c", "members": 1, "first_count": 1, "last_count": 2, "bytes_per_min": 5.0},
+        {"pattern": "d", "members": 1, "first_count": 1, "last_count": 2, "bytes_per_min": 5.0},
+    ],
+    "types": [
+        {"name": "DataFrame", "bytes_per_min": 324e3},
+        {"name": "dict", "bytes_per_min": 1e3},
+        {"name": "a", "bytes_per_min": 1},
+        {"name": "b", "bytes_per_min": 1},
+    ],
+    "notes": ["[b]n[/b]"],
+    "cost": {"pause_s_mean": 0.0021, "pause_s_max": 0.0048, "child_walk_s_mean": 0.25},
+}
+
+
+def test_what_grows_names_the_top_three_holders_and_types_then_the_notes_and_the_probes_cost():
+    from leakhunt.report.console import what_grows_lines
+
+    assert what_grows_lines(ATTRIBUTION) == [
+        "[bold]What grows:[/] Python objects explain 61% of the RSS growth.",
+        "  held by m.cache[*] (4 like it): 1,560 -> 8,060 items, +0.324 MB/min",
+        "  held by m.log: 1 -> 2 items, -5e-06 MB/min",
+        "  held by c: 1 -> 2 items, +5e-06 MB/min",
+        "  growing types: DataFrame +0.324 MB/min, dict +0.001 MB/min, a +1e-06 MB/min",
+        "  [dim]\\[b]n\\[/b][/]",
+        "  [dim]probes: service paused 2.1 ms per probe (max 4.8); each child walked 0.25 s[/]",
+    ]
+    assert what_grows_lines(None) == [] and what_grows_lines({}) == []
+    assert what_grows_lines({"statement": "nothing grows"}) == ["[bold]What grows:[/] nothing grows"]
+
+
+def test_the_probes_cost_says_the_pause_the_childs_memory_and_what_was_counted_in_process():
+    from leakhunt.report.console import describe_probe_cost
+
+    cost = {"pause_s_mean": 0.0021, "pause_s_max": 0.0048, "child_walk_s_mean": 0.25}
+    assert describe_probe_cost({**cost, "child_private_dirty_bytes_max": 12e6, "in_process": 2,
+                                "in_process_reason": "no fork on this system"}) == (
+        "service paused 2.1 ms per probe (max 4.8); each child walked 0.25 s using up to 12 MB of the "
+        "host's memory; 2 counted in-process: no fork on this system"
+    )  # fmt: skip
+    assert describe_probe_cost({**cost, "child_private_dirty_bytes_max": 0, "in_process": 0}) == (
+        "service paused 2.1 ms per probe (max 4.8); each child walked 0.25 s"
+    )
+
+
+def test_what_measuring_cost_says_leakhunts_whole_cpu_first_then_its_parts():
+    from leakhunt.report.console import describe_cost
+
+    cost = {"sampler_cpu_s_per_read": 133e-6, "leakhunt_core_fraction": 0.0085,
+            "leakhunt_cpu_s_per_sample": 449e-6, "realtime_core_fraction": 3e-5, "missed_samples": 2,
+            "probe_s": 1.5, "probe_fraction": 0.012, "remote_cpu_s_per_sample": 0.00123}  # fmt: skip
+    assert describe_cost(cost) == (
+        "leakhunt used 0.85% of a core while sampling (449 µs per sample, all threads; "
+        "the reads 133 µs of it), "
+        "the reads alone 0.003% of a core in real time, 2 sample(s) missed (gaps, see the events), "
+        "probe pauses 1.50 s (1.2% of the run), 1.23 ms remote CPU per sample"
+    )
+    # Without leakhunt's own CPU (or with none per sample): the reads alone; nothing missed, no probes.
+    reads = {"sampler_cpu_s_per_read": 133e-6, "missed_samples": 0, "probe_s": 0.0}
+    assert describe_cost(reads) == "133 µs of sampler CPU per sample"
+    assert describe_cost({**reads, "leakhunt_core_fraction": 0.01, "leakhunt_cpu_s_per_sample": 0}) == (
+        "133 µs of sampler CPU per sample"
+    )
+    assert describe_cost({**reads, "realtime_core_fraction": 0.0, "remote_cpu_s_per_sample": 0.0}) == (
+        "133 µs of sampler CPU per sample, the reads alone 0.000% of a core in real time, "
+        "0.00 ms remote CPU per sample"
+    )
+
+
+def test_a_run_summary_reads_table_headline_criteria_what_grows_cost_notes_and_directory():
+    run = {
+        "label": "r1", "verdict": "LEAK", "verdict_short": "LEAK, fast", "growth": rate(224),
+        "to_limit": "~25 min", "peak_rss_bytes": 5.9e9, "exit_reason": "limit_hit",
+        "headline": "LEAK (fast): RSS grows [224] MB/min.",
+        "criteria": [{"status": "FAIL", "text": "growth<50MB/h", "detail": "224 MB/min"},
+                     {"status": "NOT PROVEN", "text": "rss<2GB@30m", "detail": "covers 5 min"}],
+        "attribution": {**ATTRIBUTION, "accumulation_points": ATTRIBUTION["accumulation_points"][:1],
+                        "types": ATTRIBUTION["types"][:1], "notes": []},
+        "cost": {"sampler_cpu_s_per_read": 133e-6},
+        "file_notes": ["samples.csv: 1 row [cut] short"],
+    }  # fmt: skip
+    assert printed(print_run_summary, run, "reports/r1", width=100).splitlines() == [
+        "run  verdict     MB/min    95 % CI  to limit    peak  ended",
+        "───────────────────────────────────────────────────────────────",
+        "r1   LEAK, fast    +224  +224…+224   ~25 min  5.9 GB  limit hit",
+        "LEAK (fast): RSS grows [224] MB/min.",
+        "  FAIL growth<50MB/h: 224 MB/min",
+        "  NOT PROVEN rss<2GB@30m: covers 5 min",
+        "What grows: Python objects explain 61% of the RSS growth.",
+        "  held by m.cache[*] (4 like it): 1,560 -> 8,060 items, +0.324 MB/min",
+        "  growing types: DataFrame +0.324 MB/min",
+        "  probes: service paused 2.1 ms per probe (max 4.8); each child walked 0.25 s",
+        "what measuring cost: 133 µs of sampler CPU per sample",
+        "note: samples.csv: 1 row [cut] short",
+        "run directory: reports/r1  (report.html, memory.png)",
+    ]
+
+
+def test_a_replayed_run_cost_nothing_and_a_console_narrower_than_40_is_read_as_40():
+    run = {"cost": {"replayed_samples": 12345}, "file_notes": ["samples.csv: its last row was cut short"]}
+    lines = printed(print_run_summary, run, "r", width=30).splitlines()
+    assert lines == [
+        "run",
+        "verdict  MB/min  95 % CI  to limit  peak",
+        "────────────────────────────────────────",
+        "run",
+        "?           n/a  n/a…n/a             0 B",
+        "what measuring cost: nothing, 12,345",
+        "  samples were replayed from a file",
+        "note: samples.csv: its last row was cut",
+        "  short",
+        "run directory (report.html, memory.png):",
+        "r",
+    ]
+
+
+def test_a_long_line_of_prose_hangs_its_later_lines():
+    criterion = {
+        "status": "FAIL",
+        "text": "growth<50MB/h",
+        "detail": "growth 224 MB/min is not < 50 MB/h " * 2,
+    }
+    lines = printed(print_run_summary, {**summary("LEAK", 1e6), "criteria": [criterion]}, "r", width=60)
+    assert lines.splitlines()[-3:-1] == [
+        "  FAIL growth<50MB/h: growth 224 MB/min is not < 50 MB/h",
+        "    growth 224 MB/min is not < 50 MB/h",
+    ]
+
+
+def test_the_ended_column_shows_only_when_a_run_did_not_complete():
+    done = {**summary("STABLE", 1e4), "exit_reason": "completed"}
+    assert (
+        printed(print_table, [("a", done)]).splitlines()[0]
+        == "run  verdict  MB/min        95 % CI         to limit    peak"
+    )
+    # A summary without an exit reason completed; with another, the column says it in words.
+    assert printed(print_table, [("a", {"verdict": "STABLE"})]).splitlines()[0].split()[-1] == "peak"
+    lines = printed(
+        print_table, [("a", done), ("b", {**done, "exit_reason": "connection_lost"})]
+    ).splitlines()
+    assert (
+        lines[0].endswith("peak  ended")
+        and lines[-2].endswith("3.2 GB  completed")
+        and lines[-1].endswith("connection lost")
+    )
+
+
+def test_a_comparison_reads_its_title_table_headline_each_runs_criteria_and_directory():
+    runs = [
+        {"label": "fixes off", "verdict": "LEAK", "verdict_short": "LEAK, fast", "growth": rate(224),
+         "to_limit": "~25 min", "peak_rss_bytes": 5.9e9, "exit_reason": "completed",
+         "criteria": [{"passed": False, "text": "swap==0", "detail": "1 MB"}]},
+        {"label": "caps", "verdict": "STABLE", "growth": rate(0.01), "to_limit": "not approaching",
+         "peak_rss_bytes": 2e8, "criteria": [{"passed": True, "text": "swap==0", "detail": "0 B"}]},
+    ]  # fmt: skip
+    comparison = {"runs": runs, "headline": "caps remove 99 % [of it]", "comparison_dir": "reports/c"}
+    assert printed(print_comparison, comparison).splitlines() == [
+        "                          leakhunt compare",
+        "run        verdict     MB/min      95 % CI         to limit    peak",
+        "───────────────────────────────────────────────────────────────────",
+        "fixes off  LEAK, fast    +224    +224…+224          ~25 min  5.9 GB",
+        "caps       STABLE       +0.01  -0.09…+0.11  not approaching  200 MB",
+        "caps remove 99 % [of it]",
+        "  fixes off: FAIL swap==0: 1 MB",
+        "  caps: PASS swap==0: 0 B",
+        "comparison directory: reports/c  (report.html, comparison.png)",
+    ]
+
+
+def test_a_status_nobody_knows_reads_as_a_failure():
+    from leakhunt.report.console import status_markup, verdict_text
+
+    assert status_markup("PASS") == "[green]PASS[/]"
+    assert status_markup("NOT PROVEN") == "[bold yellow]NOT PROVEN[/]"
+    assert status_markup("maybe") == "[bold red]FAIL[/]"
+    assert verdict_text({"verdict": "INCONCLUSIVE"}).style == "yellow"
+    assert verdict_text({"verdict": "odd"}).style == "" and verdict_text({}).plain == "?"
+
+
+def test_a_path_that_does_not_fit_beside_its_words_goes_whole_on_the_next_line():
+    from leakhunt.report.console import print_where
+
+    assert printed(print_where, "report", "/x/y") == "report: /x/y\n"
+    path = "/srv/" + "a" * 70
+    assert printed(print_where, "report", path).splitlines() == ["report:", path]
+    assert printed(print_where, "report", path[:72]).splitlines() == [f"report: {path[:72]}"]  # 80 exactly
+    assert printed(print_prose, "") == ""
+
+
+def samples_every(step_s: float, n: int, rss_bytes_per_s: float, **fields) -> list:
+    from leakhunt.sampling.sample import Sample
+
+    return [
+        Sample(k * step_s, k * step_s, int(100e6 + rss_bytes_per_s * k * step_s), **fields) for k in range(n)
+    ]
+
+
+def test_the_live_line_shows_simulated_time_of_the_duration_rss_and_growth_so_far():
+    from leakhunt.report.console import LiveLine
+
+    line = LiveLine(1800.0)
+    assert line.fresh() == ""
+    samples = samples_every(30.0, 40, 1e6 / 60)
+    assert line.update(samples[0]) == "sim    0.0/30 min  RSS 100 MB"
+    for sample in samples[1:]:
+        shown = line.update(sample)
+    assert shown == "sim   19.5/30 min  RSS 120 MB  growth so far +1 MB/min [+1…+1]"
+    assert line.fresh() == line.text == shown
+    watch = LiveLine(7200.0, time_label="t")
+    assert watch.update(samples[3]) == "t    1.5/120 min  RSS 102 MB"
+
+
+def test_the_watch_view_shows_rss_swap_cpu_growth_verdict_and_each_criterion():
+    from leakhunt.analysis.criteria import parse_expect
+    from leakhunt.report.console import WatchView
+
+    view = WatchView([parse_expect("growth<50MB/h"), parse_expect("swap==0")])
+    assert printed(lambda console: console.print(view.render())).strip() == "waiting for the first sample"
+    for sample in samples_every(60.0, 40, 2e6 / 60, swap_bytes=0, cpu_percent=12.34):
+        view.update(sample)
+    assert view.n_samples == 40
+    lines = [line.rstrip() for line in printed(lambda console: console.print(view.render())).splitlines()]
+    assert lines == [
+        " elapsed         39.0 min, 40 samples",
+        " RSS             178 MB",
+        " swap            0 B",
+        " CPU             12.3 %",
+        " growth so far   +2 MB/min [+2…+2]",
+        " verdict so far  LEAK, fast",
+        " growth<50MB/h   FAIL growth 2 MB/min (120 MB/h) is not < 50 MB/h",
+        " swap==0         PASS most swap seen 0 B == 0",
+    ]
+    coloured = printed(lambda console: console.print(view.render()), colour=True)
+    assert colour_of(coloured, "LEAK, fast") == {"red"} and colour_of(coloured, "PASS") == {"green"}
+    assert view.line() == "t   39.0 min  RSS 178 MB  swap 0 B  CPU 12%  growth +2 MB/min LEAK, fast"

@@ -139,3 +139,22 @@ def test_the_title_is_centred_and_no_line_ends_in_a_space():
     )
     assert lines[0].strip() == "t" and lines[0].startswith(" ")
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_a_path_with_commas_is_still_printed_whole():
+    path = "/srv/reports/a,b;c/d-20251030T120000Z-soak,incident"
+    assert plain(wrap(f"see {path}", 20)) == ["see", path]
+
+
+def test_a_phrase_column_is_never_narrower_than_its_header_or_longest_word():
+    figures = rows_of(("INCONCLUSIVE", "+0.0366", "reached"), ("STABLE", "+0.00", "unknown"))
+    # Too wide even stacked: the phrase column is already at its header's width and stays there.
+    assert plain(fit_table("run", ["x", "y"], COLUMNS, figures, 30, fit_names=elided_names, name_min=4)) == [
+        "run",
+        "verdict        MB/min  to limit",
+        "──────────────────────────────",
+        "x",
+        "INCONCLUSIVE  +0.0366   reached",
+        "y",
+        "STABLE          +0.00   unknown",
+    ]

@@ -102,6 +102,10 @@ def test_a_line_is_cut_where_it_leaves_the_view():
     flat = clip_line((-10, 100), (5, 5), (0, 50), (0, 200))
     np.testing.assert_allclose(flat[0], [0, 50])
     assert clip_line((0, 10), (300, 400), (0, 20), (0, 200)) is None  # above the view throughout
+    # A flat line on the view's edge (a predict_linear of zero at the bottom) is drawn.
+    at_zero = clip_line((0, 10), (0, 0), (0, 20), (0, 200))
+    np.testing.assert_allclose(at_zero[0], [0, 10])
+    np.testing.assert_allclose(at_zero[1], [0, 0])
 
 
 def test_the_view_is_the_datas_and_takes_in_the_limit_only_when_near():
@@ -187,5 +191,38 @@ def test_a_series_without_a_limit_says_so_once(fleet):
     options = FleetOptions(window=aligned_window(t_s[0], t_s[-1], 15))
     result = analyse_series(Series({"__name__": "rss"}, t_s, fleet_series.leak(t_s, 5 * MB, 1)), options)
     fig = worst_figure([result], summary)
-    assert fig.axes[0].get_title(loc="left").endswith("LEAK, fast, no limit set")
+    assert fig.axes[0].get_title(loc="left") == "#1 rss: LEAK, fast, no limit set"
     assert not any(t.get_text().startswith("limit") for t in fig.axes[0].texts)
+
+
+def test_leakhunts_slope_is_drawn_through_the_last_value_over_the_last_hour(fleet):
+    results, summary = fleet
+    fig = worst_figure(results[:2], summary)
+    for ax, result in zip(fig.axes, results[:2], strict=True):
+        (judged,) = [line for line in ax.get_lines() if line.get_label().startswith("leakhunt: ")]
+        minutes = (result.t_s - summary["window"]["start_s"]) / 60
+        last_mb = result.rss_bytes[-1] / MB
+        slope_mb = result.growth.slope_bytes_per_min / MB
+        # The range is an hour: the line spans it, from the first sample to the last.
+        np.testing.assert_allclose(judged.get_xdata(), [minutes[0], minutes[-1]])
+        np.testing.assert_allclose(
+            judged.get_ydata(), [last_mb - (minutes[-1] - minutes[0]) * slope_mb, last_mb]
+        )
+    rate = next(
+        t.get_text() for t in fig.axes[0].get_legend().get_texts() if t.get_text().startswith("leakhunt")
+    )
+    assert rate.endswith(" MB/min") and "±" in rate
+
+
+def test_the_limit_is_a_line_when_near_and_words_when_above_the_view(fleet):
+    results, summary = fleet
+    near = [r for r in results if y_view_mb(r.rss_bytes / MB, r.limit_bytes / MB)[2]]
+    far = [r for r in results if not y_view_mb(r.rss_bytes / MB, r.limit_bytes / MB)[2]]
+    assert near and far
+    ax = worst_figure([near[0]], summary).axes[0]
+    (limit,) = [line for line in ax.get_lines() if line.get_label().startswith("limit ")]
+    assert limit.get_label() == f"limit {format_bytes(near[0].limit_bytes)}"
+    np.testing.assert_allclose(limit.get_ydata(), [near[0].limit_bytes / MB] * 2)
+    ax = worst_figure([far[0]], summary).axes[0]
+    assert [t.get_text() for t in ax.texts] == [f"limit {format_bytes(far[0].limit_bytes)}: above the view"]
+    assert not [line for line in ax.get_lines() if line.get_label().startswith("limit ")]

@@ -43,3 +43,14 @@ def test_a_forked_child_runs_its_own_pieces_in_order_without_forking_again(monke
     monkeypatch.setattr(forked, "_in_child", True)
     assert forked.workers() == 1
     assert set(run_all([os.getpid] * 3)) == {os.getpid()}
+
+
+def _children() -> int:
+    """This process's children, alive or not yet waited for (Linux's /proc task lists)."""
+    task = f"/proc/{os.getpid()}/task"
+    return sum(len(Path(task, tid, "children").read_text().split()) for tid in os.listdir(task))
+
+
+def test_with_two_jobs_one_child_draws_while_this_process_draws_its_own_piece():
+    counted, *pids = run_all([_children] + [os.getpid] * 4, jobs=2)
+    assert counted == 1 and len(set(pids)) == 4

@@ -8,6 +8,10 @@ PNGs: what is drawn, on which axes, in which colour, with which legend.
   entries for the whole figure. Two saved runs make two panels.
 - holders.png and types.png: every label kept (a `__main__...` path too), x from 0 in
   memory.png's unit ("simulated minutes" for a soak, "minutes" for a watch).
+- memory.png: the run beside its memory limit and the incident it models (that line stopping at
+  the limit), then close up with swap, the fit from where it starts, and the events as lines
+  (cleanups labelled once, log lines green, restarts and gaps black with their words).
+- A label or holder path too long for its place keeps both ends, elided in the middle.
 - No picture sends a matplotlib warning to stderr: every warning fails these tests.
 """
 
@@ -28,6 +32,9 @@ from leakhunt.report.plots import (
     comparison_figure,
     holders_figure,
     minutes_label,
+    plot_comparison,
+    plot_holders,
+    plot_types,
     replicate_band,
     run_figure,
     save,
@@ -254,6 +261,7 @@ def test_holders_keep_every_label_and_start_at_zero_in_memory_pngs_unit(axis, tm
     samples = pd.DataFrame({axis: [0.0, 1800.0], "rss_bytes": [1e8, 2e8], "swap_bytes": [0.0, 0.0]})
     memory = run_figure(samples, {"time_axis": axis}, {})
     assert items.get_xlabel() == memory.axes[-1].get_xlabel() == minutes_label(axis)
+    assert [list(line.get_xdata()) for line in memory.axes[-1].get_lines()] == [[0, 30]]
     path = save(fig, tmp_path / "holders.png")
     assert ink_share(path, fig, held) > 0.01 and ink_share(path, fig, items) > 0.01
 
@@ -274,3 +282,277 @@ def test_types_keep_a_name_starting_with_an_underscore():
         "all Python objects the probe sees",
     ]
     assert ax.get_xlim()[0] == 0 and ax.get_xlabel() == "minutes"
+
+
+def _lines(ax) -> dict[str, object]:
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def _ten_minutes(swap_bytes: list[float] | None = None) -> pd.DataFrame:
+    t_s = np.arange(0, 601, 60.0) + 100.0  # a run's clock need not start at 0
+    return pd.DataFrame(
+        {
+            "t_sim_s": t_s,
+            "rss_bytes": 100 * MB + MB * (t_s - 100) / 60,
+            "swap_bytes": swap_bytes or [0.0] * 11,
+        }
+    )
+
+
+RUN_META = {
+    "label": "r1",
+    "memory_limit_bytes": 1e9,
+    "scenario": {"reference": {"baseline_bytes": 80 * MB, "growth_bytes_per_min": 220 * MB}},
+    "events": [
+        {"kind": "cleanup", "t_sim_s": 160.0},
+        {"kind": "cleanup", "t_sim_s": 400.0},
+        {"kind": "log", "t_sim_s": 220.0},
+        {"kind": "restart", "t_sim_s": 340.0, "text": "restarted (pid 12)"},
+        {"kind": "gap", "t_sim_s": 460.0},
+        {"kind": "probe", "t_sim_s": 500.0},
+    ],
+}
+RUN_SUMMARY = {
+    "headline": "LEAK (slow): RSS grows 1 MB/min",
+    "growth": {
+        "slope_bytes_per_min": MB,
+        "ci_low_bytes_per_min": 0.9 * MB,
+        "ci_high_bytes_per_min": 1.1 * MB,
+        "intercept_bytes": 101 * MB,
+        "fit_start_s": 60.0,
+    },
+}
+
+
+def test_the_run_picture_puts_the_run_beside_the_limit_and_the_incident_it_models():
+    top, _ = run_figure(_ten_minutes(), RUN_META, RUN_SUMMARY).axes
+    assert top.get_title(loc="left") == "r1: LEAK (slow): RSS grows 1 MB/min"
+    assert top.get_ylabel() == "RSS (MB)" and top.get_ylim()[0] == 0
+    lines = _lines(top)
+    assert list(lines) == ["RSS (r1)", "memory limit 1 GB", "incident: 80 MB + 220 MB/min"]
+    assert [t.get_text() for t in top.get_legend().get_texts()] == list(lines)
+    rss = lines["RSS (r1)"]
+    np.testing.assert_allclose(rss.get_xdata(), np.arange(11.0))  # minutes from the first sample
+    np.testing.assert_allclose(rss.get_ydata(), 100 + np.arange(11.0))
+    assert to_hex(rss.get_color()) == "#d62728"
+    np.testing.assert_allclose(lines["memory limit 1 GB"].get_ydata(), [1000, 1000])
+    # The incident's line stops where it reaches the limit: (1000 - 80) MB / 220 MB/min.
+    incident = lines["incident: 80 MB + 220 MB/min"]
+    np.testing.assert_allclose(incident.get_xdata(), [0, 920 / 220])
+    np.testing.assert_allclose(incident.get_ydata(), [80, 1000])
+
+
+def test_the_close_up_shows_the_fit_over_its_window_and_the_events_as_lines():
+    samples = _ten_minutes(swap_bytes=[0.0] * 10 + [5 * MB])
+    _, bottom = run_figure(samples, RUN_META, RUN_SUMMARY).axes
+    assert bottom.get_ylabel() == "RSS (MB), close up" and bottom.get_xlabel() == "simulated minutes"
+    shown = [t.get_text() for t in bottom.get_legend().get_texts()]
+    assert shown == ["RSS", "swap", "robust fit: +1 MB/min [0.9, 1.1]", "cleanup runs"]
+    lines = _lines(bottom)
+    np.testing.assert_allclose(lines["RSS"].get_xdata(), np.arange(11.0))
+    np.testing.assert_allclose(lines["RSS"].get_ydata(), 100 + np.arange(11.0))
+    np.testing.assert_allclose(lines["swap"].get_ydata()[-2:], [0, 5])
+    assert to_hex(lines["swap"].get_color()) == "#800080"
+    fit = lines["robust fit: +1 MB/min [0.9, 1.1]"]
+    # From where the fit starts (1 min) to the last sample, through its intercept at its slope.
+    np.testing.assert_allclose(fit.get_xdata(), [1, 10])
+    np.testing.assert_allclose(fit.get_ydata(), [101, 110])
+    assert fit.get_linestyle() == "--" and to_hex(fit.get_color()) == "#000000"
+    marks = [line for line in bottom.get_lines() if len(line.get_xdata()) == 2 and line not in (fit,)]
+    drawn = [
+        (float(m.get_xdata()[0]), to_hex(m.get_color()), m.get_linestyle(), m.get_alpha()) for m in marks
+    ]
+    assert drawn == [
+        (1.0, "#1f77b4", ":", 0.25),  # cleanups, faint, the first labelled
+        (5.0, "#1f77b4", ":", 0.25),
+        (2.0, "#008000", "--", 0.5),  # a log line
+        (4.0, "#000000", "-.", 0.6),  # a restart, with its words
+        (6.0, "#000000", "-.", 0.6),  # a gap, named by its kind
+    ]
+    assert [(t.get_text(), t.get_rotation()) for t in bottom.texts] == [
+        ("restarted (pid 12)", 90),
+        ("gap", 90),
+    ]
+
+
+def test_a_run_without_limit_reference_swap_or_fit_draws_its_curve_alone():
+    samples = _ten_minutes()
+    for growth in ({}, {"slope_bytes_per_min": MB}, {**RUN_SUMMARY["growth"], "slope_bytes_per_min": None}):
+        top, bottom = run_figure(samples, {"label": "r"}, {"growth": growth}).axes
+        assert list(_lines(top)) == ["RSS (r)"] and list(_lines(bottom)) == ["RSS"]
+    assert top.get_title(loc="left") == "r:"
+    # Without the limit the incident's line runs the run's length (at least a minute).
+    meta = {"scenario": RUN_META["scenario"]}
+    (incident,) = [line for line in run_figure(samples, meta, {}).axes[0].get_lines() if line.get_alpha()]
+    np.testing.assert_allclose(incident.get_xdata(), [0, 10])
+    short = samples.iloc[:1]
+    (incident,) = [line for line in run_figure(short, meta, {}).axes[0].get_lines() if line.get_alpha()]
+    np.testing.assert_allclose(incident.get_xdata(), [0, 1])
+    # A limit the incident starts above: its line is a point at 0.
+    low = {**meta, "memory_limit_bytes": 50 * MB}
+    (incident,) = [line for line in run_figure(samples, low, {}).axes[0].get_lines() if line.get_alpha()]
+    np.testing.assert_allclose(incident.get_xdata(), [0, 0])
+
+
+def test_a_saved_picture_is_a_png_at_the_reports_resolution_and_is_closed(tmp_path):
+    fig = run_figure(_ten_minutes(), RUN_META, RUN_SUMMARY)
+    top, bottom = fig.axes
+    assert bottom.get_position().height > top.get_position().height  # the close up is the larger
+    path = save(fig, tmp_path / "memory.png")
+    assert pixels(path).shape[:2] == (int(7.5 * 110), 9 * 110)
+    assert not plt.fignum_exists(fig.number)
+    runs = [synthetic_run(tmp_path, "off", 7.0, "linear", None, minutes=5)]
+    path = plot_comparison(runs, tmp_path / "comparison.png", summarize_comparison(runs)["runs"])
+    assert path == tmp_path / "comparison.png" and count_panels(path) == 1
+    assert verdict_colour("LEAK") == "#bb0000" and verdict_colour(None) == verdict_colour("odd") == "#555555"
+
+
+def _effect(**found) -> dict:
+    return {"effect": found}
+
+
+@pytest.mark.parametrize(
+    ("effect", "words"),
+    [
+        ({"measurable": True, "percent": 95.6}, "removes 96 % of the baseline's growth"),
+        ({"measurable": True, "percent": -20.4}, "adds 20 % of the baseline's growth"),
+        ({"measurable": True, "percent": 0.0}, "removes 0 % of the baseline's growth"),
+        (
+            {"measurable": True, "percent": None, "removed_bytes_per_min": 2.5 * MB},
+            "changes growth by -2.5 MB/min",
+        ),
+        (
+            {"measurable": True, "percent": None, "removed_bytes_per_min": -2.5 * MB},
+            "changes growth by +2.5 MB/min",
+        ),
+        ({"measurable": False, "percent": 3.0}, "no measurable effect"),
+        ({"comparable": False, "measurable": True, "percent": 50.0}, "another scenario: no fix's effect"),
+    ],
+)
+def test_a_panel_says_what_its_variant_does_to_the_baselines_growth(tmp_path, effect, words):
+    runs = [
+        synthetic_run(tmp_path, label, rate, "linear", None, minutes=10)
+        for label, rate in (("off", 7.0), ("on", 0))
+    ]
+    entries = summarize_comparison(runs)["runs"]
+    entries[1] = {**entries[1], "effect": effect}
+    _, panel = comparison_figure(runs, entries).axes
+    assert [t.get_text() for t in panel.texts] == [words]
+    entries[1] = {**entries[1], "effect": None}
+    assert len(comparison_figure(runs, entries).axes[1].texts) == 0
+
+
+def test_a_long_label_is_shortened_in_the_middle_in_its_panel_and_in_the_legend(tmp_path):
+    """Both ends kept, as the terminal keeps them: the end is what tells variants apart."""
+    labels = [
+        "incident-2025-10-30-caps+cleanup+oi_cap-only-r1",
+        "incident-2025-10-30-caps+cleanup+oi_cap-off-r1",
+    ]
+    runs = [
+        synthetic_run(tmp_path, name, rate, "linear", None, minutes=10)
+        for name, rate in zip(labels, (7, 0), strict=True)
+    ]
+    fig = comparison_figure(runs, summarize_comparison(runs)["runs"])
+    assert [ax.get_title(loc="left").splitlines()[0] for ax in fig.axes] == [
+        "incident-2025-10-30-…cleanup+oi_cap-only-r1",
+        "incident-2025-10-30-…cleanup+oi_cap-off-r1",
+    ]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "RSS",
+        "incident-2025-…oi_cap-only-r1 (baseline)",
+    ]
+    assert fig.legends[0].get_title().get_text() == "RSS of each run on shared axes; colour: the verdict"
+
+
+def test_cleanups_are_drawn_in_each_panel_and_named_once_in_the_legend(tmp_path):
+    runs = [synthetic_run(tmp_path, "cleanup only", 0.0, "sawtooth", None, minutes=30)]
+    fig = comparison_figure(runs, summarize_comparison(runs)["runs"])
+    (panel,) = fig.axes
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["RSS", "cleanup runs"]
+    dotted = [line for line in panel.get_lines() if line.get_linestyle() == ":"]
+    assert [float(line.get_xdata()[0]) for line in dotted] == [10.0, 20.0]
+    assert len(panel.texts) == 0  # a panel is too small for an event's words
+    # Six panels are three columns of two rows; four are two by two.
+    runs = [synthetic_run(tmp_path, f"v{k}", 1.0, "linear", None, minutes=5) for k in range(6)]
+    fig = comparison_figure(runs)
+    assert fig.axes[0].get_gridspec().get_geometry() == (2, 3) and len(fig.axes) == 6
+    assert comparison_figure(runs[:4]).axes[0].get_gridspec().get_geometry() == (2, 2)
+
+
+def test_types_are_stacked_in_time_order_over_all_the_python_objects_the_probe_sees():
+    summaries = [
+        {"t_sim_s": 120.0, "py_heap_bytes": 9e6, "types": [{"type": "dict", "size_bytes": 3e6}]},
+        {"t_sim_s": 0.0, "py_heap_bytes": 5e6, "types": [{"type": "dict", "size_bytes": 1e6},
+                                                         {"type": "list", "size_bytes": 2e6}]},
+        {"t_sim_s": 60.0, "py_heap_bytes": 7e6},  # a probe without types is left out
+        {"t_sim_s": 60.0, "types": None},
+    ]  # fmt: skip
+    ax = types_figure(summaries, ["dict", "list"]).axes[0]
+    assert ax.get_xlabel() == "simulated minutes" and ax.get_ylabel() == "size (MB)"
+    assert ax.get_title() == "What grows: the fastest-growing types, stacked"
+    dict_stack, list_stack = ax.collections
+    top_of = [path.vertices[:, 1].max() for path in (dict_stack.get_paths()[0], list_stack.get_paths()[0])]
+    assert top_of == [3.0, 3.0]  # dict 1 then 3 MB; list 2 MB on top of it, then nothing
+    assert (
+        to_hex(dict_stack.get_facecolor()[0]) == "#d62728"
+        and to_hex(list_stack.get_facecolor()[0]) == "#2ca02c"
+    )
+    (heap,) = ax.get_lines()
+    np.testing.assert_allclose(heap.get_xdata(), [0, 1, 2])
+    np.testing.assert_allclose(heap.get_ydata(), [5, 0, 9])
+
+
+def test_each_holder_is_drawn_in_its_colour_by_bytes_and_by_items():
+    points = _points()
+    points[1]["pattern"] = "app." + "x" * 120
+    held, items = holders_figure(points).axes
+    assert held.get_ylabel() == "held (MB)" and items.get_ylabel() == "items"
+    assert held.get_title() == "Where it is held: each accumulation point at each probe"
+    first, second = held.get_lines()
+    np.testing.assert_allclose(first.get_xdata(), [5, 10, 15, 20, 25, 30])
+    np.testing.assert_allclose(first.get_ydata(), [1, 2, 3, 4, 5, 6])
+    np.testing.assert_allclose(items.get_lines()[1].get_ydata(), [100, 200, 300, 400, 500, 600])
+    assert [to_hex(line.get_color()) for line in (first, second)] == ["#d62728", "#2ca02c"]
+    assert [to_hex(line.get_color()) for line in items.get_lines()] == ["#d62728", "#2ca02c"]
+    # A path too long for the legend keeps both ends: it has no spaces to be shortened at.
+    assert [t.get_text() for t in held.get_legend().get_texts()] == [
+        HOLDER,
+        "app." + "x" * 41 + "…" + "x" * 44,
+    ]
+    assert holders_figure([]).axes[0].get_legend() is None
+
+
+def test_the_legend_names_two_replicates_band_and_a_cleanup_in_any_panel(tmp_path):
+    runs = [synthetic_run(tmp_path, "cleanup only", 0.0, "sawtooth", r, minutes=30) for r in (1, 2)]
+    runs += [synthetic_run(tmp_path, "caps only", 0.6, "linear", r, minutes=30) for r in (1, 2)]
+    fig = comparison_figure(runs, summarize_comparison(runs)["runs"])
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "median of the 2 replicates",
+        "their lowest to highest",
+        "cleanup only (baseline)",
+        "cleanup runs",  # drawn in the first panel only, still named
+    ]
+    assert to_hex(legend.legend_handles[2].get_color()) == BASELINE_GREY
+    assert to_hex(legend.legend_handles[3].get_color()) == "#333333"  # a cleanup, whatever the verdict
+    # Nothing to compare: one empty panel and the plain key.
+    empty = comparison_figure([])
+    assert [t.get_text() for t in empty.legends[0].get_texts()] == ["RSS"]
+    assert empty.get_supxlabel() == "simulated minutes"
+
+
+def test_plotting_writes_the_pictures_as_the_figures_draw_them(tmp_path):
+    runs = [synthetic_run(tmp_path, "off", 7.0, "linear", r, minutes=5) for r in (1, 2)]
+    # The comparison's entries pool the replicates in one panel; without them each run is one.
+    path = plot_comparison(runs, tmp_path / "pooled.png", summarize_comparison(runs)["runs"])
+    assert count_panels(path) == 1
+    assert count_panels(plot_comparison(runs, tmp_path / "apart.png")) == 2
+    # A run saved without its time axis was a soak's: simulated time.
+    for run in runs:
+        del run["meta"]["time_axis"]
+    assert count_panels(plot_comparison(runs, tmp_path / "soak.png")) == 2
+    holders = plot_holders(_points(), tmp_path / "holders.png", time_axis="t_wall_s")
+    assert count_panels(holders) == 2 and pixels(holders).shape[:2] == (int(5.5 * 110), 9 * 110)
+    summaries = [{"t_sim_s": 60.0 * k, "py_heap_bytes": 5e6 * k, "types": []} for k in range(3)]
+    types = plot_types(summaries, [], tmp_path / "types.png")
+    assert count_panels(types) == 1 and pixels(types).shape[:2] == (4 * 110, 9 * 110)
