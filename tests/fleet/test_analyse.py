@@ -16,6 +16,7 @@ from leakhunt.fleet.analyse import (
     find_gaps,
     predict_linear,
     rank,
+    start_time_restarts,
 )
 from leakhunt.fleet.prometheus import PrometheusClient, Series, aligned_window
 from leakhunt.fleet.run import run_fleet, start_time_query
@@ -166,3 +167,223 @@ def test_the_start_time_series_beside_a_process_or_container_metric_is_found_by_
     # Not a plain selector of such a metric: no guess.
     assert start_time_query('sum(process_resident_memory_bytes{job="a"})') is None
     assert start_time_query("svc_rss_bytes") is None
+
+
+# In process, on synthetic curves with known answers: six hours at 15 s from T0_S.
+T0_S = 1_700_000_010.0  # a multiple of the step: the grid is the window
+GRID_S = T0_S + np.arange(1440) * 15.0
+MINUTES = (GRID_S - T0_S) / 60
+OPTIONS = FleetOptions(window=aligned_window(GRID_S[0], GRID_S[-1], 15.0))
+
+
+def _curve(name: str, values: np.ndarray, t_s: np.ndarray = GRID_S) -> Series:
+    return Series({"__name__": "rss", "shape": name}, t_s, np.round(values))
+
+
+def _quiet(seed: int) -> np.ndarray:
+    """Within 0.2 MB either way: the first point at or above a level is known."""
+    return np.random.default_rng(seed).uniform(-0.2e6, 0.2e6, len(GRID_S))
+
+
+def _leak(rate_bytes_per_min: float, seed: int = 1) -> np.ndarray:
+    return 300e6 + rate_bytes_per_min * MINUTES + _quiet(seed)
+
+
+def test_every_verdict_ranks_in_its_place_and_leaks_by_time_to_their_own_limit():
+    walk = 300e6 + np.cumsum(np.random.default_rng(3).normal(0, 3e6, len(GRID_S)))
+    plateau = np.where(MINUTES < 180, 300e6 + 3e6 * MINUTES, 840e6) + _quiet(4)
+    judged = [
+        analyse_series(_curve("flat", np.full(len(GRID_S), 300e6) + _quiet(5)), OPTIONS),
+        analyse_series(_curve("walk", walk), OPTIONS),
+        # 10 MB/min ends near 3.9 GB: 5 GB is ~110 min away; 2 MB/min ends near 1.02 GB: ~10 min.
+        analyse_series(_curve("fast leak", _leak(10e6)), OPTIONS, limit_bytes=5e9),
+        analyse_series(_curve("falling", 800e6 - 0.5e6 * MINUTES + _quiet(6)), OPTIONS),
+        analyse_series(_curve("plateau", plateau), OPTIONS),
+        analyse_series(_curve("unlimited leak", _leak(5e6)), OPTIONS),
+        analyse_series(_curve("slow leak", _leak(2e6)), OPTIONS, limit_bytes=1.04e9),
+    ]
+    ranked = rank(judged)
+    assert [(r.labels["shape"], r.verdict) for r in ranked] == [
+        ("slow leak", Verdict.LEAK),  # soonest to its limit, though the slowest leak
+        ("fast leak", Verdict.LEAK),
+        ("unlimited leak", Verdict.LEAK),  # no time to limit: after those that have one
+        ("walk", Verdict.INCONCLUSIVE),
+        ("plateau", Verdict.BOUNDED),
+        ("flat", Verdict.STABLE),
+        ("falling", Verdict.STABLE),  # falling fastest: last
+    ]
+    assert ranked[0].judgement.time_to_limit_min == pytest.approx(10, abs=0.5)
+    assert ranked[1].judgement.time_to_limit_min == pytest.approx(110, abs=0.5)
+
+
+def test_a_leak_reaching_its_limit_within_the_horizon_alerts_with_predict_linear():
+    result = analyse_series(_curve("leak", _leak(10e6)), OPTIONS, limit_bytes=4e9)
+    last_bytes = result.rss_bytes[-1]
+    assert result.limit_bytes == 4e9 and result.verdict == Verdict.LEAK
+    assert result.predict.window_s == 3600 and result.predict.horizon_s == 4 * 3600
+    assert result.predict.slope_bytes_per_min == pytest.approx(10e6, rel=1e-3)
+    assert result.predict.value_bytes == pytest.approx(last_bytes + 240 * 10e6, rel=1e-3)
+    assert (result.predict.alerts, result.leakhunt_alerts, result.disagrees) == (True, True, False)
+    summary = result.to_dict(15.0)
+    assert summary["to_limit"] == "~10 min"
+    assert summary["predict_linear"] == result.predict.to_dict()
+    assert summary["predict_linear"]["alerts"] is True
+    assert summary["final_rss_bytes"] == summary["peak_rss_bytes"] == int(last_bytes)
+    assert (summary["n_points"], summary["first_s"], summary["last_s"]) == (1440, T0_S, GRID_S[-1])
+    assert (summary["gaps"], summary["missing_s"], summary["restarts"], summary["events"]) == ([], 0, [], [])
+    assert (summary["memory_limit_bytes"], summary["restarted_to_limit_min"]) == (4e9, None)
+    assert (summary["verdict"], summary["verdict_label"]) == ("LEAK", result.judgement.label)
+    assert (summary["leakhunt_alerts"], summary["disagrees"]) == (True, False)
+    assert summary["criteria"] == [] and summary["criteria_passed"] is True
+    # The horizon shorter than the 10 minutes to the limit: neither alerts.
+    soon = analyse_series(
+        _curve("leak", _leak(10e6)),
+        FleetOptions(window=OPTIONS.window, predict_horizon_s=300),
+        limit_bytes=4e9,
+    )
+    assert (soon.predict.alerts, soon.leakhunt_alerts, soon.disagrees) == (False, False, False)
+
+
+def test_the_fleets_limit_holds_for_a_series_without_its_own():
+    options = FleetOptions(window=OPTIONS.window, limit_bytes=4e9)
+    assert analyse_series(_curve("leak", _leak(10e6)), options).limit_bytes == 4e9
+    assert analyse_series(_curve("leak", _leak(10e6)), options, limit_bytes=5e9).limit_bytes == 5e9
+
+
+def test_a_step_inside_predict_linears_window_alerts_it_but_not_leakhunt():
+    step = np.where(MINUTES < 320, 300e6, 800e6) + _quiet(7)
+    result = analyse_series(_curve("step", step), OPTIONS, limit_bytes=1.5e9)
+    assert result.verdict != Verdict.LEAK
+    assert (result.predict.alerts, result.leakhunt_alerts, result.disagrees) == (True, False, True)
+
+
+def test_without_a_limit_nothing_alerts_and_nothing_disagrees():
+    result = analyse_series(_curve("leak", _leak(10e6)), OPTIONS)
+    assert result.predict.value_bytes is not None
+    assert (result.predict.alerts, result.leakhunt_alerts, result.disagrees) == (None, None, False)
+    assert result.limit_hit_at_s is None
+    assert result.to_dict(15.0)["to_limit"] == "no limit set"
+
+
+def test_a_limit_already_passed_says_when_from_the_first_point_at_or_above_it():
+    # 2.5 MB a step: the first point at or above 2.0035 GB is the 682nd after the first.
+    result = analyse_series(_curve("leak", _leak(10e6)), OPTIONS, limit_bytes=2.0035e9)
+    assert result.limit_hit_at_s == 682 * 15.0
+    assert result.to_dict(15.0)["to_limit"] == "reached at 170.5 min"
+    assert analyse_series(_curve("leak", _leak(10e6)), OPTIONS, limit_bytes=5e9).limit_hit_at_s is None
+
+
+def _restarted_every_2_h(keep: np.ndarray) -> tuple[Series, tuple[np.ndarray, np.ndarray]]:
+    """5 MB/min from 200 MB, restarted at 2 h and 4 h, with the start-time series beside it."""
+    since_start_s = (GRID_S - T0_S) % 7200
+    values = 200e6 + 5e6 * since_start_s / 60 + _quiet(8)
+    start_values = T0_S + 7200 * np.floor((GRID_S - T0_S) / 7200)
+    return _curve("oom", values[keep], GRID_S[keep]), (GRID_S, start_values)
+
+
+def test_restarts_from_the_start_time_series_and_gaps_are_events_in_time_order():
+    keep = np.ones(len(GRID_S), bool)
+    keep[40:80] = False  # 10 minutes missing from minute 10
+    series, start_times = _restarted_every_2_h(keep)
+    criteria = (parse_expect("uptime>2h"), parse_expect("restarts<=2"))
+    options = FleetOptions(window=OPTIONS.window, limit_bytes=900e6, criteria=criteria)
+    result = analyse_series(series, options, start_times=start_times)
+    assert result.gaps == [(T0_S + 600, T0_S + 1185)]
+    assert result.missing_s(15.0) == 600
+    assert result.restarts == [
+        {"t_s": T0_S + 7200, "how": "process_start_time_seconds changed"},
+        {"t_s": T0_S + 14400, "how": "process_start_time_seconds changed"},
+    ]
+    assert [e["text"] for e in result.events()] == [
+        "gap from 10.0 to 19.8 min",
+        "restart at 120.0 min (process_start_time_seconds changed)",
+        "restart at 240.0 min (process_start_time_seconds changed)",
+    ]
+    assert result.to_dict(15.0)["events"] == result.events()
+    assert result.growth.method.startswith("4 segments between restarts or gaps")
+    assert "read as restarts" not in result.growth.method  # the start times settle it
+    assert result.verdict == Verdict.LEAK
+    assert result.growth.slope_bytes_per_min == pytest.approx(5e6, rel=0.01)
+    # A restarted process starts at 200 MB and reaches 900 MB in 140 minutes.
+    assert result.restarted_to_limit_min == pytest.approx(140, abs=0.5)
+    assert result.to_dict(15.0)["to_limit"].endswith("; a restarted process reaches it in ~140 min")
+    # The last start was 4 h in; the last point is 7,185 s after it.
+    assert [(c.measured, c.passed) for c in result.criteria] == [(7185.0, False), (2.0, True)]
+    assert result.criteria_passed is False
+
+
+def test_a_series_without_start_times_is_read_from_its_curve_and_the_reading_is_named():
+    climb = 100e6 + 5e6 * MINUTES[:720]
+    values = np.concatenate([climb + 300e6, climb]) + _quiet(9)
+    result = analyse_series(_curve("restart", values), OPTIONS, limit_bytes=4e9)
+    assert result.restarts == [{"t_s": GRID_S[720], "how": "drop and new climb"}]
+    assert result.growth.method.endswith(
+        "; 2 segments: 1 drop to the start level or below half read as restarts "
+        "(a slow cleanup would look the same; --start-time-query to confirm)"
+    )
+    assert result.verdict == Verdict.LEAK
+    assert result.restarted_to_limit_min == pytest.approx(
+        (4e9 - values[720]) / result.growth.slope_bytes_per_min
+    )
+
+
+def test_criteria_without_a_start_time_leave_the_uptime_unknown():
+    criteria = (parse_expect("uptime>1h"),)
+    options = FleetOptions(window=OPTIONS.window, criteria=criteria)
+    (result_criterion,) = analyse_series(_curve("leak", _leak(1e6)), options).criteria
+    assert result_criterion.measured is None
+    assert analyse_series(_curve("leak", _leak(1e6)), options).criteria_passed is False
+    allowed = FleetOptions(window=OPTIONS.window, criteria=criteria, allow_unproven=True)
+    assert analyse_series(_curve("leak", _leak(1e6)), allowed).criteria_passed is True
+
+
+def test_a_start_time_change_is_a_restart_at_the_first_point_at_or_after_it():
+    t_s = np.arange(0.0, 151, 15)  # 11 points
+    start_t_s = np.array([-30.0, 0, 40, 60, 200])
+    start_values = np.array([1.0, 2, 2, 3, 4])
+    # The changes at 0 (the first point: nothing before it to restart), at 60 (index 4), at 200
+    # (after the last point).
+    assert start_time_restarts(t_s, start_t_s, start_values) == [4]
+    assert start_time_restarts(t_s, np.array([45.0, 50]), np.array([1.0, 2])) == [4]
+    assert start_time_restarts(t_s, np.array([45.0]), np.array([1.0])) == []
+    assert start_time_restarts(t_s, np.array([45.0, 50]), np.array([1.0, 1])) == []
+
+
+def test_predict_linear_takes_the_points_from_end_minus_window_to_end_inclusive():
+    t_s = np.arange(0.0, 101, 10)
+    values = (t_s - 20) ** 2 * 1e3 + 1e9
+    kept = (t_s >= 30) & (t_s <= 60)  # end 60, window 30: 30, 40, 50 and 60
+    slope, intercept = np.polyfit(t_s[kept] - 60, values[kept], 1)
+    value, slope_per_s = predict_linear(t_s, values, end_s=60.0, window_s=30.0, horizon_s=100.0)
+    assert slope_per_s == pytest.approx(slope, rel=1e-12)
+    assert value == pytest.approx(intercept + slope * 100, rel=1e-12)
+    # Two points are enough; one is not.
+    assert predict_linear(t_s, t_s * 1e6, end_s=60.0, window_s=10.0, horizon_s=10.0) == pytest.approx(
+        (70e6, 1e6)
+    )
+    assert predict_linear(t_s, values, end_s=60.0, window_s=5.0, horizon_s=10.0) == (None, None)
+
+
+def test_refusals_of_what_cannot_be_bytes_say_what_was_seen_exactly():
+    t_s = np.arange(0.0, 600, 15)
+    with pytest.raises(UsageError) as refused:
+        check_bytes([Series({"__name__": "cpu_seconds_total"}, t_s, 12.5 + 0.37 * np.arange(40))], "cpu")
+    assert refused.value.message == (
+        "cpu_seconds_total from 'cpu' does not look like memory in bytes: the largest value is 26.93 and "
+        "100% are fractions (e.g. 12.5); give a memory series such as process_resident_memory_bytes or "
+        "container_memory_working_set_bytes (an average of bytes: wrap it in round())"
+    )
+    with pytest.raises(UsageError) as refused:
+        check_bytes([Series({"__name__": "small"}, t_s, np.full(40, 2.0**20 - 1))], "small")
+    assert "the largest value is 1.04858e+06; give" in refused.value.message
+    # A megabyte is enough; negative values count by their size; half fractions still pass.
+    half = np.where(np.arange(40) % 2, 50e6, 50e6 + 0.5)
+    check_bytes([Series({"__name__": "m"}, t_s, np.full(40, 2.0**20)), Series({}, t_s[:0], t_s[:0])], "m")
+    check_bytes(
+        [Series({"__name__": "m"}, t_s, np.full(40, -50e6)), Series({"__name__": "m"}, t_s, half)], "m"
+    )
+
+
+def test_a_gap_is_a_step_of_more_than_one_and_a_half_grid_steps():
+    assert find_gaps(np.array([0.0]), 15.0) == []
+    assert find_gaps(np.array([0.0, 22.5, 52.5]), 15.0) == [(37.5, 37.5)]  # 22.5 s is 1.5 steps: none
