@@ -10,17 +10,17 @@ files, as many users keep them, would not resolve. The rules followed here, chec
   ProxyCommand and the other commands take the rest of the line as it is written.
 - `Host` patterns (`*`, `?`, `!negation`) match the host as typed, case-sensitively; a block
   applies when one pattern matches and no negated one does.
-- `Match` criteria all must hold: `all`, `host` (the HostName so far, or the host as typed),
-  `originalhost`, `user` (the User so far, or the local user), `localuser`, `exec` (run by
-  $SHELL, as ssh runs it, only while the criteria before it hold), `tagged` (the Tag), each
-  negatable with `!`; `final` and `canonical` hold in the second pass that `Match final` asks
+- `Match` criteria all must hold: `all`, `host` (the HostName so far, or the host as typed;
+  like `originalhost`, in any case), `user` (the User so far, or the local user), `localuser`,
+  `exec` (run by $SHELL, as ssh runs it, only while the criteria before it hold), `tagged` (the
+  Tag), each negatable with `!`; `final` and `canonical` hold in the second pass that `Match final` asks
   for. `localnetwork` cannot be honoured: the block is skipped and a warning names it.
 - `Include` takes absolute paths, paths relative to ~/.ssh (or /etc/ssh in the system file) and
   globs; inside a Host or Match block it counts only when that block applies. An included file
   starts active, and the block that included it is resumed afterwards.
-- HostName expands `%h` and `%%`; IdentityFile, CertificateFile, UserKnownHostsFile and
-  IdentityAgent expand `~`, `${ENV}` and `%C %d %h %i %k %L %l %n %p %r %u %%`; ProxyCommand
-  `%h %k %n %p %r %%`.
+- HostName expands `%h` and `%%`; IdentityFile, CertificateFile, UserKnownHostsFile,
+  RevokedHostKeys and IdentityAgent expand `~`, `${ENV}` and `%C %d %h %i %k %L %l %n %p %r %u %%`;
+  GlobalKnownHostsFile only `~`; ProxyCommand `%h %k %n %p %r %%`.
 - What each keyword gets is the table in sampling/ssh_keywords.py: a warned keyword gives one
   warning naming it, its file and line; a refused one is recorded in `refusals` (the caller
   refuses it before connecting); an unknown keyword is passed over with a warning (ssh would
@@ -289,6 +289,8 @@ class _Resolver:
                 holds = self.run_exec(command, path, number)
             else:
                 patterns = words.pop(0).split(",")
+                if criterion in ("host", "originalhost"):
+                    patterns = [p.lower() for p in patterns]  # match_hostname: any case
                 if criterion in _UNMATCHABLE:
                     self.warn(
                         f"{path} line {number}: `Match {criterion}` cannot be honoured by leakhunt; "
@@ -333,6 +335,12 @@ class _Resolver:
             raise UsageError(f"{path} line {number}: Match exec cannot run {shell}: {exc.strerror}") from None
         return finished.returncode == 0
 
+    def _proxy_taken(self) -> bool:
+        """A ProxyJump or ProxyCommand obtained already; `ProxyJump none` leaves ProxyCommand free
+        (as `ssh -G` shows), `ProxyCommand none` does not free ProxyJump."""
+        jump = self.first("proxyjump")
+        return "proxycommand" in self.values or (jump is not None and jump.lower() != "none")
+
     def set(self, keyword: str, args: list[str], path: Path, number: int) -> None:
         if not args:
             raise UsageError(f"{path} line {number}: {keyword} needs a value")
@@ -342,7 +350,7 @@ class _Resolver:
         if key in _ACCUMULATE:
             self.lists.setdefault(key, []).append(args[0])
             return
-        if key in self.values or (key in _PROXIES and _PROXIES.keys() & self.values.keys()):
+        if key in self.values or (key in _PROXIES and self._proxy_taken()):
             return  # the first value obtained wins; ProxyJump and ProxyCommand exclude each other
         self.values[key], self.sources[key] = args, f"{path} line {number}"
         value = " ".join(args)
@@ -440,9 +448,12 @@ def _result(resolver: _Resolver) -> ResolvedHost:
         expanded = str(home) + raw[1:] if raw.startswith("~") else raw
         return _percent(_environment(expanded, sources.get(keyword, "ssh config")), tokens)
 
-    def paths(keyword: str, default: tuple[str, ...]) -> list[str]:
+    def paths(keyword: str, default: tuple[str, ...], expand: Callable[[str, str], str]) -> list[str]:
         raw = resolver.values.get(keyword, list(default))
-        return [] if raw == ["none"] else [path(p, keyword) for p in raw]
+        return [] if raw == ["none"] else [expand(p, keyword) for p in raw]
+
+    def tilde(raw: str, keyword: str) -> str:
+        return str(home) + raw[1:] if raw.startswith("~") else raw
 
     given = resolver.lists.get("identityfile", [])
     identity_files = [path(raw, "identityfile") for raw in given if raw.lower() != "none"]
@@ -472,8 +483,9 @@ def _result(resolver: _Resolver) -> ResolvedHost:
         if command is None or command.lower() == "none"
         else _percent(command, proxy_tokens),
         host_key_alias=host_key_alias,
-        user_known_hosts_files=paths("userknownhostsfile", DEFAULT_USER_KNOWN_HOSTS),
-        global_known_hosts_files=paths("globalknownhostsfile", DEFAULT_GLOBAL_KNOWN_HOSTS),
+        user_known_hosts_files=paths("userknownhostsfile", DEFAULT_USER_KNOWN_HOSTS, path),
+        # ssh expands only `~` there (ssh.c tilde_expand_paths), no %-tokens or ${ENV}.
+        global_known_hosts_files=paths("globalknownhostsfile", DEFAULT_GLOBAL_KNOWN_HOSTS, tilde),
         strict_host_key_checking=_STRICT[strict],
         hash_known_hosts=None if hash_known is None else _flag(hash_known, what("hashknownhosts")),
         revoked_host_keys=None if revoked in (None, "none") else path(revoked, "revokedhostkeys"),

@@ -3,6 +3,8 @@ the leak's rate is recovered, the sawtooth and the flat one are not LEAK."""
 
 import time
 
+import pytest
+
 from leakhunt.analysis.verdict import Verdict
 from leakhunt.fleet.analyse import FleetOptions
 from leakhunt.fleet.prometheus import PrometheusClient, aligned_window
@@ -12,6 +14,7 @@ from tests.fleet.conftest import LIVE_LEAK_BYTES_PER_S
 LIVE_POINTS = 75
 
 
+@pytest.mark.slow  # it waits for 76 scrapes a second apart: left out of mutation runs
 def test_live_children_leak_at_their_rate_and_the_others_do_not(fleet_server):
     query = 'process_resident_memory_bytes{job="live"}'
     # Each child says "scraped" at every scrape; a target's scrapes follow one another, so once a

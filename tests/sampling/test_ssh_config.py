@@ -3,7 +3,11 @@
 is reached through a real sshd on 127.0.0.1."""
 
 import contextlib
+import hashlib
+import os
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,14 +18,14 @@ import pytest
 from leakhunt.errors import UsageError
 from leakhunt.sampling.remote import RemoteSource
 from leakhunt.sampling.sample import Sample
-from leakhunt.sampling.ssh_config import local_user, passwd_home, resolve
+from leakhunt.sampling.ssh_config import ResolvedHost, local_user, passwd_home, resolve
 from tests.sampling.conftest import collect
 
 HOME = passwd_home()
-DEFAULT_KEYS = ("~/.ssh/id_rsa", "~/.ssh/id_ed25519")
 
 # Each case: files to write under a temporary directory ROOT ({root} and {rel} are filled in;
-# {rel} is a directory under ~/.ssh, as a path relative to ~/.ssh, for Includes relative to it),
+# {rel} is a directory under ~/.ssh, as a path relative to ~/.ssh, for Includes relative to it;
+# {me} the local user),
 # the hosts to resolve, and what `ssh -G` must show for some of them: proof that it read the
 # included files, so that both readers agreeing on nothing included cannot pass.
 CASES = {
@@ -88,6 +92,84 @@ CASES = {
         },
         ["db", "web"],
     ),
+    "%-tokens in every path keyword, and ProxyCommand's own few": (
+        {
+            "config": "Host vps\n  HostName 10.0.0.5\n  User deploy\n  Port 2222\n  HostKeyAlias keyalias\n"
+            "  IdentityFile /id/%C/%d/%h/%i/%k/%L/%l/%n/%p/%r/%u/%%\n"
+            "  CertificateFile ~/cert/%C/%d/%h/%i/%k/%L/%l/%n/%p/%r/%u/%%\n"
+            "  UserKnownHostsFile /kh/%C/%d/%h/%i/%k/%L/%l/%n/%p/%r/%u/%% ~/kh2\n"
+            "  GlobalKnownHostsFile /g/%h/%n ~/g2\n"
+            "  IdentityAgent ~/agent/%C/%d/%h/%i/%k/%L/%l/%n/%p/%r/%u/%%\n"
+            "  RevokedHostKeys ~/rev/%C/%h/%r\n"
+            "  ProxyCommand nc %h %p %r %n %k %% %u %d ~\n"
+            "Host db\n  IdentityAgent none\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\n"
+            "  RevokedHostKeys none\n  ProxyCommand none\n"
+        },
+        ["vps", "db"],
+    ),
+    "numbers, times and yes/no in each of ssh's spellings": (
+        {
+            "config": "Host vps\n  ConnectTimeout 90\n  ServerAliveInterval 1h\n  ConnectionAttempts 5\n"
+            "  RequiredRSASize 3072\n  Compression yes\n  TCPKeepAlive false\n  IdentitiesOnly true\n"
+            "  HashKnownHosts yes\n  StrictHostKeyChecking accept-new\n  AddressFamily inet\n"
+            "  BindAddress 10.0.0.9\n"
+            "Host db\n  ConnectTimeout 1m30s\n  ServerAliveInterval 2M\n  StrictHostKeyChecking yes\n"
+            "  TCPKeepAlive yes\n  IdentitiesOnly no\n  HashKnownHosts no\n  Compression no\n"
+            "  AddressFamily inet6\n"
+            "Host web\n  StrictHostKeyChecking true\n  ConnectTimeout 1w1d1h1m1s\n  AddressFamily any\n"
+            "Host ask\n  StrictHostKeyChecking ask\n  IdentitiesOnly false\n  TCPKeepAlive no\n"
+        },
+        ["vps", "db", "web", "ask", "other"],
+    ),
+    "an Include from ~, two patterns on one line, and Includes nested in a block that does not apply": (
+        {
+            "config": "Include ~/.ssh/{rel}/a.conf {root}/b.conf\nHost nothere\n  Include {root}/outer.conf\n"
+            "Host *\n  User last\n",
+            "rel/a.conf": "Host a\n  HostName 10.3.0.1\n",
+            "b.conf": "Host b\n  HostName 10.3.0.2\n",
+            "outer.conf": "Host *\n  Include {root}/inner.conf\n  Port 998\n",
+            "inner.conf": "Port 999\n",
+        },
+        ["a", "b", "c"],
+        {"a": {"hostname": "10.3.0.1", "user": "last"}, "b": {"hostname": "10.3.0.2", "port": "22"}},
+    ),
+    "Match canonical and final in the second pass, localuser, and negated criteria": (
+        {
+            "config": "Host vps\n  HostName 10.0.0.8\nMatch canonical\n  Port 1001\n"
+            "Match !final\n  User notfinal\n"
+            "Match final !host 10.0.0.9\n  ConnectionAttempts 4\n"
+            "Match localuser {me}\n  BindAddress 127.0.0.3\n"
+            "Match !localuser {me}\n  Compression yes\nMatch !originalhost vps\n  IdentitiesOnly yes\n"
+            "Match final user notfinal\n  Port 1002\n"
+        },
+        ["vps", "db"],
+    ),
+    "Match host is the HostName in lower case; a host typed in capitals; addresses keep their case": (
+        {
+            "config": "Host Case\n  HostName Web.EXAMPLE.com\nMatch host web.example.com\n  Port 1003\n"
+            "Host v6\n  HostName FE80::ABCD\nHost Upper\n  HostName %h.Example\n"
+            "Host vps\n  HostName 10.0.0.1\n"
+            "Match originalhost VPS\n  Port 1004\n"
+        },
+        ["Case", "case", "v6", "Upper", "VPS", "vps"],
+    ),
+    "ProxyJump and ProxyCommand: whichever comes first wins, but ProxyJump none leaves ProxyCommand free": (
+        {
+            "config": "Host a\n  ProxyCommand nc %h %p\n  ProxyJump j1\n"
+            "Host b\n  ProxyJump j2\n  ProxyCommand nc\n"
+            "Host c\n  ProxyJump none\n  ProxyCommand nc %h\n"
+        },
+        ["a", "b", "c"],
+    ),
+    "IdentityFile and CertificateFile accumulate across blocks; the first of everything else wins": (
+        {
+            "config": "Host a\n  IdentityFile /k/a1\n  User=first\n  User second\n"
+            "Host *\n  IdentityFile /k/all\n"
+            "  CertificateFile /c/1\n  CertificateFile /c/2\n  Port = 2000 # a comment\n"
+            '  HostName "10.0.0.1"\n  ProxyCommand=nc %h %p # not a comment\n'
+        },
+        ["a", "b"],
+    ),
 }
 
 
@@ -113,7 +195,7 @@ def write_case(files: dict[str, str], root: Path, relative: Path) -> Path:
     for name, text in files.items():
         target = relative / name.removeprefix("rel/") if name.startswith("rel/") else root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.format(root=root, rel=rel))
+        target.write_text(text.format(root=root, rel=rel, me=local_user()))
     return root / "config"
 
 
@@ -128,12 +210,76 @@ def ssh_g(host: str, config: Path) -> dict[str, list[str]]:
     return values
 
 
-def expand(raw: str, seen: dict[str, list[str]]) -> str:
-    """ssh -G prints IdentityFile unexpanded: expand it from ssh's own resolved values."""
-    text = str(HOME) + raw[1:] if raw.startswith("~") else raw
-    for token, value in (("%h", seen["hostname"][0]), ("%r", seen["user"][0]), ("%p", seen["port"][0])):
-        text = text.replace(token, value)
-    return text.replace("%d", str(HOME))
+def expand(raw: str, seen: dict[str, list[str]], host: str, tokens: str = "CdhikLlnpru%") -> str:
+    """ssh -G prints IdentityFile, CertificateFile, RevokedHostKeys and ProxyCommand unexpanded:
+    expand them from ssh's own resolved values (`tokens`: those the keyword takes)."""
+    this_host = socket.gethostname()
+    hostname, port, user = seen["hostname"][0], seen["port"][0], seen["user"][0]
+    values = {
+        "C": hashlib.sha1((this_host + hostname + port + user).encode()).hexdigest(),
+        "d": str(HOME),
+        "h": hostname,
+        "i": str(os.getuid()),
+        "k": seen.get("hostkeyalias", [host])[0],
+        "L": this_host.split(".")[0],
+        "l": this_host,
+        "n": host,
+        "p": port,
+        "r": user,
+        "u": local_user(),
+        "%": "%",
+    }
+    text = str(HOME) + raw[1:] if raw.startswith("~") and tokens != PROXY_TOKENS else raw
+    return re.sub(r"%(.)", lambda m: values[m.group(1)] if m.group(1) in tokens else m.group(0), text)
+
+
+PROXY_TOKENS = "hknpr%"
+
+
+def assert_as_ssh_G(ours: ResolvedHost, theirs: dict[str, list[str]], host: str) -> None:
+    """Every value leakhunt follows is the one `ssh -G` printed (`theirs`) for `host`."""
+
+    def one(key: str) -> str | None:
+        return theirs.get(key, [None])[0]
+
+    def files(key: str) -> list[str]:
+        return [] if one(key) == "none" else one(key).split()
+
+    command = one("proxycommand")
+    agent = one("identityagent")
+    assert ours.hostname == one("hostname"), host
+    assert ours.user == one("user"), host
+    assert ours.port == int(one("port")), host
+    assert ours.identity_files == [expand(raw, theirs, host) for raw in theirs.get("identityfile", [])], host
+    assert ours.certificate_files == [expand(raw, theirs, host) for raw in theirs.get("certificatefile", [])]
+    assert ours.identities_only is (one("identitiesonly") == "yes"), host
+    if agent == "SSH_AUTH_SOCK":
+        assert ours.identity_agent == os.environ.get("SSH_AUTH_SOCK", "none"), host
+    else:
+        assert ours.identity_agent == agent, host  # ssh -G prints it expanded
+    assert ours.proxy_jump == one("proxyjump"), host
+    assert ours.proxy_command == (
+        None if command in (None, "none") else expand(command, theirs, host, PROXY_TOKENS)
+    )
+    assert ours.host_key_alias == one("hostkeyalias"), host
+    assert ours.user_known_hosts_files == files("userknownhostsfile"), host  # expanded too
+    # Printed as written, and only `~` is expanded there (ssh.c tilde_expand_paths).
+    globals_ = [expand(raw, theirs, host, tokens="") for raw in files("globalknownhostsfile")]
+    assert ours.global_known_hosts_files == globals_, host
+    strict = one("stricthostkeychecking")
+    assert ours.strict_host_key_checking == {"true": "yes", "false": "no"}.get(strict, strict), host
+    assert bool(ours.hash_known_hosts) is (one("hashknownhosts") == "yes"), host
+    revoked = one("revokedhostkeys")
+    assert ours.revoked_host_keys == (None if revoked is None else expand(revoked, theirs, host)), host
+    assert ours.required_rsa_size == int(one("requiredrsasize")), host
+    timeout = one("connecttimeout")
+    assert ours.connect_timeout_s == (None if timeout == "none" else float(timeout)), host
+    assert ours.connection_attempts == int(one("connectionattempts")), host
+    assert ours.server_alive_interval_s == float(one("serveraliveinterval")), host
+    assert ours.address_family == one("addressfamily"), host
+    assert ours.bind_address == one("bindaddress"), host
+    assert ours.tcp_keepalive is (one("tcpkeepalive") == "yes"), host
+    assert ours.compression is (one("compression") == "yes"), host
 
 
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
@@ -145,14 +291,7 @@ def test_resolution_matches_ssh_G(case, tmp_path, relative_dir):
         theirs = ssh_g(host, config)
         assert {key: theirs[key][0] for key in values} == values, (case, host)  # ssh read the Include
     for host in hosts:
-        theirs, ours = ssh_g(host, config), resolve(host, config)
-        assert ours.hostname == theirs["hostname"][0], (case, host)
-        assert ours.user == theirs["user"][0], (case, host)
-        assert ours.port == int(theirs["port"][0]), (case, host)
-        assert ours.proxy_jump == theirs.get("proxyjump", [None])[0], (case, host)
-        their_keys = theirs.get("identityfile", [])
-        if ours.identity_files or not set(DEFAULT_KEYS) <= set(their_keys):
-            assert ours.identity_files == [expand(raw, theirs) for raw in their_keys], (case, host)
+        assert_as_ssh_G(resolve(host, config), ssh_g(host, config), host)
 
 
 def test_the_table_covers_what_paramiko_gets_wrong(tmp_path, relative_dir):
