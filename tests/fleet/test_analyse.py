@@ -387,3 +387,11 @@ def test_refusals_of_what_cannot_be_bytes_say_what_was_seen_exactly():
 def test_a_gap_is_a_step_of_more_than_one_and_a_half_grid_steps():
     assert find_gaps(np.array([0.0]), 15.0) == []
     assert find_gaps(np.array([0.0, 22.5, 52.5]), 15.0) == [(37.5, 37.5)]  # 22.5 s is 1.5 steps: none
+
+
+def test_an_rss_criterion_at_a_time_reads_the_series_that_long_after_its_first_point():
+    options = FleetOptions(window=OPTIONS.window, criteria=(parse_expect("rss<350MB@10m"),))
+    # 10 MB/min from 300 MB: 400 MB at 10 minutes, 3.9 GB at the end.
+    (criterion,) = analyse_series(_curve("leak", _leak(10e6)), options).criteria
+    assert criterion.measured == pytest.approx(400e6, abs=0.3e6)
+    assert criterion.passed is False

@@ -140,10 +140,10 @@ def test_limits_are_matched_by_labels_and_a_zero_or_huge_one_is_no_limit(fleet_s
     window = _window(fleet_server)
     with PrometheusClient(fleet_server.url) as client:
         limited = run_fleet(client, query, FleetOptions(window=window), limit_query="svc_memory_limit_bytes")
-        # cAdvisor's "no limit": 0, or a number near 2^63.
+        # cAdvisor's "no limit": 0, or a number near 2^63 (2^62 and above count as none).
         zero = run_fleet(client, query, FleetOptions(window=window), limit_query="svc_memory_limit_bytes * 0")
         huge = run_fleet(
-            client, query, FleetOptions(window=window), limit_query="svc_memory_limit_bytes * 2^62"
+            client, query, FleetOptions(window=window), limit_query="svc_memory_limit_bytes * 0 + 2^62"
         )
         with pytest.raises(UsageError) as refused:
             run_fleet(

@@ -320,6 +320,10 @@ def test_what_cannot_be_honoured_is_named_in_one_line_per_keyword(tmp_path):
     ):
         assert [w for w in warnings if f"{config} line {line}:" in w and words in w], (line, warnings)
     assert all("\n" not in w for w in warnings)
+    assert (
+        f"{config} line 5: `Match localnetwork` cannot be honoured by leakhunt; its block is skipped"
+        in warnings
+    )
     assert resolve("vps", config).user != "x"  # the localnetwork block is skipped, not guessed
 
 
@@ -401,3 +405,105 @@ def test_a_host_only_in_an_included_file_is_reached_through_a_real_sshd(trusted_
     )
     samples = [item for item in collect(source, 3) if isinstance(item, Sample)]
     assert len(samples) == 3 and all(sample.rss_bytes > 0 for sample in samples)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Host a\n  Compression maybe\n", "{config} line 2: Compression 'maybe' must be yes or no"),
+        ("Host a\n  TCPKeepAlive sometimes\n", "{config} line 2: TCPKeepAlive 'sometimes' must be yes or no"),
+        (
+            "Host a\n  ConnectionAttempts 0\n",
+            "{config} line 2: ConnectionAttempts '0' is not a positive whole number",
+        ),
+        (
+            "Host a\n  AddressFamily inet4\n",
+            "{config} line 2: AddressFamily 'inet4' is not any, inet or inet6",
+        ),
+        (
+            "Host a\n  ConnectTimeout 5x\n",
+            "{config} line 2: ConnectTimeout '5x' is not a time (e.g. 30, 90s, 1m30s)",
+        ),
+        ("Match foo bar\n  Port 1\n", "{config} line 1: unknown Match criterion 'foo'"),
+        ("Match host\n  Port 1\n", "{config} line 1: Match host needs an argument"),
+        ("Host a\n  User\n", "{config} line 2: user needs a value"),
+        ("Host a\n  Port 65536\n", "ssh config: Port '65536' for a is not a port number"),
+    ],
+)
+def test_a_value_ssh_refuses_too_is_one_line_naming_the_file_line_and_keyword(tmp_path, text, message):
+    config = tmp_path / "config"
+    config.write_text(text)
+    with pytest.raises(UsageError) as raised:
+        resolve("a", config)
+    assert raised.value.message == message.format(config=config)
+    if shutil.which("ssh"):
+        assert subprocess.run(["ssh", "-G", "a", "-F", str(config)], capture_output=True).returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_environment_variables_in_paths_are_expanded_and_an_unset_one_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKHUNT_TEST_DIR", "/from/env")
+    monkeypatch.delenv("LEAKHUNT_TEST_UNSET", raising=False)
+    config = tmp_path / "config"
+    config.write_text("Host vps\n  UserKnownHostsFile ${LEAKHUNT_TEST_DIR}/known\n")
+    assert resolve("vps", config).user_known_hosts_files == ssh_g("vps", config)["userknownhostsfile"]
+    assert resolve("vps", config).user_known_hosts_files == ["/from/env/known"]
+    config.write_text("Host vps\n  UserKnownHostsFile ${LEAKHUNT_TEST_UNSET}/known\n")
+    with pytest.raises(UsageError) as raised:
+        resolve("vps", config)
+    assert (
+        raised.value.message == f"{config} line 2: environment variable ${{LEAKHUNT_TEST_UNSET}} is not set"
+    )
+
+
+def test_a_block_naming_the_host_is_told_apart_from_defaults_for_every_host(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("Host *\n  User everyone\nMatch all\n  Port 2200\nHost other\n  User o\n")
+    assert resolve("vps", config).has_block is False
+    config.write_text("Host * vps\n  User v\n")
+    assert resolve("vps", config).has_block is True
+    config.write_text("Host *\n  User everyone\nMatch originalhost vps\n  Port 2200\n")
+    assert resolve("vps", config).has_block is True
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_an_include_relative_inside_an_included_file_is_still_relative_to_ssh_dir(tmp_path, relative_dir):
+    rel = relative_dir.relative_to(HOME / ".ssh")
+    (relative_dir / "inner.conf").write_text("Host vps\n  HostName 10.4.0.1\n")
+    (tmp_path / "outer.conf").write_text(f"Include {rel}/inner.conf\n")
+    config = tmp_path / "config"
+    config.write_text(f"Include {tmp_path}/outer.conf\n")
+    assert ssh_g("vps", config)["hostname"] == ["10.4.0.1"]
+    assert resolve("vps", config).hostname == "10.4.0.1"
+
+
+def test_without_a_config_given_the_users_file_is_read_from_the_home_given(tmp_path):
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text("Host vps\n  HostName 10.5.0.1\n  IdentityFile ~/.ssh/id_vps\n")
+    resolved = resolve("vps", home=tmp_path)
+    assert resolved.hostname == "10.5.0.1"
+    assert resolved.identity_files == [f"{tmp_path}/.ssh/id_vps"]
+    assert resolved.sources["hostname"] == f"{tmp_path / '.ssh' / 'config'} line 2"
+
+
+def test_values_from_the_command_line_win_over_the_configs(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("Host vps\n  User deploy\n  Port 2222\n  ProxyCommand nc %h %p\n")
+    resolved = resolve("vps", config, preset={"user": "admin", "port": 2200, "proxyjump": "jump"})
+    assert (resolved.user, resolved.port, resolved.proxy_jump, resolved.proxy_command) == (
+        "admin",
+        2200,
+        "jump",
+        None,  # -J wins over the config's ProxyCommand, as in ssh
+    )
+    assert resolved.sources["user"] == "the command line"
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_match_exec_sees_the_default_port_and_its_output_goes_nowhere(tmp_path, capfd):
+    config = tmp_path / "config"
+    config.write_text('Match exec "echo said; test %p = 22"\n  User matched\n')
+    assert ssh_g("vps", config)["user"] == ["matched"]
+    capfd.readouterr()
+    assert resolve("vps", config).user == "matched"
+    assert capfd.readouterr() == ("", "")  # as ssh: stdout on /dev/null
