@@ -5,7 +5,8 @@ files, as many users keep them, would not resolve. The rules followed here, chec
 `ssh -G HOST -F FILE` in tests/sampling/test_ssh_config.py and test_ssh_keywords.py:
 - Files: the given one alone (as `ssh -F`), else ~/.ssh/config then /etc/ssh/ssh_config. `~` is
   the home directory from the passwd database, as OpenSSH has it, not $HOME.
-- The first value obtained for a key wins; IdentityFile and CertificateFile accumulate. Keywords
+- The first value obtained for a key wins; IdentityFile and CertificateFile accumulate, each file
+  once (a second pass or a repeated line adds no duplicate, as readconf.c's). Keywords
   are case-insensitive, `Key=value` and "quoted values" are accepted, `#` starts a comment;
   ProxyCommand and the other commands take the rest of the line as it is written.
 - `Host` patterns (`*`, `?`, `!negation`) match the host as typed, case-sensitively; a block
@@ -189,7 +190,8 @@ class _Resolver:
     def __init__(self, alias: str, home: Path, final_pass: bool, previous: "_Resolver | None" = None) -> None:
         self.alias, self.home, self.final_pass = alias, home, final_pass
         self.values: dict[str, list[str]] = {}
-        self.lists: dict[str, list[str]] = {}
+        # IdentityFile, CertificateFile: each file once (readconf.c add_identity_file), where it was given
+        self.lists: dict[str, dict[str, str]] = {}
         self.sources: dict[str, str] = {}
         self.warnings: list[str] = []
         self.refusals: dict[str, str] = {}
@@ -348,7 +350,7 @@ class _Resolver:
         assert known is not None
         key = known.name.lower()
         if key in _ACCUMULATE:
-            self.lists.setdefault(key, []).append(args[0])
+            self.lists.setdefault(key, {}).setdefault(args[0], f"{path} line {number}")
             return
         if key in self.values or (key in _PROXIES and self._proxy_taken()):
             return  # the first value obtained wins; ProxyJump and ProxyCommand exclude each other
@@ -444,9 +446,9 @@ def _result(resolver: _Resolver) -> ResolvedHost:
         key_alias=host_key_alias or resolver.alias,
     )
 
-    def path(raw: str, keyword: str) -> str:
+    def path(raw: str, keyword: str, where: str | None = None) -> str:
         expanded = str(home) + raw[1:] if raw.startswith("~") else raw
-        return _percent(_environment(expanded, sources.get(keyword, "ssh config")), tokens)
+        return _percent(_environment(expanded, where or sources.get(keyword, "ssh config")), tokens)
 
     def paths(keyword: str, default: tuple[str, ...], expand: Callable[[str, str], str]) -> list[str]:
         raw = resolver.values.get(keyword, list(default))
@@ -455,8 +457,10 @@ def _result(resolver: _Resolver) -> ResolvedHost:
     def tilde(raw: str, keyword: str) -> str:
         return str(home) + raw[1:] if raw.startswith("~") else raw
 
-    given = resolver.lists.get("identityfile", [])
-    identity_files = [path(raw, "identityfile") for raw in given if raw.lower() != "none"]
+    given = resolver.lists.get("identityfile", {})
+    identity_files = [
+        path(raw, "identityfile", where) for raw, where in given.items() if raw.lower() != "none"
+    ]
     if not given:
         identity_files = [str(home / ".ssh" / name) for name in DEFAULT_IDENTITY_FILES]
     strict = (first("stricthostkeychecking") or "ask").lower()
@@ -475,7 +479,10 @@ def _result(resolver: _Resolver) -> ResolvedHost:
         user=user,
         identity_files=identity_files,
         identity_files_given=bool(given),
-        certificate_files=[path(raw, "certificatefile") for raw in resolver.lists.get("certificatefile", [])],
+        certificate_files=[
+            path(raw, "certificatefile", where)
+            for raw, where in resolver.lists.get("certificatefile", {}).items()
+        ],
         identities_only=_flag(first("identitiesonly") or "no", what("identitiesonly")),
         identity_agent=_agent(first("identityagent"), path),
         proxy_jump=None if jump is None or jump.lower() == "none" else jump,

@@ -233,6 +233,17 @@ def test_a_leak_reaching_its_limit_within_the_horizon_alerts_with_predict_linear
     assert (summary["gaps"], summary["missing_s"], summary["restarts"], summary["events"]) == ([], 0, [], [])
     assert (summary["memory_limit_bytes"], summary["restarted_to_limit_min"]) == (4e9, None)
     assert (summary["verdict"], summary["verdict_label"]) == ("LEAK", result.judgement.label)
+    judgement = result.judgement
+    assert {k: summary[k] for k in ("verdict_short", "pace", "verdict_reason", "method")} == {
+        "verdict_short": judgement.short_label,
+        "pace": judgement.pace,
+        "verdict_reason": judgement.reason,
+        "method": result.growth.method,
+    }
+    assert summary["time_to_limit_min"] == judgement.time_to_limit_min == pytest.approx(10, abs=0.5)
+    assert summary["time_to_limit_range_min"] == judgement.time_to_limit_range_min
+    assert summary["growth"] == result.growth.to_dict()
+    assert (summary["name"], summary["labels"]) == ('rss{shape="leak"}', {"__name__": "rss", "shape": "leak"})
     assert (summary["leakhunt_alerts"], summary["disagrees"]) == (True, False)
     assert summary["criteria"] == [] and summary["criteria_passed"] is True
     # The horizon shorter than the 10 minutes to the limit: neither alerts.
@@ -395,3 +406,11 @@ def test_an_rss_criterion_at_a_time_reads_the_series_that_long_after_its_first_p
     (criterion,) = analyse_series(_curve("leak", _leak(10e6)), options).criteria
     assert criterion.measured == pytest.approx(400e6, abs=0.3e6)
     assert criterion.passed is False
+
+
+def test_predict_linear_alerts_only_above_the_limit_not_at_it():
+    # A flat series: predict_linear's value is the level itself, here the limit exactly.
+    result = analyse_series(_curve("flat", np.full(len(GRID_S), 300e6)), OPTIONS, limit_bytes=300e6)
+    assert result.predict.value_bytes == 300e6
+    assert result.predict.alerts is False
+    assert result.limit_hit_at_s == 0.0  # at the limit from the first point

@@ -95,6 +95,8 @@ def test_bad_promql_shows_the_servers_own_error(fleet_server):
 def test_a_url_that_is_not_one_is_refused_before_any_request():
     with pytest.raises(LeakhuntError, match="is not a URL"):
         PrometheusClient("127.0.0.1:9090")
+    with PrometheusClient("https://prometheus.example.org/") as client:  # nothing is asked yet
+        assert client.url == "https://prometheus.example.org"
 
 
 def test_labels_match_on_what_both_sets_have():

@@ -86,7 +86,7 @@ def test_without_a_limit_the_headline_says_predict_linear_cannot_be_compared():
         "4 series: 2 LEAK, 2 STABLE. No memory limit given: predict_linear's alert cannot be compared "
         "(--memory-limit)"
     )
-    assert summary["stable_bound_text"] == "120 MB/h"
+    assert (summary["stable_bound_bytes_per_min"], summary["stable_bound_text"]) == (2e6, "120 MB/h")
     assert summary["predict_linear"]["alerts"] == summary["predict_linear"]["leakhunt_alerts"] == 0
 
 

@@ -161,6 +161,22 @@ CASES = {
         },
         ["a", "b", "c"],
     ),
+    "blank lines and comments anywhere, and an Include that only the final pass reads": (
+        {
+            "config": "# leakhunt's own comment\n\nHost vps\n  # inside a block\n  HostName 10.0.0.1\n\n"
+            "  Port 2201\nMatch final\n  Include {rel}/final.conf\n",
+            "rel/final.conf": "\n# only in the final pass\nUser finaluser\n",
+        },
+        ["vps"],
+        {"vps": {"port": "2201", "user": "finaluser"}},
+    ),
+    "IdentityFile none: no key, not even the defaults; a file given twice, or in the final pass, once": (
+        {
+            "config": "Host vps\n  IdentityFile none\nHost w\n  IdentityFile /k/1\n  IdentityFile /k/2\n"
+            "  IdentityFile /k/1\n  CertificateFile /c/1\n  CertificateFile /c/1\nMatch final\n  User x\n"
+        },
+        ["vps", "w"],
+    ),
     "IdentityFile and CertificateFile accumulate across blocks; the first of everything else wins": (
         {
             "config": "Host a\n  IdentityFile /k/a1\n  User=first\n  User second\n"
@@ -250,7 +266,9 @@ def assert_as_ssh_G(ours: ResolvedHost, theirs: dict[str, list[str]], host: str)
     assert ours.hostname == one("hostname"), host
     assert ours.user == one("user"), host
     assert ours.port == int(one("port")), host
-    assert ours.identity_files == [expand(raw, theirs, host) for raw in theirs.get("identityfile", [])], host
+    # ssh -G prints `IdentityFile none`; ssh.c load_public_identity_files then skips it.
+    keys = [raw for raw in theirs.get("identityfile", []) if raw.lower() != "none"]
+    assert ours.identity_files == [expand(raw, theirs, host) for raw in keys], host
     assert ours.certificate_files == [expand(raw, theirs, host) for raw in theirs.get("certificatefile", [])]
     assert ours.identities_only is (one("identitiesonly") == "yes"), host
     if agent == "SSH_AUTH_SOCK":
@@ -481,7 +499,7 @@ def test_without_a_config_given_the_users_file_is_read_from_the_home_given(tmp_p
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "config").write_text("Host vps\n  HostName 10.5.0.1\n  IdentityFile ~/.ssh/id_vps\n")
     resolved = resolve("vps", home=tmp_path)
-    assert resolved.hostname == "10.5.0.1"
+    assert (resolved.alias, resolved.hostname) == ("vps", "10.5.0.1")
     assert resolved.identity_files == [f"{tmp_path}/.ssh/id_vps"]
     assert resolved.sources["hostname"] == f"{tmp_path / '.ssh' / 'config'} line 2"
 
@@ -507,3 +525,41 @@ def test_match_exec_sees_the_default_port_and_its_output_goes_nowhere(tmp_path, 
     capfd.readouterr()
     assert resolve("vps", config).user == "matched"
     assert capfd.readouterr() == ("", "")  # as ssh: stdout on /dev/null
+
+
+def test_an_unset_variable_in_an_identity_file_names_the_line_that_gave_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEAKHUNT_TEST_UNSET", raising=False)
+    config = tmp_path / "config"
+    config.write_text("Host vps\n  IdentityFile /k/1\n  CertificateFile ${LEAKHUNT_TEST_UNSET}/c\n")
+    with pytest.raises(UsageError) as raised:
+        resolve("vps", config)
+    assert (
+        raised.value.message == f"{config} line 3: environment variable ${{LEAKHUNT_TEST_UNSET}} is not set"
+    )
+    config.write_text("Host vps\n  IdentityFile /k/1\n  IdentityFile ${LEAKHUNT_TEST_UNSET}/id\n")
+    with pytest.raises(UsageError) as raised:
+        resolve("vps", config)
+    assert (
+        raised.value.message == f"{config} line 3: environment variable ${{LEAKHUNT_TEST_UNSET}} is not set"
+    )
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+@pytest.mark.parametrize("shell", ["/bin/bash", None])
+def test_match_exec_runs_in_the_users_shell_or_bin_sh(tmp_path, monkeypatch, shell):
+    if shell:
+        monkeypatch.setenv("SHELL", shell)
+    else:
+        monkeypatch.delenv("SHELL", raising=False)
+    config = tmp_path / "config"
+    config.write_text('Match exec "kill -0 $BASHPID"\n  User in-bash\n')  # dash has no $BASHPID
+    theirs = ssh_g("vps", config)["user"]
+    assert theirs == (["in-bash"] if shell else [local_user()])  # /bin/sh is not bash here
+    assert resolve("vps", config).user == theirs[0]
+
+
+def test_comments_and_blank_lines_say_nothing(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("# a comment\n\n   \nHost vps\n  # another\n  User deploy # and a trailing one\n")
+    resolved = resolve("vps", config)
+    assert (resolved.user, resolved.warnings, resolved.refusals) == ("deploy", [], {})
