@@ -17,8 +17,9 @@ files, as many users keep them, would not resolve. The rules followed here, chec
   Tag), each negatable with `!`; `final` and `canonical` hold in the second pass that `Match final` asks
   for. `localnetwork` cannot be honoured: the block is skipped and a warning names it.
 - `Include` takes absolute paths, paths relative to ~/.ssh (or /etc/ssh in the system file) and
-  globs; inside a Host or Match block it counts only when that block applies. An included file
-  starts active, and the block that included it is resumed afterwards.
+  globs (a directory or dangling link among them is passed over, as ssh does); inside a Host or
+  Match block it counts only when that block applies. An included file starts active, and the
+  block that included it is resumed afterwards.
 - HostName expands `%h` and `%%`; IdentityFile, CertificateFile, UserKnownHostsFile,
   RevokedHostKeys and IdentityAgent expand `~`, `${ENV}` and `%C %d %h %i %k %L %l %n %p %r %u %%`;
   GlobalKnownHostsFile only `~`; ProxyCommand `%h %k %n %p %r %%`.
@@ -254,7 +255,8 @@ class _Resolver:
         elif not pattern.startswith("/"):
             pattern = str((self.home / ".ssh" if user_file else SYSTEM_CONFIG.parent) / pattern)
         for found in sorted(glob.glob(pattern)):
-            self.read(Path(found), user_file=user_file, active=active, depth=depth + 1)
+            if Path(found).is_file():  # ssh passes over a directory or a dangling link the glob names
+                self.read(Path(found), user_file=user_file, active=active, depth=depth + 1)
 
     def known(self, keyword: str, path: Path, number: int) -> bool:
         """ssh stops at a keyword it does not know, in any block, unless IgnoreUnknown names it."""

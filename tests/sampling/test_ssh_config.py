@@ -18,7 +18,13 @@ import pytest
 from leakhunt.errors import UsageError
 from leakhunt.sampling.remote import RemoteSource
 from leakhunt.sampling.sample import Sample
-from leakhunt.sampling.ssh_config import ResolvedHost, local_user, passwd_home, resolve
+from leakhunt.sampling.ssh_config import (
+    DEFAULT_IDENTITY_FILES,
+    ResolvedHost,
+    local_user,
+    passwd_home,
+    resolve,
+)
 from tests.sampling.conftest import collect
 
 HOME = passwd_home()
@@ -351,7 +357,8 @@ def test_match_exec_runs_as_ssh_runs_it_with_its_tokens_and_only_while_the_crite
     config = tmp_path / "config"
     config.write_text(
         "Host vps\n  HostName 10.0.0.5\n  Port 2222\n"
-        f'Match exec "echo %h:%p:%n:%r >> {ran}; test %h = 10.0.0.5"\n  User matched\n'
+        f'Match exec "echo %h:%p:%n:%r:%k >> {ran}; test %h = 10.0.0.5"\n  User matched\n'
+        f'Host vps\n  HostKeyAlias alias-of-vps\nMatch exec "echo %k >> {ran}"\n  Compression yes\n'
         f'Match host nothere exec "echo never >> {ran}"\n  Port 9\n'
         'Match !exec "false"\n  IdentityFile /keys/negated\n'
     )
@@ -359,7 +366,8 @@ def test_match_exec_runs_as_ssh_runs_it_with_its_tokens_and_only_while_the_crite
     ssh_ran = ran.read_text()
     ran.unlink()
     ours = resolve("vps", config)
-    assert ran.read_text() == ssh_ran == f"10.0.0.5:2222:vps:{local_user()}\n"  # User not set yet
+    # User not set yet; %k the HostName until a HostKeyAlias is given
+    assert ran.read_text() == ssh_ran == f"10.0.0.5:2222:vps:{local_user()}:10.0.0.5\nalias-of-vps\n"
     assert theirs["user"] == ["matched"]
     assert (ours.user, ours.port, ours.identity_files) == (
         theirs["user"][0],
@@ -500,7 +508,10 @@ def test_without_a_config_given_the_users_file_is_read_from_the_home_given(tmp_p
     (tmp_path / ".ssh" / "config").write_text("Host vps\n  HostName 10.5.0.1\n  IdentityFile ~/.ssh/id_vps\n")
     resolved = resolve("vps", home=tmp_path)
     assert (resolved.alias, resolved.hostname) == ("vps", "10.5.0.1")
-    assert resolved.identity_files == [f"{tmp_path}/.ssh/id_vps"]
+    assert (resolved.identity_files, resolved.identity_files_given) == ([f"{tmp_path}/.ssh/id_vps"], True)
+    defaults = resolve("other", home=tmp_path)  # ssh's default keys: a missing one says nothing
+    assert defaults.identity_files_given is False
+    assert defaults.identity_files == [f"{tmp_path}/.ssh/{name}" for name in DEFAULT_IDENTITY_FILES]
     assert resolved.sources["hostname"] == f"{tmp_path / '.ssh' / 'config'} line 2"
 
 
@@ -563,3 +574,38 @@ def test_comments_and_blank_lines_say_nothing(tmp_path):
     config.write_text("# a comment\n\n   \nHost vps\n  # another\n  User deploy # and a trailing one\n")
     resolved = resolve("vps", config)
     assert (resolved.user, resolved.warnings, resolved.refusals) == ("deploy", [], {})
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_includes_pass_over_directories_and_dangling_links_and_match_not_all_never_holds(tmp_path):
+    (tmp_path / "conf.d" / "subfolder").mkdir(parents=True)
+    (tmp_path / "conf.d" / "a.conf").write_text("Host vps\n  HostName 10.6.0.1\n")
+    (tmp_path / "conf.d" / "dangling").symlink_to(tmp_path / "nowhere")
+    config = tmp_path / "config"
+    config.write_text(f"Include {tmp_path}/conf.d/*\nMatch !all\n  User notall\n")
+    theirs = ssh_g("vps", config)
+    assert theirs["hostname"] == ["10.6.0.1"] and theirs["user"] == [local_user()]
+    assert_as_ssh_G(resolve("vps", config), theirs, "vps")
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_match_exec_reads_nothing_from_stdin(tmp_path):
+    """As ssh, the command's stdin is /dev/null: it never eats the caller's input."""
+    config = tmp_path / "config"
+    config.write_text('Match exec "read line"\n  User from-stdin\n')
+    theirs = subprocess.run(
+        ["ssh", "-G", "vps", "-F", str(config)], input="a line\n", capture_output=True, text=True
+    )
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"a line\n")
+    os.close(write_end)
+    saved_stdin = os.dup(0)
+    os.dup2(read_end, 0)  # this process's stdin holds a line, as a caller's might
+    try:
+        ours = resolve("vps", config)
+    finally:
+        os.dup2(saved_stdin, 0)
+        os.close(saved_stdin)
+        os.close(read_end)
+    assert ours.user == local_user()
+    assert f"user {local_user()}" in theirs.stdout.splitlines()
