@@ -278,7 +278,8 @@ class _Canned(BaseHTTPRequestHandler):
 def canned():
     """A server on 127.0.0.1 answering with whatever `_Canned.answer` is set to; its URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for it (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
