@@ -176,6 +176,11 @@ CASES = {
         ["vps"],
         {"vps": {"port": "2201", "user": "finaluser"}},
     ),
+    "a final asked for after an exec that was not run still makes the second pass": (
+        {"config": "Match host nothere exec true final\nMatch canonical\n  Port 1001\n"},
+        ["vps"],
+        {"vps": {"port": "1001"}},
+    ),
     "IdentityFile none: no key, not even the defaults; a file given twice, or in the final pass, once": (
         {
             "config": "Host vps\n  IdentityFile none\nHost w\n  IdentityFile /k/1\n  IdentityFile /k/2\n"
@@ -451,6 +456,12 @@ def test_a_host_only_in_an_included_file_is_reached_through_a_real_sshd(trusted_
             "{config} line 2: ConnectTimeout '5x' is not a time (e.g. 30, 90s, 1m30s)",
         ),
         ("Match foo bar\n  Port 1\n", "{config} line 1: unknown Match criterion 'foo'"),
+        # A criterion after an exec that was not run is still read, and refused if unknown.
+        (
+            "Match host nothere exec true bogus x\n  Port 1\n",
+            "{config} line 1: unknown Match criterion 'bogus'",
+        ),
+        ('Host a\n  HostName "unbalanced\n', "{config} line 2: unbalanced quotes; fix the ssh config"),
         ("Match host\n  Port 1\n", "{config} line 1: Match host needs an argument"),
         ("Host a\n  User\n", "{config} line 2: user needs a value"),
         ("Host a\n  Port 65536\n", "ssh config: Port '65536' for a is not a port number"),
@@ -609,3 +620,14 @@ def test_match_exec_reads_nothing_from_stdin(tmp_path):
         os.close(read_end)
     assert ours.user == local_user()
     assert f"user {local_user()}" in theirs.stdout.splitlines()
+
+
+def test_an_unknown_keyword_is_passed_over_with_one_warning_naming_it(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("Host vps\n  Frobnicate yes\n  User deploy\n")
+    resolved = resolve("vps", config)
+    assert resolved.user == "deploy"
+    assert resolved.warnings == [
+        f"{config} line 2: unknown keyword 'frobnicate' is passed over (ssh stops at it: "
+        "'Bad configuration option'; IgnoreUnknown silences both)"
+    ]
