@@ -226,7 +226,13 @@ def test_a_leak_reaching_its_limit_within_the_horizon_alerts_with_predict_linear
     assert (result.predict.alerts, result.leakhunt_alerts, result.disagrees) == (True, True, False)
     summary = result.to_dict(15.0)
     assert summary["to_limit"] == "~10 min"
-    assert summary["predict_linear"] == result.predict.to_dict()
+    assert summary["predict_linear"] == {
+        "window_s": 3600.0,
+        "horizon_s": 14400.0,
+        "value_bytes": result.predict.value_bytes,
+        "slope_bytes_per_min": result.predict.slope_bytes_per_min,
+        "alerts": True,
+    }
     assert summary["predict_linear"]["alerts"] is True
     assert summary["final_rss_bytes"] == summary["peak_rss_bytes"] == int(last_bytes)
     assert (summary["n_points"], summary["first_s"], summary["last_s"]) == (1440, T0_S, GRID_S[-1])
@@ -310,7 +316,9 @@ def test_restarts_from_the_start_time_series_and_gaps_are_events_in_time_order()
         "restart at 120.0 min (process_start_time_seconds changed)",
         "restart at 240.0 min (process_start_time_seconds changed)",
     ]
+    assert [e["kind"] for e in result.events()] == ["gap", "restart", "restart"]
     assert result.to_dict(15.0)["events"] == result.events()
+    assert result.to_dict(15.0)["gaps"] == [{"from_s": T0_S + 600, "to_s": T0_S + 1185}]
     assert result.growth.method.startswith("4 segments between restarts or gaps")
     assert "read as restarts" not in result.growth.method  # the start times settle it
     assert result.verdict == Verdict.LEAK

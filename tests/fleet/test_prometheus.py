@@ -55,6 +55,14 @@ def test_a_long_range_is_read_in_chunks_under_the_server_limit_and_merged(fleet_
     assert np.all(np.diff(series.t_s) == 1.0)
 
 
+def test_a_last_chunk_of_one_point_is_read_too(fleet_server):
+    end_s = fleet_server.backfill_end_s
+    window = aligned_window(end_s - 60 * STEP_S, end_s, STEP_S)  # 61 points: 60, then 1
+    with PrometheusClient(fleet_server.url) as client:
+        (series,) = client.fetch('svc_memory_bytes{job="backfill",shape="step"}', window)
+    assert series.t_s[-1] == end_s and len(series.t_s) == 61
+
+
 def test_series_are_kept_apart_by_their_label_sets(fleet_server):
     end_s = fleet_server.backfill_end_s
     with PrometheusClient(fleet_server.url) as client:
@@ -97,6 +105,8 @@ def test_a_url_that_is_not_one_is_refused_before_any_request():
         PrometheusClient("127.0.0.1:9090")
     with PrometheusClient("https://prometheus.example.org/") as client:  # nothing is asked yet
         assert client.url == "https://prometheus.example.org"
+    with PrometheusClient(" http://127.0.0.1:9090/X/ ") as client:
+        assert client.url == "http://127.0.0.1:9090/X"
 
 
 def test_labels_match_on_what_both_sets_have():

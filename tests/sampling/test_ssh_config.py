@@ -181,6 +181,11 @@ CASES = {
         ["vps"],
         {"vps": {"port": "1001"}},
     ),
+    "a Match final block is not read in the first pass, where a later block gives the value": (
+        {"config": "Match final\n  User from-final\nHost vps\n  User from-host\n"},
+        ["vps", "other"],
+        {"vps": {"user": "from-host"}, "other": {"user": "from-final"}},
+    ),
     "IdentityFile none: no key, not even the defaults; a file given twice, or in the final pass, once": (
         {
             "config": "Host vps\n  IdentityFile none\nHost w\n  IdentityFile /k/1\n  IdentityFile /k/2\n"
@@ -362,7 +367,7 @@ def test_match_exec_runs_as_ssh_runs_it_with_its_tokens_and_only_while_the_crite
     config = tmp_path / "config"
     config.write_text(
         "Host vps\n  HostName 10.0.0.5\n  Port 2222\n"
-        f'Match exec "echo %h:%p:%n:%r:%k >> {ran}; test %h = 10.0.0.5"\n  User matched\n'
+        f'Match exec "echo %h:%p:%n:%r:%k:%d >> {ran}; test %h = 10.0.0.5"\n  User matched\n'
         f'Host vps\n  HostKeyAlias alias-of-vps\nMatch exec "echo %k >> {ran}"\n  Compression yes\n'
         f'Match host nothere exec "echo never >> {ran}"\n  Port 9\n'
         'Match !exec "false"\n  IdentityFile /keys/negated\n'
@@ -372,7 +377,7 @@ def test_match_exec_runs_as_ssh_runs_it_with_its_tokens_and_only_while_the_crite
     ran.unlink()
     ours = resolve("vps", config)
     # User not set yet; %k the HostName until a HostKeyAlias is given
-    assert ran.read_text() == ssh_ran == f"10.0.0.5:2222:vps:{local_user()}:10.0.0.5\nalias-of-vps\n"
+    assert ran.read_text() == ssh_ran == f"10.0.0.5:2222:vps:{local_user()}:10.0.0.5:{HOME}\nalias-of-vps\n"
     assert theirs["user"] == ["matched"]
     assert (ours.user, ours.port, ours.identity_files) == (
         theirs["user"][0],
@@ -443,6 +448,8 @@ def test_a_host_only_in_an_included_file_is_reached_through_a_real_sshd(trusted_
     [
         ("Host a\n  Compression maybe\n", "{config} line 2: Compression 'maybe' must be yes or no"),
         ("Host a\n  TCPKeepAlive sometimes\n", "{config} line 2: TCPKeepAlive 'sometimes' must be yes or no"),
+        ("Host a\n  IdentitiesOnly maybe\n", "{config} line 2: IdentitiesOnly 'maybe' must be yes or no"),
+        ("Host a\n  HashKnownHosts maybe\n", "{config} line 2: HashKnownHosts 'maybe' must be yes or no"),
         (
             "Host a\n  ConnectionAttempts 0\n",
             "{config} line 2: ConnectionAttempts '0' is not a positive whole number",
@@ -501,6 +508,8 @@ def test_a_block_naming_the_host_is_told_apart_from_defaults_for_every_host(tmp_
     assert resolve("vps", config).has_block is True
     config.write_text("Host *\n  User everyone\nMatch originalhost vps\n  Port 2200\n")
     assert resolve("vps", config).has_block is True
+    config.write_text("Host vps\n  User v\nHost *\n  Port 2200\n")  # a later `Host *` takes nothing back
+    assert resolve("vps", config).has_block is True
 
 
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
@@ -517,8 +526,11 @@ def test_an_include_relative_inside_an_included_file_is_still_relative_to_ssh_di
 def test_without_a_config_given_the_users_file_is_read_from_the_home_given(tmp_path):
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "config").write_text("Host vps\n  HostName 10.5.0.1\n  IdentityFile ~/.ssh/id_vps\n")
+    (tmp_path / ".ssh" / "more.conf").write_text("Host vps\n  Port 2205\n")
+    with (tmp_path / ".ssh" / "config").open("a") as config:
+        config.write("Include more.conf\n")  # relative to the home's ~/.ssh
     resolved = resolve("vps", home=tmp_path)
-    assert (resolved.alias, resolved.hostname) == ("vps", "10.5.0.1")
+    assert (resolved.alias, resolved.hostname, resolved.port) == ("vps", "10.5.0.1", 2205)
     assert (resolved.identity_files, resolved.identity_files_given) == ([f"{tmp_path}/.ssh/id_vps"], True)
     defaults = resolve("other", home=tmp_path)  # ssh's default keys: a missing one says nothing
     assert defaults.identity_files_given is False
@@ -631,3 +643,32 @@ def test_an_unknown_keyword_is_passed_over_with_one_warning_naming_it(tmp_path):
         f"{config} line 2: unknown keyword 'frobnicate' is passed over (ssh stops at it: "
         "'Bad configuration option'; IgnoreUnknown silences both)"
     ]
+
+
+def test_identity_agent_from_a_variable_and_ignore_unknown_with_a_list(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKHUNT_TEST_AGENT", "/run/agent.sock")
+    config = tmp_path / "config"
+    config.write_text(
+        "IgnoreUnknown Foo,BarBaz\nHost vps\n  IdentityAgent $LEAKHUNT_TEST_AGENT\n  BarBaz yes\n  Foo yes\n"
+    )
+    resolved = resolve("vps", config)
+    assert (resolved.identity_agent, resolved.warnings) == ("/run/agent.sock", [])
+
+
+def test_a_shell_that_cannot_run_match_exec_is_refused_naming_the_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHELL", str(tmp_path / "no-shell"))
+    config = tmp_path / "config"
+    config.write_text("Host vps\n  User v\nMatch exec true\n  Port 2\n")
+    with pytest.raises(UsageError) as raised:
+        resolve("vps", config)
+    assert raised.value.message == (
+        f"{config} line 3: Match exec cannot run {tmp_path / 'no-shell'}: No such file or directory"
+    )
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
+def test_includes_nest_16_deep_in_the_final_pass_too(tmp_path):
+    config = include_chain(tmp_path, 16)
+    config.write_text(config.read_text() + "Match final\n  User final\n")
+    assert ssh_g("deep", config)["hostname"] == ["10.16.16.16"]
+    assert resolve("deep", config).hostname == "10.16.16.16"
