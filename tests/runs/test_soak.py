@@ -54,7 +54,15 @@ def costed(tmp_path_factory) -> dict:
             "meta_at_first": meta_at_first[0], "meta": meta}  # fmt: skip
 
 
-def test_a_soak_says_what_it_runs_from_its_first_sample_on(costed):
+def test_a_probed_soak_says_what_it_runs_samples_on_its_clock_and_records_its_events_and_cost(costed):
+    """One run read three ways, in one test: mutmut maps a test to the code its own run calls,
+    and only the first test of a module's shared run makes it."""
+    says_what_it_runs_from_its_first_sample_on(costed)
+    samples_on_its_simulated_clock_and_ends_with_what_its_feed_did(costed)
+    records_what_its_sampling_and_probes_cost_and_when_each_event_happened(costed)
+
+
+def says_what_it_runs_from_its_first_sample_on(costed) -> None:
     meta, scenario = dict(costed["meta_at_first"]), costed["options"].scenario
     started = datetime.fromisoformat(meta.pop("start_time"))
     assert started.utcoffset().total_seconds() == 0
@@ -72,7 +80,7 @@ def test_a_soak_says_what_it_runs_from_its_first_sample_on(costed):
     }  # fmt: skip
 
 
-def test_a_soak_samples_on_its_simulated_clock_and_ends_with_what_its_feed_did(costed):
+def samples_on_its_simulated_clock_and_ends_with_what_its_feed_did(costed) -> None:
     result, meta = costed["result"], costed["meta"]
     assert (result.exit_reason, result.samples, result.write_error, result.start_failure) == (
         "completed", 301, None, None,
@@ -88,7 +96,7 @@ def test_a_soak_samples_on_its_simulated_clock_and_ends_with_what_its_feed_did(c
     assert not (costed["path"] / RESERVE).exists()
 
 
-def test_a_soak_records_what_its_sampling_and_probes_cost_and_when_each_event_happened(costed):
+def records_what_its_sampling_and_probes_cost_and_when_each_event_happened(costed) -> None:
     meta, path = costed["meta"], costed["path"]
     cost, wall_s = meta["cost"], meta["wall_s"]
     summaries = [json.loads(line) for line in (path / "summaries.jsonl").read_text().splitlines()]

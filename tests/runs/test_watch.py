@@ -61,10 +61,11 @@ def due_times(times_s: list[float], cadence: Cadence) -> list[float]:
     return due
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory) -> dict:
-    """Ten saved samples watched for 6 s: the watch stops at the sample that covers it."""
-    path = tmp_path_factory.mktemp("replayed") / "run"
+@pytest.fixture
+def replayed(tmp_path) -> dict:
+    """Ten saved samples watched for 6 s: the watch stops at the sample that covers it. Each
+    test replays its own (milliseconds): mutmut maps a test to the code its own run calls."""
+    path = tmp_path / "run"
     seen, meta_at_first = [], []
 
     def on_sample(sample: Sample) -> None:
@@ -332,7 +333,9 @@ def test_a_probe_still_counting_makes_the_next_ones_late_and_is_written_when_it_
     [summary] = [json.loads(line) for line in (tmp_path / "run" / "summaries.jsonl").read_text().splitlines()]
     # Placed where it was counted: 100 s after it was asked at the first sample.
     assert summary["asked_at_s"] == pytest.approx(times_s[0], abs=1e-6)
-    assert summary["t_wall_s"] == summary["t_sim_s"] == pytest.approx(times_s[0] + 100.0, abs=0.05)
+    assert summary["t_wall_s"] == summary["t_sim_s"]
+    # (the probe's thread notes when it was asked a moment after the watch does: later, never earlier)
+    assert 100.0 - 0.01 < summary["t_wall_s"] - times_s[0] < 105.0
     assert summary["types"] == [] and summary["probe_s"] == 0.25
     cost, wall_s, sampled = meta["cost"], meta["wall_s"], source.cost()
     # The sampler's own figures over the watch's whole wall time, and the service's pause.
@@ -369,7 +372,7 @@ def test_a_probe_that_outlasts_its_deadline_is_left_behind_and_the_watch_ends(tm
     try:
         started_s = time.monotonic()
         _, meta, _, due, _ = watch_with_a_slow_probe(tmp_path, idle, probe, stop_watch, 0.05)
-        assert time.monotonic() - started_s < 10  # not the default minute
+        assert time.monotonic() - started_s < 30  # not the default minute
     finally:
         never.set()  # the probe's thread ends with the test
     assert meta["probe_counts"] == {"asked": 1, "answered": 0, "failed": 0, "late": len(due) - 1}
