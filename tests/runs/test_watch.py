@@ -23,7 +23,7 @@ from leakhunt import __version__
 from leakhunt.agent import request_summary
 from leakhunt.agent_socket import default_socket_path
 from leakhunt.runs.cadence import Cadence, resolve
-from leakhunt.runs.watch import WatchOptions, run_watch
+from leakhunt.runs.watch import WatchOptions, _cost, run_watch
 from leakhunt.sampling.local import LocalSource
 from leakhunt.sampling.logs import LogFollower, follow_local
 from leakhunt.sampling.replay import ReplaySource
@@ -428,3 +428,74 @@ def test_a_unit_that_restarts_is_watched_on_and_its_uptime_counts_from_the_resta
     assert restart["kind"] == "restart" and restart["t_sim_s"] == restart["t_wall_s"]
     assert (restart["old_pid"], restart["new_pid"], restart["restarts"]) == (idle.pid, successor.pid, 1)
     assert meta["uptime_s"] == float(rows[-1][0]) - restart["t_wall_s"] > 0
+
+
+def test_ctrl_c_ends_a_watch_as_interrupted_with_every_sample_kept(tmp_path):
+    def interrupt_at_the_third(sample: Sample) -> None:
+        if sample.t_wall_s == 2.0:
+            raise KeyboardInterrupt
+
+    options = WatchOptions(label="x", duration_s=None, interval_s=1.0)
+    run_dir = RunDir.create("watch", "x", tmp_path / "run")
+    source = ReplaySource(samples_every_second(10), "replay")
+    result = run_watch(options, source, run_dir=run_dir, on_sample=interrupt_at_the_third)
+    meta, rows = read(tmp_path / "run")
+    assert (result.exit_reason, meta["exit_reason"], result.samples, len(rows)) == (
+        "interrupted",
+        "interrupted",
+        3,
+        3,
+    )
+    assert meta["uptime_s"] == 2.0 and "exit_detail" not in meta
+
+
+def test_a_full_disk_ends_a_watch_saying_which_file_with_every_sample_before_it_kept(tiny_tmpfs):
+    path = tiny_tmpfs / "run"
+    run_dir = RunDir.create("watch", "full", path)  # its reserve keeps room for the last meta.json
+    (tiny_tmpfs / "filler").write_bytes(bytes(600 * 1024))
+    options = WatchOptions(label="full", duration_s=None, interval_s=1.0)
+    result = run_watch(options, ReplaySource(samples_every_second(1_000_000), "replay"), run_dir=run_dir)
+    meta, rows = read(path)
+    assert result.exit_reason == meta["exit_reason"] == "write_failed"
+    assert result.write_error is not None and result.write_error.path == path / "samples.csv"
+    assert meta["exit_detail"] == {"text": result.write_error.message}
+    assert "No space left on device" in result.write_error.message
+    kept = RunDir(path).read_samples()  # a torn last row, cut by the full disk, is left out
+    assert 0 < result.samples == len(kept) < 1_000_000 and len(rows) - len(kept) in (0, 1)
+    assert meta["cost"] == {"replayed_samples": result.samples + 1}  # the one it could not write
+
+
+def test_an_open_ended_watch_counts_the_probes_due_while_one_is_still_counting(tmp_path):
+    stop_watch = threading.Event()
+    probe = SlowProbe(stop_watch, counted_after_s=None, answer={"types": []})
+    cadence = resolve("auto", None)  # every 10 s, doubling after six probes
+    options = WatchOptions(label="open", duration_s=None, interval_s=1.0, probe_interval_s=None,
+                           probe_cadence=cadence, ask_summary=probe)  # fmt: skip
+    run_watch(options, ReplaySource(samples_every_second(35), "replay"),
+              run_dir=RunDir.create("watch", "open", tmp_path / "run"), stop=stop_watch)  # fmt: skip
+    meta, _ = read(tmp_path / "run")
+    # Asked at 0 s and still counting at 10, 20 and 30 s; answered when the watch ended.
+    assert meta["probe_counts"] == {"asked": 1, "answered": 1, "failed": 0, "late": 3}
+    assert meta["probe_cadence"] == "auto: every 10 s, doubling every 6 probes"
+    assert meta["probe_deadline_s"] == 60.0 and meta["agent"] is True
+
+
+def test_what_sampling_over_ssh_cost_counts_the_remote_side_per_sample_and_what_was_missed():
+    remote = {"sampler_cpu_s": 2.0, "remote_cpu_s": 0.5, "samples": 10, "missed_samples": 2}
+    assert _cost(remote, samples=12, wall_s=60.0, interval_s=5.0, probe_s=3.0) == {
+        "sampler_cpu_s": 2.0, "sampler_reads": 10, "sampler_cpu_s_per_read": 0.2,
+        "sampler_cpu_fraction": 2.0 / 60, "realtime_core_fraction": 0.2 / 5.0,
+        "sampler_cpu_s_per_sampled_min": 2.0, "remote_cpu_s": 0.5,
+        "remote_cpu_s_per_sample": 0.05, "probe_s": 3.0, "probe_fraction": 0.05, "missed_samples": 2,
+    }  # fmt: skip
+    # A source that counts nothing itself: the watch's own count, and nothing measured.
+    nothing = _cost({}, samples=0, wall_s=0.0, interval_s=5.0, probe_s=0.0)
+    assert nothing == {
+        "sampler_cpu_s": 0.0, "sampler_reads": 0, "sampler_cpu_s_per_read": None,
+        "sampler_cpu_fraction": None, "realtime_core_fraction": None,
+        "sampler_cpu_s_per_sampled_min": None, "remote_cpu_s": None,
+        "remote_cpu_s_per_sample": None, "probe_s": 0.0, "probe_fraction": 0.0, "missed_samples": 0,
+    }  # fmt: skip
+    assert (
+        _cost({"remote_cpu_s": 0.0}, samples=4, wall_s=1.0, interval_s=1.0, probe_s=0.0)["sampler_reads"] == 4
+    )
