@@ -369,10 +369,14 @@ def test_a_summary_without_its_count_time_is_placed_where_it_was_asked(tmp_path,
 def test_a_probe_that_outlasts_its_deadline_is_left_behind_and_the_watch_ends(tmp_path, idle):
     never, stop_watch = threading.Event(), threading.Event()
     probe = SlowProbe(never, counted_after_s=1.0, answer={"types": []})
+    before = set(threading.enumerate())
     try:
         started_s = time.monotonic()
         _, meta, _, due, _ = watch_with_a_slow_probe(tmp_path, idle, probe, stop_watch, 0.05)
         assert time.monotonic() - started_s < 30  # not the default minute
+        # The probe left behind cannot keep leakhunt from exiting: no thread of the watch's but daemons.
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        assert left and all(t.daemon for t in left)
     finally:
         never.set()  # the probe's thread ends with the test
     assert meta["probe_counts"] == {"asked": 1, "answered": 0, "failed": 0, "late": len(due) - 1}
@@ -499,3 +503,27 @@ def test_what_sampling_over_ssh_cost_counts_the_remote_side_per_sample_and_what_
     assert (
         _cost({"remote_cpu_s": 0.0}, samples=4, wall_s=1.0, interval_s=1.0, probe_s=0.0)["sampler_reads"] == 4
     )
+
+
+def test_a_watch_of_no_samples_at_all_has_no_uptime(tmp_path):
+    options = WatchOptions(label="empty", duration_s=60.0, interval_s=1.0)
+    result = run_watch(
+        options, ReplaySource([], "replay"), run_dir=RunDir.create("watch", "e", tmp_path / "run")
+    )
+    meta, rows = read(tmp_path / "run")
+    assert (result.exit_reason, result.samples, rows) == ("completed", 0, [])
+    assert (meta["uptime_s"], meta["cost"]) == (0.0, {"replayed_samples": 0})
+
+
+def test_a_probe_interval_without_a_cadence_probes_at_that_interval(tmp_path):
+    stop_watch = threading.Event()
+    probe = SlowProbe(stop_watch, counted_after_s=None, answer={"types": []})
+    options = WatchOptions(
+        label="every-3s", duration_s=None, interval_s=1.0, probe_interval_s=3.0, ask_summary=probe
+    )
+    run_watch(options, ReplaySource(samples_every_second(10), "replay"),
+              run_dir=RunDir.create("watch", "every-3s", tmp_path / "run"), stop=stop_watch)  # fmt: skip
+    meta, _ = read(tmp_path / "run")
+    # Due at 0, 3, 6 and 9 s: asked at the first, the rest late behind it.
+    assert meta["probe_counts"] == {"asked": 1, "answered": 1, "failed": 0, "late": 3}
+    assert (meta["probe_interval_s"], meta["probe_cadence"]) == (3.0, "")
