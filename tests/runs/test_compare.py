@@ -226,21 +226,24 @@ def test_an_effect_proven_negligible_is_said_so_in_words():
     assert effect_text(entry) == "no effect beyond ±10% of the baseline's growth"
 
 
+def saved_soak(path: Path, label: str, rate_bytes_per_min: float, seed: int, **meta) -> RunDir:
+    """A soak's run folder as its store writes one: 30 simulated minutes at a seeded rate."""
+    t_s, rss_bytes, _ = service_at_rest(seed, rate_bytes_per_min, minutes=30, interval_s=5.0)
+    run_dir = RunDir.create("soak", label, path)
+    run_dir.write_meta(
+        {"tool": "leakhunt", "command": "soak", "label": label, "memory_limit_bytes": 6e9,
+         "time_axis": "t_sim_s", "duration_s": 1800.0, "exit_reason": "completed", "events": [],
+         "expect": [], "scenario": {"name": "incident", "scale": 1.0}, "fixes": [], **meta}
+    )  # fmt: skip
+    with run_dir.sample_writer() as writer:
+        for t, rss in zip(t_s, rss_bytes, strict=True):
+            writer.write(Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss)))
+    return run_dir
+
+
 def test_a_rendered_comparison_is_indented_json_a_picture_and_a_page(tmp_path):
-    run_dirs = []
-    for label, rate in (("fixes off", 2 * MB), ("all fixes", 0.0)):
-        path = tmp_path / label.replace(" ", "-")
-        t_s, rss_bytes, _ = service_at_rest(len(run_dirs), rate, minutes=30, interval_s=5.0)
-        run_dir = RunDir.create("soak", label, path)
-        run_dir.write_meta(
-            {"tool": "leakhunt", "command": "soak", "label": label, "memory_limit_bytes": 6e9,
-             "time_axis": "t_sim_s", "duration_s": 1800.0, "exit_reason": "completed", "events": [],
-             "expect": [], "scenario": {"name": "incident", "scale": 1.0}, "fixes": []}
-        )  # fmt: skip
-        with run_dir.sample_writer() as writer:
-            for t, rss in zip(t_s, rss_bytes, strict=True):
-                writer.write(Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss)))
-        run_dirs.append(run_dir)
+    run_dirs = [saved_soak(tmp_path / "fixes-off", "fixes off", 2 * MB, 0),
+                saved_soak(tmp_path / "all-fixes", "all fixes", 0.0, 1)]  # fmt: skip
     out = RunDir.create("compare", "saved", tmp_path / "comparison")
     comparison = render_comparison(out, run_dirs, finish_runs=False)
     text = (out.path / "comparison.json").read_text()
@@ -642,3 +645,36 @@ def test_no_jobs_or_no_replicates_are_refused_before_anything_runs(tmp_path):
     assert raised.value.message == "--repeat must be at least 1, got 0"
     assert not (tmp_path / "comparison" / "baseline").exists()
     assert default_jobs() == os.cpu_count()
+
+
+def test_saved_runs_compared_under_other_settings_are_named_by_variant_label_or_folder(tmp_path):
+    run_dirs = [
+        saved_soak(tmp_path / "a", "smoke", 2 * MB, 0, variant="fixes off"),
+        saved_soak(tmp_path / "b", "smoke-caps", 0.0, 1),
+        saved_soak(tmp_path / "c", "", 0.0, 2),
+    ]
+    out = RunDir.create("compare", "saved", tmp_path / "comparison")
+    overrides = {"expect": ["growth<50MB/h"]}
+    comparison = render_comparison(out, run_dirs, finish_runs=False, meta_overrides=overrides)
+    assert [e["label"] for e in comparison["runs"]] == ["fixes off", "smoke-caps", "c"]
+    assert comparison["meta_overrides"] == overrides
+    assert [[c["text"] for c in e["criteria"]] for e in comparison["runs"]] == [["growth<50MB/h"]] * 3
+    assert [e["criteria_passed"] for e in comparison["runs"]] == [False, True, True]
+    assert comparison["criteria_passed"] is False
+    assert not (tmp_path / "a" / "summary.json").exists()  # saved runs are read, never rewritten
+    assert json.loads((tmp_path / "a" / "meta.json").read_text())["expect"] == []
+
+
+def test_a_comparison_saved_before_replicates_or_of_runs_kept_elsewhere_is_read_back(tmp_path):
+    kept = [saved_soak(tmp_path / "kept" / name, name, 0.0, k) for k, name in enumerate(("x", "y"))]
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "comparison.json").write_text(
+        json.dumps({"runs": [{"run_dir": str(kept[0].path)}, {"run_dir": str(kept[1].path), "run_dirs": []}]})
+    )
+    assert [run.path for run in comparison_runs(tmp_path / "cmp")] == [kept[0].path, kept[1].path]
+    (tmp_path / "cmp" / "comparison.json").write_text('{"runs": {"run_dir": "x"}}')
+    with pytest.raises(NotARunFile, match="no list of runs"):
+        comparison_runs(tmp_path / "cmp")
+    (tmp_path / "cmp" / "comparison.json").write_text("[]")
+    with pytest.raises(NotARunFile, match="no list of runs"):
+        comparison_runs(tmp_path / "cmp")
