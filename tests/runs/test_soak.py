@@ -15,7 +15,7 @@ import pytest
 
 from leakhunt import __version__
 from leakhunt.runs.finish import finish_run
-from leakhunt.runs.soak import SEARCH_LIMIT, SoakOptions, run_label, run_soak
+from leakhunt.runs.soak import SoakOptions, run_label, run_soak
 from leakhunt.sampling.sample import SAMPLE_COLUMNS
 from leakhunt.sampling.store import RESERVE, RunDir
 from leakhunt.units import format_bytes
@@ -40,6 +40,7 @@ def costed(tmp_path_factory) -> dict:
     options = SoakOptions(
         scenario=scenario, duration_s=25 * 60.0, probe_interval_s=300.0, command_line="leakhunt soak --x",
         expect=("growth<50MB/h",), variant="cleanup only", replicate=2, allow_unproven=True,
+        tracemalloc_frames=1, malloc_trim=True, search_limit=500_000, probe_in_flight=1,
     )  # fmt: skip
     seen, meta_at_first = [], []
 
@@ -74,7 +75,7 @@ def says_what_it_runs_from_its_first_sample_on(costed) -> None:
         "command_line": "leakhunt soak --x", "scenario": json.loads(json.dumps(scenario.to_dict())),
         "host": platform.node(), "python": platform.python_version(),
         "fixes": ["cleanup"], "seed": scenario.seed, "speed": "max", "duration_s": 1500.0, "interval_s": 5.0,
-        "probe_interval_s": 300.0, "search_limit": SEARCH_LIMIT, "time_axis": "t_sim_s",
+        "probe_interval_s": 300.0, "search_limit": 500_000, "time_axis": "t_sim_s",
         "memory_limit_bytes": scenario.memory_limit_bytes, "expect": ["growth<50MB/h"],
         "exit_reason": "running", "events": [],
     }  # fmt: skip
@@ -102,6 +103,10 @@ def records_what_its_sampling_and_probes_cost_and_when_each_event_happened(coste
     summaries = [json.loads(line) for line in (path / "summaries.jsonl").read_text().splitlines()]
     assert len(summaries) >= 5 and cost["probe_s"] == pytest.approx(sum(s["probe_s"] for s in summaries))
     assert all("op" not in s for s in summaries)
+    # Traced with one frame and trimmed at each cleanup, as asked.
+    assert all(s["tracemalloc"] for s in summaries), summaries[0].get("tracemalloc")
+    searched = [s["holder_search"] for s in summaries if "holder_search" in s]
+    assert searched and all(search["max_visited"] == 500_000 for search in searched)
     assert cost["probe_s"] > 0 and cost["probe_fraction"] == cost["probe_s"] / wall_s
     rows = (path / "samples.csv").read_text().splitlines()[1:]
     assert len(rows) == costed["result"].samples
@@ -119,7 +124,8 @@ def records_what_its_sampling_and_probes_cost_and_when_each_event_happened(coste
         assert 0 < event["t_wall_s"] < wall_s
         assert event["freed_bytes"] == event["rss_before_bytes"] - event["rss_after_bytes"]
         assert event["rss_before_bytes"] > 0 and event["rss_after_bytes"] > 0
-        assert {"duration_s", "ohlcv_trimmed", "oi_trimmed", "gc_collected", "malloc_trimmed"} < set(event)
+        assert {"duration_s", "ohlcv_trimmed", "oi_trimmed", "gc_collected"} < set(event)
+        assert event["malloc_trimmed"] is True
 
 
 def test_a_probed_soak_is_reported_with_what_grows_in_its_own_pictures(costed):
