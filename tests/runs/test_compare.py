@@ -4,8 +4,6 @@ and the verdicts, paces and times to limit of each variant, pooled over replicat
 import json
 import os
 import shutil
-import signal
-import threading
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -680,29 +678,3 @@ def test_a_comparison_saved_before_replicates_or_of_runs_kept_elsewhere_is_read_
     (tmp_path / "cmp" / "comparison.json").write_text("[]")
     with pytest.raises(NotARunFile, match="no list of runs"):
         comparison_runs(tmp_path / "cmp")
-
-
-def test_sigterm_during_a_baseline_comparison_stops_every_run_as_interrupted(tmp_path):
-    """SIGTERM (systemd's stop, a CI timeout) acts as Ctrl-C: every target is stopped, and
-    each run records `interrupted` with the samples it has."""
-    before = signal.getsignal(signal.SIGTERM)
-    sampled, lock = set(), threading.Lock()
-
-    def terminate_once_both_run(plan, sample) -> None:
-        with lock:  # once each run has its target (a target started after it would run on)
-            if len(sampled) < 2:
-                sampled.add(plan.variant)
-                if len(sampled) == 2:
-                    os.kill(os.getpid(), signal.SIGTERM)
-
-    options = SoakOptions(
-        scenario=load_scenario("smoke"), duration_s=3600.0, interval_s=5.0, probe_interval_s=0.0
-    )
-    out = RunDir.create("compare", "stopped", tmp_path / "comparison")
-    results = run_baseline_comparison(
-        options, ablation=False, jobs=2, comparison_dir=out, on_sample=terminate_once_both_run
-    )
-    assert [r.exit_reason for r in results] == ["interrupted", "interrupted"]
-    assert all(r.samples < 721 for r in results)  # stopped long before the hour's last sample
-    assert [r.run_dir.read_meta()["exit_reason"] for r in results] == ["interrupted", "interrupted"]
-    assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back
