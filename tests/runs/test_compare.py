@@ -678,3 +678,23 @@ def test_a_comparison_saved_before_replicates_or_of_runs_kept_elsewhere_is_read_
     (tmp_path / "cmp" / "comparison.json").write_text("[]")
     with pytest.raises(NotARunFile, match="no list of runs"):
         comparison_runs(tmp_path / "cmp")
+
+
+def test_runs_of_one_scenario_at_different_scales_are_not_read_as_a_fix():
+    other_scale = run_of("all fixes", 0.0, 1, fixes=list(FIXES))
+    other_scale["meta"]["scenario"] = {"name": "incident", "scale": 0.5}
+    comparison = summarize_comparison([run_of("fixes off", 20 * MB / 60, 0), other_scale])
+    assert comparison["runs"][1]["effect"]["comparable"] is False
+    assert comparison["warnings"] == [
+        "the runs differ in scale (fixes off: 1.0, all fixes: 0.5): differences between them are not "
+        "the fixes' alone"
+    ]
+
+
+def test_a_single_run_keeps_its_own_verdict_label_and_a_run_without_a_peak_counts_none():
+    run = run_of("fixes off", 20 * MB / 60, 0)
+    run["summary"]["peak_rss_bytes"] = None  # a summary that could not tell
+    entry = summarize_comparison([run])["runs"][0]
+    assert entry["verdict_label"] == run["summary"]["verdict_label"] == "LEAK (slow: under the 50 MB/h bound)"
+    assert entry["verdict_short"] == run["summary"]["verdict_short"] == "LEAK, slow"
+    assert entry["pace"] == "slow" and entry["peak_rss_bytes"] == 0

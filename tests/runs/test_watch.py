@@ -527,3 +527,14 @@ def test_a_probe_interval_without_a_cadence_probes_at_that_interval(tmp_path):
     # Due at 0, 3, 6 and 9 s: asked at the first, the rest late behind it.
     assert meta["probe_counts"] == {"asked": 1, "answered": 1, "failed": 0, "late": 3}
     assert (meta["probe_interval_s"], meta["probe_cadence"]) == (3.0, "")
+
+
+def test_a_sample_a_nanosecond_short_of_the_duration_covers_it(tmp_path):
+    """Times from a clock in floating point: 6 s may come out a hair under 6 s."""
+    times_s = [0.0, 3.0, 6.0 - 1e-9, 9.0]
+    samples = [Sample(t_wall_s=t, t_sim_s=t, rss_bytes=100 * MB) for t in times_s]
+    options = WatchOptions(label="edge", duration_s=6.0, interval_s=3.0)
+    result = run_watch(
+        options, ReplaySource(samples, "replay"), run_dir=RunDir.create("watch", "e", tmp_path / "run")
+    )
+    assert result.samples == 3
