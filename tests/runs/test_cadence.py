@@ -96,6 +96,10 @@ def test_a_bad_interval_is_refused_naming_the_option_it_was_given_to():
     assert raised.value.message == "--every must be positive, got 0"
     with pytest.raises(UsageError, match=r"^--every: 'often'"):
         sample_interval_s("often", 60.0, option="--every")
+    with pytest.raises(UsageError, match=r"^--probe-interval: 'often'"):
+        resolve("often", 60.0)
+    with pytest.raises(UsageError, match=r"^--interval: 'often'"):
+        sample_interval_s("often", 60.0)
 
 
 def test_auto_fits_any_duration_between_its_bounds():
