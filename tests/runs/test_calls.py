@@ -105,11 +105,14 @@ def test_a_child_killed_mid_run_says_it_died_without_a_word():
 
 
 def test_a_child_past_its_deadline_is_killed_and_says_what_to_do():
-    def never_returns() -> None:
-        select.select([], [], [])
+    def hangs() -> None:
+        # Far past the 0.2 s deadline; then the child ends, so that a deadline not kept fails
+        # this test in seconds ("died without a word") instead of hanging it.
+        select.select([], [], [], 20.0)
+        os._exit(3)
 
     with pytest.raises(RunError) as raised:
-        run_calls(never_returns, 10, probes=0, deadline_s=0.2)
+        run_calls(hangs, 10, probes=0, deadline_s=0.2)
     assert raised.value.message == (
         "the calls did not finish within 0.2 s (deadline_s): the child was killed; "
         "give fewer calls or a longer deadline"
