@@ -144,3 +144,18 @@ def test_rss_is_read_in_bytes_from_statm():
     with open("/proc/self/status") as status:
         vm_rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
     assert abs(_rss_bytes() - vm_rss_kb * 1024) < 8 * 2**20  # the same process, moments apart
+
+
+def children_of_this_process() -> set[int]:
+    pids = set()
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as children:
+            pids |= {int(pid) for pid in children.read().split()}
+    return pids
+
+
+def test_a_long_run_arrives_whole_and_leaves_no_child_behind():
+    before = children_of_this_process()
+    run = run_calls(lambda: None, 20_000, probes=0)  # readings of several pipe buffers
+    assert len(run.rss_bytes) == len(run.allocated_blocks) == len(run.traced_bytes) == 20_001
+    assert children_of_this_process() == before  # reaped, not left a zombie
