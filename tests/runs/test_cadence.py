@@ -69,3 +69,52 @@ def test_each_cadence_says_what_it_resolved_to_and_probes_off_are_never_due():
     assert resolve("90s", 3600.0).text == "every 90 s"
     off = resolve("0", 3600.0)
     assert off.text == "off" and off.next_after(5.0, 1) == float("inf")
+
+
+def test_an_open_ended_watch_doubles_its_interval_every_six_probes_up_to_five_minutes():
+    open_ended = resolve(" Auto ", None)
+    assert [open_ended.next_after(100.0, n) for n in (1, 5, 6, 11, 12, 18, 24, 30, 600)] == [
+        110.0, 110.0, 120.0, 120.0, 140.0, 180.0, 260.0, 400.0, 400.0,
+    ]  # fmt: skip
+    fixed = resolve("30s", None)
+    assert (fixed.adaptive, fixed.next_after(100.0, 600)) == (False, 130.0)  # never doubles
+
+
+def test_a_bad_interval_is_refused_naming_the_option_it_was_given_to():
+    from leakhunt.runs.cadence import sample_interval_s
+
+    with pytest.raises(UsageError) as raised:
+        resolve("-5s", 60.0, option="--probe-every")  # no duration is negative
+    assert raised.value.message == (
+        "--probe-every: '-5s' is not a duration such as 500ms, 30s, 5m, 2h or a bare number of seconds"
+    )
+    with pytest.raises(UsageError) as raised:
+        sample_interval_s("0s", 60.0)
+    assert raised.value.message == "--interval must be positive, got 0s"
+    with pytest.raises(UsageError) as raised:
+        sample_interval_s("0", 60.0, option="--every")
+    assert raised.value.message == "--every must be positive, got 0"
+    with pytest.raises(UsageError, match=r"^--every: 'often'"):
+        sample_interval_s("often", 60.0, option="--every")
+    with pytest.raises(UsageError, match=r"^--probe-interval: 'often'"):
+        resolve("often", 60.0)
+    with pytest.raises(UsageError, match=r"^--interval: 'often'"):
+        sample_interval_s("often", 60.0)
+
+
+def test_auto_fits_any_duration_between_its_bounds():
+    from leakhunt.runs.cadence import probe_deadline_s, sample_interval_s
+
+    assert (resolve("auto", 600.0).interval_s, resolve("auto", 600.0).text) == (
+        100.0, "auto: every 100 s (6 or more probes)",
+    )  # fmt: skip
+    assert resolve("auto", 1800.0).interval_s == 300.0 and resolve("auto", 1801.0).interval_s == 300.0
+    assert resolve("AUTO", 6.0).interval_s == 1.0
+    assert sample_interval_s(" auto ", 120.0) == 1.0 and sample_interval_s("auto", 600.0) == 5.0
+    assert sample_interval_s("auto", 599.0) == 599.0 / 120
+    assert (
+        probe_deadline_s(10.0) == 5.0
+        and probe_deadline_s(600.0) == 300.0
+        and probe_deadline_s(601.0) == 300.0
+    )
+    assert probe_deadline_s(11.0) == 5.5

@@ -2,6 +2,10 @@
 and the verdicts, paces and times to limit of each variant, pooled over replicates."""
 
 import json
+import os
+import shutil
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,18 +16,30 @@ import pytest
 from leakhunt.analysis.student import t_critical_95
 from leakhunt.analysis.summary import summarize_run
 from leakhunt.analysis.synthetic import service_at_rest
+from leakhunt.errors import UsageError
 from leakhunt.runs.compare import (
+    Variant,
     claim,
+    collect_runs,
+    comparison_headline,
+    comparison_runs,
     conclusion,
+    default_jobs,
     effect,
     effect_text,
+    is_comparison,
+    mismatch_warnings,
     plan_runs,
     render_comparison,
+    run_baseline_comparison,
     summarize_comparison,
+    variants,
+    weightiest_fix,
 )
 from leakhunt.runs.soak import SoakOptions
 from leakhunt.sampling.sample import Sample
-from leakhunt.sampling.store import RunDir
+from leakhunt.sampling.store import NotARunFile, RunDir
+from leakhunt.workload.names import FIXES
 from leakhunt.workload.scenario import load_scenario
 from tests.e2e.conftest import assert_real_figure
 
@@ -211,21 +227,24 @@ def test_an_effect_proven_negligible_is_said_so_in_words():
     assert effect_text(entry) == "no effect beyond ±10% of the baseline's growth"
 
 
+def saved_soak(path: Path, label: str, rate_bytes_per_min: float, seed: int, **meta) -> RunDir:
+    """A soak's run folder as its store writes one: 30 simulated minutes at a seeded rate."""
+    t_s, rss_bytes, _ = service_at_rest(seed, rate_bytes_per_min, minutes=30, interval_s=5.0)
+    run_dir = RunDir.create("soak", label, path)
+    run_dir.write_meta(
+        {"tool": "leakhunt", "command": "soak", "label": label, "memory_limit_bytes": 6e9,
+         "time_axis": "t_sim_s", "duration_s": 1800.0, "exit_reason": "completed", "events": [],
+         "expect": [], "scenario": {"name": "incident", "scale": 1.0}, "fixes": [], **meta}
+    )  # fmt: skip
+    with run_dir.sample_writer() as writer:
+        for t, rss in zip(t_s, rss_bytes, strict=True):
+            writer.write(Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss)))
+    return run_dir
+
+
 def test_a_rendered_comparison_is_indented_json_a_picture_and_a_page(tmp_path):
-    run_dirs = []
-    for label, rate in (("fixes off", 2 * MB), ("all fixes", 0.0)):
-        path = tmp_path / label.replace(" ", "-")
-        t_s, rss_bytes, _ = service_at_rest(len(run_dirs), rate, minutes=30, interval_s=5.0)
-        run_dir = RunDir.create("soak", label, path)
-        run_dir.write_meta(
-            {"tool": "leakhunt", "command": "soak", "label": label, "memory_limit_bytes": 6e9,
-             "time_axis": "t_sim_s", "duration_s": 1800.0, "exit_reason": "completed", "events": [],
-             "expect": [], "scenario": {"name": "incident", "scale": 1.0}, "fixes": []}
-        )  # fmt: skip
-        with run_dir.sample_writer() as writer:
-            for t, rss in zip(t_s, rss_bytes, strict=True):
-                writer.write(Sample(t_wall_s=float(t), t_sim_s=float(t), rss_bytes=int(rss)))
-        run_dirs.append(run_dir)
+    run_dirs = [saved_soak(tmp_path / "fixes-off", "fixes off", 2 * MB, 0),
+                saved_soak(tmp_path / "all-fixes", "all fixes", 0.0, 1)]  # fmt: skip
     out = RunDir.create("compare", "saved", tmp_path / "comparison")
     comparison = render_comparison(out, run_dirs, finish_runs=False)
     text = (out.path / "comparison.json").read_text()
@@ -234,3 +253,449 @@ def test_a_rendered_comparison_is_indented_json_a_picture_and_a_page(tmp_path):
     assert comparison["runs"][0]["verdict"] == "LEAK" and comparison["comparison_dir"] == str(out.path)
     assert_real_figure(out.path / "comparison.png", min_height_px=350)  # two curves, one panel
     assert "fixes off" in (out.path / "report.html").read_text()
+
+
+def test_the_variants_are_fixes_off_all_on_and_with_ablation_each_fix_alone():
+    assert variants(ablation=False) == [
+        Variant("fixes off", "baseline", frozenset()),
+        Variant("all fixes", "all-fixes", frozenset({"caps", "oi_cap", "cleanup"})),
+    ]
+    assert variants(ablation=True)[2:] == [
+        Variant("caps only", "caps-only", frozenset({"caps"})),
+        Variant("oi_cap only", "oi_cap-only", frozenset({"oi_cap"})),
+        Variant("cleanup only", "cleanup-only", frozenset({"cleanup"})),
+    ]
+
+
+def test_two_replicates_are_numbered_and_each_runs_its_variants_fixes_on_the_same_scenario():
+    scenario = load_scenario("smoke")
+    options = SoakOptions(scenario=scenario, duration_s=600.0, probe_interval_s=120.0, interval_s=10.0)
+    plans = plan_runs(options, ablation=False, repeat=2)
+    assert [(name, p.variant, p.replicate, p.probe_interval_s) for name, p in plans] == [
+        ("baseline-r1", "fixes off", 1, 120.0),
+        ("baseline-r2", "fixes off", 2, 0.0),
+        ("all-fixes-r1", "all fixes", 1, 120.0),
+        ("all-fixes-r2", "all fixes", 2, 0.0),
+    ]
+    for _, planned in plans:
+        fixes = frozenset() if planned.variant == "fixes off" else frozenset(FIXES)
+        assert planned.scenario == replace(scenario, fixes=fixes)
+        assert (planned.duration_s, planned.interval_s) == (600.0, 10.0)  # the rest as given
+
+
+def test_an_effect_is_the_difference_with_its_halves_in_quadrature_and_its_share_of_the_baseline():
+    found = effect(growth(1.0, 0.3), growth(0.5, 0.4))
+    assert found == {
+        "removed_bytes_per_min": pytest.approx(0.5 * MB),
+        "removed_ci_low_bytes_per_min": pytest.approx(0.0),  # 0.5 - hypot(0.3, 0.4)
+        "removed_ci_high_bytes_per_min": pytest.approx(1.0 * MB),
+        "negligible": False,
+        "measurable": False,  # its low end is zero: not clear of it
+        "percent": pytest.approx(50.0),
+        "percent_ci": (pytest.approx(0.0, abs=1e-9), pytest.approx(100.0)),
+    }
+    clear = effect(growth(1.0, 0.1), growth(0.5, 0.1))
+    assert clear["measurable"] and not clear["negligible"]
+    assert clear["percent_ci"] == (
+        pytest.approx(50 - 100 * 0.1 * 2**0.5),
+        pytest.approx(50 + 100 * 0.1 * 2**0.5),
+    )
+    adds = effect(growth(0.5, 0.1), growth(1.0, 0.1))  # grows faster than the baseline
+    assert adds["measurable"] and adds["removed_bytes_per_min"] == pytest.approx(-0.5 * MB)
+
+
+def test_an_effect_on_a_baseline_that_does_not_grow_has_no_percentage_and_an_unbounded_one_no_claim():
+    flat = effect(growth(0.0, 0.1), growth(-1.0, 0.1))
+    assert (flat["percent"], flat["percent_ci"], flat["negligible"]) == (None, None, False)
+    assert flat["measurable"]
+    assert effect_text({"effect": flat}) == "changes growth by -1 MB/min"
+    shrinking = effect(growth(-1.0, 0.1), growth(-0.5, 0.1))
+    assert shrinking["percent"] is None and shrinking["measurable"] and not shrinking["negligible"]
+    unbounded = {
+        "slope_bytes_per_min": 0.5 * MB,
+        "ci_low_bytes_per_min": -np.inf,
+        "ci_high_bytes_per_min": np.inf,
+    }
+    found = effect(growth(1.0, 0.1), unbounded)
+    assert (found["percent"], found["percent_ci"], found["negligible"], found["measurable"]) == (
+        None, None, False, False,
+    )  # fmt: skip
+
+
+def test_each_effect_reads_as_what_it_removes_or_why_it_says_nothing():
+    assert effect_text({"effect": effect(growth(1.0, 0.1), growth(0.5, 0.1))}) == (
+        "removes 50 % (95 % CI 36 to 64 %)"
+    )
+    assert (
+        effect_text({"effect": effect(growth(1.0, 0.3), growth(0.5, 0.4))})
+        == "no measurable effect in this run"
+    )
+    other = {"effect": {**effect(growth(1.0, 0.1), growth(1.5, 0.1)), "comparable": False}}
+    assert effect_text(other) == "+0.5 MB/min against the baseline, a different scenario: not a fix's effect"
+
+
+def effect_entry(label: str, removed_mb: float, half_mb: float) -> dict:
+    removed = {
+        "removed_bytes_per_min": removed_mb * MB,
+        "removed_ci_low_bytes_per_min": (removed_mb - half_mb) * MB,
+        "removed_ci_high_bytes_per_min": (removed_mb + half_mb) * MB,
+        "measurable": removed_mb - half_mb > 0,
+    }
+    return {"label": label, "effect": removed}
+
+
+def test_the_weightiest_fix_is_named_only_when_its_effect_stands_apart_from_every_other():
+    apart = [effect_entry("caps only", 0.1, 0.05), effect_entry("oi_cap only", 0.9, 0.1),
+             effect_entry("cleanup only", 0.2, 0.1)]  # fmt: skip
+    assert weightiest_fix(apart) == " Alone, oi_cap carries the most weight."
+    overlapping = [effect_entry("caps only", 0.7, 0.2), effect_entry("oi_cap only", 0.9, 0.1)]
+    assert weightiest_fix(overlapping) == (
+        " No single fix stands apart from the others in this run: their effects' intervals overlap "
+        "(run longer with --minutes or repeat with --repeat to separate them)."
+    )
+    touching = [effect_entry("caps only", 0.6, 0.2), effect_entry("oi_cap only", 0.9, 0.1)]  # 0.8 = 0.8
+    assert weightiest_fix(touching).startswith(" No single fix stands apart")
+    unmeasurable_best = [effect_entry("caps only", 0.1, 0.05), effect_entry("oi_cap only", 0.9, 0.95)]
+    assert weightiest_fix(unmeasurable_best).startswith(" No single fix stands apart")
+    unknown = effect_entry("cleanup only", 0.0, 0.0)
+    unknown["effect"]["removed_ci_high_bytes_per_min"] = np.inf  # too few teeth to measure
+    assert weightiest_fix([*apart[:2], unknown]) == (
+        " Alone, oi_cap carries the most weight of the fixes whose effect could be measured "
+        "(cleanup: not in this run)."
+    )
+    # One fix alone, or only one that could be measured: nothing to rank it against.
+    assert weightiest_fix([effect_entry("oi_cap only", 0.9, 0.1)]) == ""
+    assert weightiest_fix([apart[1], unknown]).startswith(" No single fix stands apart")
+    assert weightiest_fix([{"label": "all fixes", "effect": apart[1]["effect"]}, apart[0]]) == ""
+    assert weightiest_fix([{**apart[1], "effect": None}, apart[0]]) == ""
+
+
+def headline_entry(label: str, slope_mb: float, short: str, **fields) -> dict:
+    return {"label": label, "growth": growth(slope_mb, 0.01), "verdict_short": short, "verdict": short,
+            "fixes": [], **fields}  # fmt: skip
+
+
+def test_the_headline_gives_each_rate_verdict_and_effect_and_what_the_model_explains():
+    base = headline_entry("fixes off", 2.2, "LEAK", pace="fast", to_limit="~2,700 min")
+    fixed = headline_entry("all fixes", 0.0, "STABLE", fixes=list(FIXES))
+    fixed["effect"] = effect(base["growth"], fixed["growth"])
+    wide = headline_entry("caps only", 2.0, "LEAK", fixes=["caps"])
+    wide["effect"] = effect(base["growth"], growth(2.0, 0.5))
+    comparison = {
+        "runs": [base, fixed, wide],
+        "reference": {"growth_bytes_per_min": 220 * MB},
+        "warnings": [
+            "the runs differ in seed (a: 1, b: 2): differences between them are not the fixes' alone"
+        ],
+    }
+    assert comparison_headline(comparison) == (
+        "fixes off: 2.2 MB/min (LEAK); all fixes: 0 MB/min (STABLE, removes 100 % (95 % CI 99 to 101 %)); "
+        "caps only: 2 MB/min (LEAK, no measurable effect in this run). Where there is no measurable "
+        "effect, a longer run (--minutes) or more replicates (--repeat) would resolve it. The incident "
+        "observed 220 MB/min; the baseline model explains 1.0% of it. Warning: the runs differ in seed "
+        "(a: 1, b: 2): differences between them are not the fixes' alone."
+    )
+
+
+def test_a_headline_without_a_reference_or_warnings_ends_with_its_verdicts():
+    base = headline_entry("fixes off", 0.0, "STABLE")
+    fixed = headline_entry("all fixes", 0.0, "STABLE", fixes=list(FIXES))
+    fixed["effect"] = effect(base["growth"], growth(0.0, 0.01))
+    fixed["effect"]["negligible"] = True  # proven within ±10 %: no call for a longer run
+    assert comparison_headline({"runs": [base, fixed], "reference": {"growth_bytes_per_min": 0}}) == (
+        "fixes off: 0 MB/min (STABLE); all fixes: 0 MB/min (STABLE, no effect beyond ±10% of the "
+        "baseline's growth). With every fix off the model already meets the report's own criterion "
+        "growth < 50 MB/h."
+    )
+    slow = headline_entry("fixes off", 0.2, "LEAK, slow", pace="slow", to_limit="~9,000 min")
+    assert comparison_headline({"runs": [slow]}) == (
+        "fixes off: 0.2 MB/min (LEAK, slow). With every fix off the model passes the report's own "
+        "criterion growth < 50 MB/h, and still grows without bound (to the limit: ~9,000 min)."
+    )
+    slow_with_fixes = {**slow, "fixes": ["caps"]}
+    assert comparison_headline({"runs": [slow_with_fixes]}) == "fixes off: 0.2 MB/min (LEAK, slow)."
+    stable_with_fixes = {**base, "fixes": ["caps"]}
+    assert comparison_headline({"runs": [stable_with_fixes]}) == "fixes off: 0 MB/min (STABLE)."
+
+
+def test_the_conclusion_is_each_variants_claim_and_what_its_fix_does_in_words():
+    base = headline_entry("fixes off", 2.2, "LEAK")
+    removes = {
+        **headline_entry("all fixes", 0.0, "STABLE"),
+        "effect": effect(base["growth"], growth(0.0, 0.01)),
+    }
+    adds = {**headline_entry("caps only", 3.0, "LEAK"), "effect": effect(base["growth"], growth(3.0, 0.01))}
+    nothing = {
+        **headline_entry("oi_cap only", 2.2, "LEAK"),
+        "effect": effect(base["growth"], growth(2.2, 1.0)),
+    }
+    unlike = {**effect(base["growth"], growth(9.0, 0.01)), "comparable": False, "measurable": False}
+    other = {**headline_entry("replay", 9.0, "LEAK"), "effect": unlike}
+    assert conclusion({"runs": [base, removes, adds, nothing, other]}) == (
+        "fixes off LEAK; all fixes no leak proven, under the stable bound, removes growth; caps only LEAK, "
+        "adds growth; oi_cap only LEAK, no measurable effect; replay LEAK, a different scenario. No single "
+        "fix stands apart from the others in this run: their effects' intervals overlap (run longer with "
+        "--minutes or repeat with --repeat to separate them)."
+    )
+    assert conclusion({"runs": [base]}) == "fixes off LEAK."
+
+
+def test_runs_that_differ_in_a_setting_are_warned_of_by_name_and_value():
+    runs = [
+        {"label": "a", "meta": {"scenario": {"name": "smoke", "scale": 1.0}, "seed": 1, "duration_s": 60.0}},
+        {"label": "b", "meta": {"scenario": {"name": "smoke", "scale": 0.5}, "seed": 2, "duration_s": 60.0}},
+    ]
+    assert mismatch_warnings(runs) == [
+        "the runs differ in scale (a: 1.0, b: 0.5): differences between them are not the fixes' alone",
+        "the runs differ in seed (a: 1, b: 2): differences between them are not the fixes' alone",
+    ]
+    runs[1]["meta"].update(scenario={"name": "incident", "scale": 1.0}, seed=1, duration_s=120.0)
+    assert mismatch_warnings(runs) == [
+        "the runs differ in scenario (a: smoke, b: incident): differences between them are not the "
+        "fixes' alone",
+        "the runs differ in duration (a: 60.0, b: 120.0): differences between them are not the fixes' alone",
+    ]
+    assert mismatch_warnings([runs[0], {**runs[0], "label": "c"}]) == []
+
+
+def test_a_comparison_lists_each_run_and_the_baseline_has_no_effect_of_its_own():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(2)]
+    fixed = run_of("all fixes", 0.0, 5, fixes=list(FIXES))
+    runs[1]["summary"].update(peak_rss_bytes=9e9, criteria_passed=False)
+    comparison = summarize_comparison([*runs, fixed])
+    base, other = comparison["runs"]
+    assert (base["label"], base["replicates"], other["replicates"]) == ("fixes off", 2, 1)
+    assert base["run_dir"] == "/runs/fixes off-0" and base["run_dirs"] == [
+        "/runs/fixes off-0",
+        "/runs/fixes off-1",
+    ]
+    assert (base["effect"], base["reduction_percent"]) == (None, None)
+    assert other["effect"] == effect(base["growth"], other["growth"])
+    assert other["reduction_percent"] == other["effect"]["percent"] and other["fixes"] == list(FIXES)
+    assert base["replicate_verdicts"] == [r["summary"]["verdict"] for r in runs]
+    assert base["peak_rss_bytes"] == 9e9  # the highest of its replicates
+    assert (base["criteria_passed"], other["criteria_passed"], comparison["criteria_passed"]) == (
+        False,
+        True,
+        False,
+    )
+    first = runs[0]["summary"]
+    for key in ("final_rss_bytes", "exit_reason", "explained_fraction", "cost"):
+        assert base[key] == first.get(key), key
+    assert base["criteria"] == first.get("criteria", [])
+    assert (comparison["baseline"], comparison["replicates"], comparison["warnings"]) == ("fixes off", 2, [])
+    assert comparison["reference"] == first.get("reference")
+    assert comparison["thresholds"] == first.get("thresholds")
+    assert comparison["headline"] == comparison_headline(comparison)
+    assert comparison["conclusion"] == conclusion(comparison)
+
+
+def test_replicates_are_grouped_by_label_and_other_runs_stay_apart_in_their_order():
+    runs = [run_of("a", 0.0, 0, replicate=1), run_of("b", 0.0, 1), run_of("a", 0.0, 2, replicate=2),
+            run_of("b", 0.0, 3)]  # fmt: skip
+    comparison = summarize_comparison(runs)
+    assert [(e["label"], e["run_dirs"]) for e in comparison["runs"]] == [
+        ("a", ["/runs/a-0", "/runs/a-2"]), ("b", ["/runs/b-1"]), ("b", ["/runs/b-3"]),
+    ]  # fmt: skip
+
+
+def test_replicates_take_their_majority_shape_or_mixed_and_the_widest_whole_interval():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(3)]
+    shapes = ["linear", "stairs", "linear"]
+    for run, shape, high in zip(runs, shapes, (1.0, 3.0, 2.0), strict=True):
+        run["summary"]["growth"].update(shape=shape, whole_ci_high_bytes_per_min=high)
+    pooled = summarize_comparison(runs)["runs"][0]["growth"]
+    assert (pooled["shape"], pooled["whole_ci_high_bytes_per_min"]) == ("linear", 3.0)
+    runs[2]["summary"]["growth"]["shape"] = "sawtooth"
+    assert summarize_comparison(runs)["runs"][0]["growth"]["shape"] == "mixed"
+    del runs[1]["summary"]["growth"]["whole_ci_high_bytes_per_min"]  # an older run
+    assert summarize_comparison(runs)["runs"][0]["growth"]["whole_ci_high_bytes_per_min"] == np.inf
+    tie = runs[:2]
+    assert summarize_comparison(tie)["runs"][0]["growth"]["shape"] == "mixed"  # one each
+
+
+def test_pooled_replicates_judged_mixed_are_judged_as_linear_growth():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(2)]
+    runs[0]["summary"]["growth"]["shape"], runs[1]["summary"]["growth"]["shape"] = "linear", "stairs"
+    mixed = summarize_comparison(runs)["runs"][0]
+    for run in runs:
+        run["summary"]["growth"]["shape"] = "linear"
+    linear = summarize_comparison(runs)["runs"][0]
+    assert mixed["growth"]["shape"] == "mixed"
+    assert {k: mixed[k] for k in ("verdict", "verdict_label", "pace", "verdict_reason")} == {
+        k: linear[k] for k in ("verdict", "verdict_label", "pace", "verdict_reason")
+    }
+
+
+def test_pooled_replicates_are_judged_against_the_runs_own_stable_bound():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(2)]
+    assert summarize_comparison(runs)["runs"][0]["pace"] == "slow"  # 20 MB/h, under 50 MB/h
+    for run in runs:
+        run["summary"]["stable_bound_bytes_per_min"] = 1000.0  # 60 kB/h: 20 MB/h is far past it
+    assert summarize_comparison(runs)["runs"][0]["pace"] == "fast"
+
+
+@pytest.fixture(scope="module")
+def baseline_comparison(tmp_path_factory) -> dict:
+    """Fixes off and all on, two simulated minutes each, side by side, and their comparison."""
+    path = tmp_path_factory.mktemp("baseline") / "comparison"
+    options = SoakOptions(
+        scenario=load_scenario("smoke"), duration_s=120.0, interval_s=10.0, probe_interval_s=0.0
+    )
+    sampled, done = [], []
+    results = run_baseline_comparison(
+        options,
+        ablation=False,
+        jobs=2,
+        comparison_dir=RunDir.create("compare", "baseline", path),
+        on_sample=lambda plan, sample: sampled.append((plan.variant, plan.out, sample.t_sim_s)),
+        on_done=lambda plan: done.append((plan.variant, plan.out)),
+    )
+    run_dirs = [result.run_dir for result in results]
+    comparison = render_comparison(RunDir(path), run_dirs)
+    return {"path": path, "results": results, "sampled": sampled, "done": done, "comparison": comparison}
+
+
+def test_a_baseline_comparison_runs_each_variant_into_its_own_folder_of_the_comparison(baseline_comparison):
+    path = baseline_comparison["path"]
+    results = baseline_comparison["results"]
+    assert [(r.run_dir.path, r.exit_reason, r.samples) for r in results] == [
+        (path / "baseline", "completed", 13), (path / "all-fixes", "completed", 13),
+    ]  # fmt: skip
+    metas = [r.run_dir.read_meta() for r in results]
+    assert [(m["variant"], m["fixes"], m["replicate"]) for m in metas] == [
+        ("fixes off", [], None), ("all fixes", sorted(FIXES), None),
+    ]  # fmt: skip
+    # Progress comes from each run with its plan; each plan knows where its run is written.
+    assert sorted(set(baseline_comparison["done"])) == [
+        ("all fixes", path / "all-fixes"),
+        ("fixes off", path / "baseline"),
+    ]
+    for variant, folder in (("fixes off", path / "baseline"), ("all fixes", path / "all-fixes")):
+        times = [t for v, out, t in baseline_comparison["sampled"] if (v, out) == (variant, folder)]
+        assert times == [k * 10.0 for k in range(13)]
+    # Rendered with each run's own report (one test: mutmut maps a test to the code its own run
+    # calls, and only the first test of a module's shared run makes it).
+    comparison = baseline_comparison["comparison"]
+    for run in ("baseline", "all-fixes"):
+        assert {"summary.json", "memory.png", "report.html"} <= {p.name for p in (path / run).iterdir()}
+    assert [e["label"] for e in comparison["runs"]] == ["fixes off", "all fixes"]
+    assert comparison["meta_overrides"] is None and comparison["comparison_dir"] == str(path)
+    assert datetime.fromisoformat(comparison["rendered_at"]).utcoffset().total_seconds() == 0
+    assert json.loads((path / "comparison.json").read_text())["rendered_at"] == comparison["rendered_at"]
+
+
+def test_a_saved_baseline_comparison_is_read_back_from_a_copy(baseline_comparison, tmp_path):
+    path = baseline_comparison["path"]
+    assert is_comparison(path) and not is_comparison(path / "baseline")
+    assert [run.path for run in comparison_runs(path)] == [path / "baseline", path / "all-fixes"]
+    copy = tmp_path / "copied"
+    shutil.copytree(path, copy)  # the runs are found inside the copy, not where they were made
+    assert [run.path for run in comparison_runs(copy)] == [copy / "baseline", copy / "all-fixes"]
+    assert [run.path for run in collect_runs([copy])] == [copy / "all-fixes", copy / "baseline"]
+
+
+def test_saved_runs_are_given_directly_or_found_one_level_below_a_folder(baseline_comparison, tmp_path):
+    path = baseline_comparison["path"]
+    assert [run.path for run in collect_runs([path / "baseline", path / "all-fixes"])] == [
+        path / "baseline", path / "all-fixes",
+    ]  # fmt: skip
+    with pytest.raises(UsageError) as raised:
+        collect_runs([tmp_path / "nowhere"])
+    assert (
+        raised.value.message
+        == f"{tmp_path / 'nowhere'} is not a directory: give run directories under reports/"
+    )
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    with pytest.raises(UsageError) as raised:
+        collect_runs([tmp_path / "empty"])
+    assert raised.value.message == (
+        f"no runs found in {tmp_path / 'empty'}: it holds no samples.csv and meta.json, "
+        "nor subdirectories that do"
+    )
+    with pytest.raises(UsageError) as raised:
+        collect_runs([path / "baseline"])
+    assert (
+        raised.value.message == "compare needs at least two runs: give two run directories, or use --baseline"
+    )
+    watch = tmp_path / "watch"
+    shutil.copytree(path / "baseline", watch)
+    meta = json.loads((watch / "meta.json").read_text())
+    (watch / "meta.json").write_text(json.dumps({**meta, "command": "watch"}))
+    with pytest.raises(UsageError) as raised:
+        collect_runs([path / "baseline", watch])
+    assert raised.value.message == (
+        "mismatched run types (soak, watch): compare soak runs with soak runs and watch runs with watch runs"
+    )
+
+
+def test_a_saved_comparison_without_its_list_of_runs_is_refused(tmp_path):
+    (tmp_path / "comparison.json").write_text('{"baseline": "fixes off"}')
+    with pytest.raises(NotARunFile, match="no list of runs"):
+        comparison_runs(tmp_path)
+
+
+def test_no_jobs_or_no_replicates_are_refused_before_anything_runs(tmp_path):
+    options = SoakOptions(scenario=load_scenario("smoke"), duration_s=60.0)
+    out = RunDir.create("compare", "refused", tmp_path / "comparison")
+    with pytest.raises(UsageError) as raised:
+        run_baseline_comparison(options, ablation=False, jobs=0, comparison_dir=out)
+    assert raised.value.message == "--jobs must be at least 1, got 0"
+    with pytest.raises(UsageError) as raised:
+        run_baseline_comparison(options, ablation=False, jobs=1, comparison_dir=out, repeat=0)
+    assert raised.value.message == "--repeat must be at least 1, got 0"
+    assert not (tmp_path / "comparison" / "baseline").exists()
+    assert default_jobs() == os.cpu_count()
+
+
+def test_saved_runs_compared_under_other_settings_are_named_by_variant_label_or_folder(tmp_path):
+    run_dirs = [
+        saved_soak(tmp_path / "a", "smoke", 2 * MB, 0, variant="fixes off"),
+        saved_soak(tmp_path / "b", "smoke-caps", 0.0, 1),
+        saved_soak(tmp_path / "c", "", 0.0, 2),
+    ]
+    out = RunDir.create("compare", "saved", tmp_path / "comparison")
+    overrides = {"expect": ["growth<50MB/h"]}
+    comparison = render_comparison(out, run_dirs, finish_runs=False, meta_overrides=overrides)
+    assert [e["label"] for e in comparison["runs"]] == ["fixes off", "smoke-caps", "c"]
+    assert comparison["meta_overrides"] == overrides
+    assert [[c["text"] for c in e["criteria"]] for e in comparison["runs"]] == [["growth<50MB/h"]] * 3
+    assert [e["criteria_passed"] for e in comparison["runs"]] == [False, True, True]
+    assert comparison["criteria_passed"] is False
+    assert not (tmp_path / "a" / "summary.json").exists()  # saved runs are read, never rewritten
+    assert json.loads((tmp_path / "a" / "meta.json").read_text())["expect"] == []
+
+
+def test_a_comparison_saved_before_replicates_or_of_runs_kept_elsewhere_is_read_back(tmp_path):
+    kept = [saved_soak(tmp_path / "kept" / name, name, 0.0, k) for k, name in enumerate(("x", "y"))]
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "comparison.json").write_text(
+        json.dumps({"runs": [{"run_dir": str(kept[0].path)}, {"run_dir": str(kept[1].path), "run_dirs": []}]})
+    )
+    assert [run.path for run in comparison_runs(tmp_path / "cmp")] == [kept[0].path, kept[1].path]
+    (tmp_path / "cmp" / "comparison.json").write_text('{"runs": {"run_dir": "x"}}')
+    with pytest.raises(NotARunFile, match="no list of runs"):
+        comparison_runs(tmp_path / "cmp")
+    (tmp_path / "cmp" / "comparison.json").write_text("[]")
+    with pytest.raises(NotARunFile, match="no list of runs"):
+        comparison_runs(tmp_path / "cmp")
+
+
+def test_runs_of_one_scenario_at_different_scales_are_not_read_as_a_fix():
+    other_scale = run_of("all fixes", 0.0, 1, fixes=list(FIXES))
+    other_scale["meta"]["scenario"] = {"name": "incident", "scale": 0.5}
+    comparison = summarize_comparison([run_of("fixes off", 20 * MB / 60, 0), other_scale])
+    assert comparison["runs"][1]["effect"]["comparable"] is False
+    assert comparison["warnings"] == [
+        "the runs differ in scale (fixes off: 1.0, all fixes: 0.5): differences between them are not "
+        "the fixes' alone"
+    ]
+
+
+def test_a_single_run_keeps_its_own_verdict_label_and_a_run_without_a_peak_counts_none():
+    run = run_of("fixes off", 20 * MB / 60, 0)
+    run["summary"]["peak_rss_bytes"] = None  # a summary that could not tell
+    entry = summarize_comparison([run])["runs"][0]
+    assert entry["verdict_label"] == run["summary"]["verdict_label"] == "LEAK (slow: under the 50 MB/h bound)"
+    assert entry["verdict_short"] == run["summary"]["verdict_short"] == "LEAK, slow"
+    assert entry["pace"] == "slow" and entry["peak_rss_bytes"] == 0

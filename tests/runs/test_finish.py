@@ -9,7 +9,7 @@ import pytest
 
 from leakhunt.analysis.synthetic import service_at_rest
 from leakhunt.errors import FAILED, RunError, UsageError
-from leakhunt.runs.finish import finish_run, open_run
+from leakhunt.runs.finish import analyse_run, finish_run, open_run
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RESERVE, RunDir
 from tests.e2e.conftest import assert_real_figure
@@ -66,3 +66,44 @@ def test_a_run_whose_leakhunt_was_killed_ends_without_finishing_at_its_last_samp
     assert summary["exit_detail"] == {"text": said}
     assert summary["file_notes"] == [said]
     assert said in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_a_saved_run_judged_under_other_settings_is_analysed_and_nothing_is_written(tmp_path):
+    saved_run(tmp_path / "run", {"exit_reason": "completed", "time_axis": "t_sim_s", "expect": []})
+    before = sorted(p.name for p in (tmp_path / "run").iterdir())
+    plain = analyse_run(open_run(tmp_path / "run"))
+    judged = analyse_run(open_run(tmp_path / "run"), meta_overrides={"expect": ["growth<50MB/h"]})
+    assert plain["criteria"] == [] and [c["text"] for c in judged["criteria"]] == ["growth<50MB/h"]
+    assert judged["criteria_passed"] is False  # 2 MB/min is 120 MB/h
+    assert judged["run_dir"] == str(tmp_path / "run") and judged["verdict"] == plain["verdict"] == "LEAK"
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before
+    assert json.loads((tmp_path / "run" / "meta.json").read_text())["expect"] == []
+
+
+def test_a_torn_last_row_is_left_out_and_noted_in_the_summary(tmp_path):
+    saved_run(tmp_path / "run", {"exit_reason": "completed", "time_axis": "t_sim_s"})
+    with (tmp_path / "run" / "samples.csv").open("a") as stream:
+        stream.write("18.1,1810")  # cut short by a crash: no newline
+    summary = analyse_run(open_run(tmp_path / "run"))
+    [note] = summary["file_notes"]
+    assert "samples.csv" in note and summary["n_samples"] == 361
+    assert "file_notes" not in analyse_run(
+        open_run(saved_run(tmp_path / "clean", {"exit_reason": "completed"}).path)
+    )
+
+
+def test_only_a_run_directory_is_opened(tmp_path):
+    with pytest.raises(UsageError) as raised:
+        open_run(tmp_path / "missing")
+    assert (
+        raised.value.message
+        == f"{tmp_path / 'missing'} is not a directory: give a run directory under reports/"
+    )
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(UsageError) as raised:
+        open_run(tmp_path / "plain")
+    assert raised.value.message == (
+        f"{tmp_path / 'plain'} is not a leakhunt run directory (no samples.csv and meta.json)"
+    )
+    run_dir = open_run(saved_run(tmp_path / "run", {}).path)
+    assert run_dir.path == tmp_path / "run" and run_dir.notes == []
