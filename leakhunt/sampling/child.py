@@ -152,10 +152,12 @@ class TargetProcess:
         )
 
     def release(self) -> None:
-        """Let the child go on from a barrier."""
+        """Let the child go on from a barrier; nothing when it is gone (stopped by Ctrl-C in
+        another thread, or dead): the end of its pipe then ends the run's loop."""
         assert self.process.stdin is not None
-        self.process.stdin.write("\n")
-        self.process.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.write("\n")
+            self.process.stdin.flush()
 
     def terminate(self) -> None:
         """Ask the child to end; safe from any thread, while another reads its pipe."""

@@ -95,3 +95,18 @@ def test_the_error_line_is_the_exception_of_a_traceback_or_pythons_own_fatal_err
     assert error_line("killed by the kernel\n") == "killed by the kernel"
     assert error_line("") == "it wrote nothing"
     assert len(error_line("ValueError: " + "x" * 1000)) == 300
+
+
+def test_a_child_stopped_at_its_barrier_is_released_without_an_error_and_its_messages_end(tmp_path):
+    # Ctrl-C during compare: the main thread terminates a target while its run's thread is about
+    # to answer a barrier; the answer must not raise BrokenPipeError out of the comparison.
+    target = TargetProcess(config(), tmp_path / "target.log")
+    messages = iter(target.messages())
+    assert next(messages)["op"] == "ready"
+    assert next(messages)["op"] == "sample"  # at its first barrier, waiting for us
+    target.process.kill()
+    target.process.wait()
+    for _ in range(3):  # the first write may still fit the pipe; the next finds no reader
+        target.release()
+    assert list(messages) == []
+    assert target.stop() == -9
