@@ -37,10 +37,19 @@ def test_every_option_reaches_the_soak_options_as_given(tmp_path):
     )  # fmt: skip
     assert (options.duration_s, options.interval_s, options.probe_interval_s) == (150.0, 3.0, 30.0)
     assert (options.speed, options.tracemalloc_frames, options.malloc_trim) == (600.0, 5, True)
-    assert (options.out, options.expect, options.allow_unproven) == (tmp_path / "run", ("rss<2GB", "swap==0"), True)
+    assert (options.out, options.expect, options.allow_unproven) == (
+        tmp_path / "run",
+        ("rss<2GB", "swap==0"),
+        True,
+    )
     assert options.search_limit == 5000
     scenario = options.scenario
-    assert (scenario.name, scenario.fixes, scenario.scale, scenario.seed) == ("smoke", {"caps", "cleanup"}, 0.25, 0)
+    assert (scenario.name, scenario.fixes, scenario.scale, scenario.seed) == (
+        "smoke",
+        {"caps", "cleanup"},
+        0.25,
+        0,
+    )
     assert scenario.memory_limit_bytes == 3_000_000_000
 
 
@@ -87,12 +96,16 @@ def test_the_search_limit_is_1000_objects_or_more():
 
 def test_a_bad_expect_is_refused_before_the_scenario_is_read():
     # The scenario does not exist: the --expect typo is still what is said.
-    assert refused(expect=["rss<<1"], scenario="no-such-scenario").startswith("--expect 'rss<<1' is not understood")
+    assert refused(expect=["rss<<1"], scenario="no-such-scenario").startswith(
+        "--expect 'rss<<1' is not understood"
+    )
 
 
 def test_the_speed_and_the_probe_interval_are_checked_before_the_scenario():
     assert refused(speed="0", scenario="nope") == "--speed must be a positive number or 'max', got 0"
-    assert refused(probe_interval="soon", scenario="nope").startswith("--probe-interval: 'soon' is not a duration")
+    assert refused(probe_interval="soon", scenario="nope").startswith(
+        "--probe-interval: 'soon' is not a duration"
+    )
     assert refused(search_limit=10, scenario="nope").startswith("--search-limit")
 
 
@@ -100,7 +113,7 @@ def test_the_scale_must_be_positive_and_finite():
     for scale in (0.0, -1.0, math.inf, math.nan):
         message = f"--scale must be positive and finite, such as 0.05; got {scale}"
         assert refused(scale=scale) == message
-        with pytest.raises(UsageError, match="^--scale"):
+        with pytest.raises(UsageError, match=r"^--scale"):
             build_scenario("smoke", scale=scale)
     assert build_scenario("smoke", scale=1e-6).scale == 1e-6
 
@@ -115,12 +128,16 @@ def test_fixes_are_parsed_and_unknown_ones_named():
     assert build_scenario("smoke", fixes="all").fixes == {"caps", "oi_cap", "cleanup"}
     assert build_scenario("smoke", fixes="none").fixes == frozenset()
     assert build_scenario("incident-replay").fixes == load_scenario("incident-replay").fixes
-    assert refused(fixes="caps,gc") == "unknown fix 'gc': use all, none, or a comma list of caps, oi_cap, cleanup"
+    assert (
+        refused(fixes="caps,gc")
+        == "unknown fix 'gc': use all, none, or a comma list of caps, oi_cap, cleanup"
+    )
 
 
 def test_an_unknown_scenario_is_named_with_the_shipped_ones():
     assert refused(scenario="nope") == (
-        "unknown scenario 'nope': use one of incident-2025-10-30, incident-replay, smoke, or a path to a .toml file"
+        "unknown scenario 'nope': use one of incident-2025-10-30, incident-replay, smoke, "
+        "or a path to a .toml file"
     )
 
 
@@ -138,7 +155,10 @@ def test_the_memory_limit_is_a_size_above_zero():
     for text in ("0", "0GB"):
         with pytest.raises(UsageError) as caught:
             memory_limit_bytes(text)
-        assert caught.value.message == f"--memory-limit must be above zero, got {text!r}: give a size such as 6GB"
+        assert (
+            caught.value.message
+            == f"--memory-limit must be above zero, got {text!r}: give a size such as 6GB"
+        )
     assert refused(memory_limit="0") == "--memory-limit must be above zero, got '0': give a size such as 6GB"
     assert build_scenario("smoke").memory_limit_bytes == 2_000_000_000  # the scenario's own
     assert build_scenario("smoke", memory_limit="512MB").memory_limit_bytes == 512_000_000

@@ -55,8 +55,18 @@ def json_run(tmp_path_factory):
 def test_every_option_reaches_the_run(options_run):
     ran, _, meta, _ = options_run
     assert ran.code == 0, ran.err
-    assert (meta["command"], meta["label"], meta["seed"], meta["fixes"]) == ("soak", "[mine]-caps+cleanup", 0, ["caps", "cleanup"])
-    assert (meta["duration_s"], meta["interval_s"], meta["probe_interval_s"], meta["speed"]) == (60.0, 4.0, None, 600.0)
+    assert (meta["command"], meta["label"], meta["seed"], meta["fixes"]) == (
+        "soak",
+        "[mine]-caps+cleanup",
+        0,
+        ["caps", "cleanup"],
+    )
+    assert (meta["duration_s"], meta["interval_s"], meta["probe_interval_s"], meta["speed"]) == (
+        60.0,
+        4.0,
+        None,
+        600.0,
+    )
     assert (meta["memory_limit_bytes"], meta["search_limit"]) == (3_000_000_000, 5000)
     assert (meta["expect"], meta["allow_unproven"]) == (["rss<2GB", "rss<2GB@2h"], True)
     assert (meta["scenario"]["scale"], meta["scenario"]["cleanup_interval_s"]) == (0.5, 20.0)
@@ -111,7 +121,12 @@ def test_without_out_the_run_goes_to_reports_named_by_time_command_and_label(jso
     _, run_dir = json_run
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-soak-smoke", run_dir.name), run_dir.name
     meta = json.loads((run_dir / "meta.json").read_text())
-    assert (meta["seed"], meta["fixes"], meta["memory_limit_bytes"], meta["speed"]) == (7, [], 2_000_000_000, "max")
+    assert (meta["seed"], meta["fixes"], meta["memory_limit_bytes"], meta["speed"]) == (
+        7,
+        [],
+        2_000_000_000,
+        "max",
+    )
     assert (meta["interval_s"], meta["allow_unproven"], meta["search_limit"]) == (5.0, False, 2_000_000)
 
 
@@ -140,8 +155,14 @@ def test_a_target_that_cannot_start_is_one_line_with_its_error_and_exit_1(tmp_pa
         (("--scale", "0"), "error: --scale must be positive and finite, such as 0.05; got 0.0"),
         (("--tracemalloc", "65536"), "error: --tracemalloc takes a frame count from 0 to 65535"),
         (("--search-limit", "10"), "error: --search-limit takes 1,000 objects or more, got 10"),
-        (("--memory-limit", "0GB"), "error: --memory-limit must be above zero, got '0GB': give a size such as 6GB"),
-        (("--fixes", "caps,gc"), "error: unknown fix 'gc': use all, none, or a comma list of caps, oi_cap, cleanup"),
+        (
+            ("--memory-limit", "0GB"),
+            "error: --memory-limit must be above zero, got '0GB': give a size such as 6GB",
+        ),
+        (
+            ("--fixes", "caps,gc"),
+            "error: unknown fix 'gc': use all, none, or a comma list of caps, oi_cap, cleanup",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_run(args, line, tmp_path):
