@@ -120,7 +120,8 @@ def test_a_replay_without_a_readable_meta_json_has_no_limit(saved, tmp_path, met
 
 
 def test_a_replay_with_no_samples_is_one_error_line_after_the_start(saved, tmp_path):
-    source = tmp_path / "samples.csv"
+    source = tmp_path / "[saved]" / "samples.csv"  # brackets in a path are not markup
+    source.parent.mkdir()
     source.write_text(saved.read_text().splitlines()[0] + "\n")  # the header alone
     out = tmp_path / "run"
     ran = leakhunt("watch", "--replay", source, "--out", out)
@@ -243,3 +244,14 @@ def test_a_missing_agent_socket_leaves_no_run_directory(tmp_path):
     out = tmp_path / "run"
     refusal("watch", "--pid", str(os.getpid()), "--agent-socket", tmp_path / "none.sock", "--out", out)
     assert not out.exists()
+
+
+def test_agent_asks_the_socket_of_the_watched_pid_and_a_missing_one_is_one_line(idle, tmp_path):
+    from leakhunt.agent_socket import default_directory
+
+    line = refusal("watch", "--pid", str(idle.pid), "--agent", "--duration", "2s", "--out", tmp_path / "run")
+    assert line == (
+        f"error: no leakhunt agent socket at {default_directory() / f'agent-{idle.pid}.sock'}: "
+        "start the service under `python -m leakhunt.agent -- service.py`"
+    )
+    assert not (tmp_path / "run").exists()
