@@ -6,6 +6,7 @@ console reads COLUMNS when it is made) and `--debug` is remembered. Each call st
 state, at a fixed width, in a working folder of its own (a run without --out writes reports/
 there, never into the checkout)."""
 
+import atexit
 import contextlib
 import io
 import os
@@ -15,11 +16,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from leakhunt import cli
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="leakhunt-commands-cwd-"))
+# Removed when the interpreter exits, not when a session ends: mutmut runs many sessions in one
+# interpreter, and this module (imported once) would send the next session's runs to a folder
+# that no longer exists.
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 COLUMNS = "100"
 
 
@@ -42,6 +45,7 @@ def leakhunt(*args: str | Path, cwd: Path | None = None) -> Ran:
     os.environ["COLUMNS"] = COLUMNS
     cli._console.cache_clear()
     cli._state["debug"] = False
+    SCRATCH.mkdir(exist_ok=True)
     os.chdir(cwd or SCRATCH)
     code = 0
     try:
@@ -68,9 +72,3 @@ def refusal(*args: str | Path, cwd: Path | None = None) -> str:
     assert (ran.code, ran.out) == (2, ""), ran
     assert len(ran.err_lines) == 1, ran.err
     return ran.err_lines[0]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _scratch_removed():
-    yield
-    shutil.rmtree(SCRATCH, ignore_errors=True)
