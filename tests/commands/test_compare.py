@@ -129,6 +129,14 @@ def test_saved_runs_keep_their_own_criteria_and_allow_unproven_lets_them_pass(ab
     assert [run["label"] for run in comparison["runs"]] == ["fixes off", "caps only"]
 
 
+def test_a_saved_comparison_without_out_goes_to_reports_named_saved(ablation, tmp_path):
+    _, source = ablation
+    ran = leakhunt("compare", source / "baseline", source / "caps-only", "--allow-unproven", cwd=tmp_path)
+    assert ran.code == 0, ran.err
+    (out,) = (tmp_path / "reports").iterdir()
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-compare-saved", out.name), out.name
+
+
 def test_a_target_that_cannot_start_stops_the_comparison_with_its_error(tmp_path, monkeypatch):
     broken = tmp_path / "broken"
     (broken / "pandas").mkdir(parents=True)

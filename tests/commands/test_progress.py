@@ -59,9 +59,10 @@ def test_on_a_terminal_a_variants_bar_covers_the_simulated_time_of_all_its_repli
         shown.on_sample(plan("fixes off", 2), Sample(t_wall_s=1.0, t_sim_s=45.0, rss_bytes=10))
         shown.on_sample(plan("fixes off", 1), Sample(t_wall_s=2.0, t_sim_s=40.0, rss_bytes=10))
         shown.on_sample(plan("caps only", 1), Sample(t_wall_s=1.0, t_sim_s=5.0, rss_bytes=10))
+        shown.on_done(plan("fixes off", 2))
         # What each bar draws: its replicates' time together, out of repeat x duration.
         bars = {task.description.strip(): (task.completed, task.total) for task in shown._progress.tasks}
-    assert bars == {"fixes off": (85.0, 120.0), "caps only": (5.0, 120.0), "all runs": (0, 4)}
+    assert bars == {"fixes off": (85.0, 120.0), "caps only": (5.0, 120.0), "all runs": (1, 4)}
 
 
 def test_a_watch_off_a_terminal_prints_a_line_every_ten_seconds_of_the_run_however_fast_samples_come():

@@ -6,6 +6,7 @@ connection; a watch that never started leaves no run directory behind."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -95,6 +96,13 @@ def test_every_option_of_a_replay_reaches_the_run_and_json_is_alone_on_stdout(sa
     assert summary["criteria"][0]["status"] == "NOT PROVEN"
     assert ran.err_lines[0] == f"watching replay of {saved} for 20 s, every 2 s; writing run"
     assert ran.err_lines[-1] == "run directory: run  (report.html, memory.png)"
+
+
+def test_without_out_a_replay_goes_to_reports_named_by_time_command_and_label(saved, tmp_path):
+    ran = leakhunt("watch", "--replay", saved, cwd=tmp_path)
+    assert ran.code == 0, ran.err
+    (out,) = (tmp_path / "reports").iterdir()
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-watch-replay", out.name), out.name
 
 
 def test_an_unproven_criterion_exits_1(saved, tmp_path):
