@@ -6,10 +6,14 @@ are one line and exit 2."""
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
+from leakhunt.workload.scenario import load_scenario
 from tests.commands.conftest import leakhunt, refusal
+
+SMOKE = Path(load_scenario("smoke").path).read_text()
 
 ABLATION = ["fixes off", "all fixes", "caps only", "oi_cap only", "cleanup only"]
 DIRS = {"fixes off": "baseline", "all fixes": "all-fixes", "caps only": "caps-only",
@@ -36,10 +40,12 @@ def ablation(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def replicated(tmp_path_factory):
-    """Fixes off and on, twice each, one at a time, the unproven criterion let pass, no --out."""
+    """Fixes off and on, twice each, one at a time, the unproven criterion let pass, no --out; the
+    smoke scenario under a name in brackets."""
     cwd = tmp_path_factory.mktemp("compare-replicated")
+    (cwd / "mine.toml").write_text(SMOKE.replace('name = "smoke"', 'name = "[mine]"'))
     ran = leakhunt(
-        "compare", "--baseline", "--scenario", "smoke", "--minutes", "0.5", "--probe-interval", "0",
+        "compare", "--baseline", "--scenario", "mine.toml", "--minutes", "0.5", "--probe-interval", "0",
         "--jobs", "1", "--repeat", "2", "--expect", "rss<2GB@2h", "--allow-unproven", cwd=cwd,
     )  # fmt: skip
     (out,) = (cwd / "reports").iterdir()
@@ -87,11 +93,11 @@ def test_replicates_run_one_at_a_time_and_an_unproven_criterion_may_pass(replica
     ran, out = replicated
     assert ran.code == 0, ran.err
     assert ran.err_lines == [
-        "compare smoke: 2 variants x 2 runs of 0.5 simulated min, 1 at a time",
+        "compare [mine]: 2 variants x 2 runs of 0.5 simulated min, 1 at a time",  # brackets are no markup
         "fixes off: 2/2 runs done (2/4 in all)",
         "all fixes: 2/2 runs done (4/4 in all)",
     ]
-    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-compare-smoke", out.name)
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-compare-mine", out.name), out.name
     comparison = load(out / "comparison.json")
     assert (comparison["replicates"], comparison["criteria_passed"]) == (2, True)
     metas = [load(path) for path in sorted(out.rglob("meta.json"))]
