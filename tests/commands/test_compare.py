@@ -43,7 +43,7 @@ def replicated(tmp_path_factory):
     """Fixes off and on, twice each, one at a time, the unproven criterion let pass, no --out; the
     smoke scenario under a name in brackets."""
     cwd = tmp_path_factory.mktemp("compare-replicated")
-    (cwd / "mine.toml").write_text(SMOKE.replace('name = "smoke"', 'name = "[mine]"'))
+    (cwd / "mine.toml").write_text(SMOKE.replace('name = "smoke"', 'name = "[bold]mine"'))
     ran = leakhunt(
         "compare", "--baseline", "--scenario", "mine.toml", "--minutes", "0.5", "--probe-interval", "0",
         "--jobs", "1", "--repeat", "2", "--expect", "rss<2GB@2h", "--allow-unproven", cwd=cwd,
@@ -93,11 +93,11 @@ def test_replicates_run_one_at_a_time_and_an_unproven_criterion_may_pass(replica
     ran, out = replicated
     assert ran.code == 0, ran.err
     assert ran.err_lines == [
-        "compare [mine]: 2 variants x 2 runs of 0.5 simulated min, 1 at a time",  # brackets are no markup
+        "compare [bold]mine: 2 variants x 2 runs of 0.5 simulated min, 1 at a time",  # brackets are no markup
         "fixes off: 2/2 runs done (2/4 in all)",
         "all fixes: 2/2 runs done (4/4 in all)",
     ]
-    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-compare-mine", out.name), out.name
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-compare-bold_mine", out.name), out.name
     comparison = load(out / "comparison.json")
     assert (comparison["replicates"], comparison["criteria_passed"]) == (2, True)
     metas = [load(path) for path in sorted(out.rglob("meta.json"))]

@@ -23,7 +23,7 @@ def options_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("soak")
     scenario = root / "mine.toml"
     scenario.write_text(
-        SMOKE.replace('name = "smoke"', 'name = "[mine]"').replace(
+        SMOKE.replace('name = "smoke"', 'name = "[bold]mine"').replace(
             "cleanup_interval_s = 600", "cleanup_interval_s = 20"
         )
     )
@@ -57,7 +57,7 @@ def test_every_option_reaches_the_run(options_run):
     assert ran.code == 0, ran.err
     assert (meta["command"], meta["label"], meta["seed"], meta["fixes"]) == (
         "soak",
-        "[mine]-caps+cleanup",
+        "[bold]mine-caps+cleanup",
         0,
         ["caps", "cleanup"],
     )
@@ -86,7 +86,7 @@ def test_an_unproven_criterion_passes_with_allow_unproven(options_run):
 def test_progress_goes_to_stderr_and_says_the_scenario_and_its_fixes(options_run):
     ran, _, _, _ = options_run
     first, *rest = ran.err_lines
-    assert first == "soak [mine]: 1 simulated min, fixes caps, cleanup"  # brackets are not markup
+    assert first == "soak [bold]mine: 1 simulated min, fixes caps, cleanup"  # brackets are not markup
     assert rest and all(LIVE_LINE.match(line) for line in rest), rest
     assert rest[-1].startswith("sim    1.0/1 min  RSS ")  # the last line agrees with the result
 
@@ -95,7 +95,7 @@ def test_the_results_go_to_stdout_ending_with_the_run_directory(options_run):
     ran, out, _, summary = options_run
     lines = ran.out.splitlines()
     assert lines[0].split() == ["run", "verdict", "MB/min", "95", "%", "CI", "to", "limit", "peak"]
-    assert lines[2].startswith(f"[mine]-caps+cleanup  {summary['verdict']} ")
+    assert lines[2].startswith(f"[bold]mine-caps+cleanup  {summary['verdict']} ")
     assert [line.split(":")[0] for line in lines if line.startswith("  PASS")] == ["  PASS rss<2GB"]
     assert "  NOT PROVEN rss<2GB@2h" in [line.split(":")[0] for line in lines]
     assert lines[-1] == f"run directory: {out}  (report.html, memory.png)"

@@ -128,7 +128,7 @@ def test_a_replay_without_a_readable_meta_json_has_no_limit(saved, tmp_path, met
 
 
 def test_a_replay_with_no_samples_is_one_error_line_after_the_start(saved, tmp_path):
-    source = tmp_path / "[saved]" / "samples.csv"  # brackets in a path are not markup
+    source = tmp_path / "[bold]" / "samples.csv"  # brackets in a path are not markup
     source.parent.mkdir()
     source.write_text(saved.read_text().splitlines()[0] + "\n")  # the header alone
     out = tmp_path / "run"
