@@ -34,8 +34,9 @@ def saved(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def replayed(saved, tmp_path_factory):
-    out = tmp_path_factory.mktemp("watch-replay") / "run"
-    ran = leakhunt("watch", "--replay", saved, "--expect", "rss<2GB", "--out", out)
+    cwd = tmp_path_factory.mktemp("watch-replay")
+    out = cwd / "run"
+    ran = leakhunt("watch", "--replay", saved, "--expect", "rss<2GB", "--out", "run", cwd=cwd)
     return ran, out, load(out / "meta.json")
 
 
@@ -69,11 +70,11 @@ def test_a_replay_reaches_the_run_with_the_replayed_runs_memory_limit(replayed, 
 def test_progress_goes_to_stderr_and_results_to_stdout(replayed, saved):
     ran, out, _ = replayed
     first, *lines = ran.err_lines
-    assert first == f"watching replay of {saved} until Ctrl-C, every 5 s; writing {out}"
+    assert first == f"watching replay of {saved} until Ctrl-C, every 5 s; writing run"
     assert lines and all(line.startswith("t    0.") and "  RSS " in line for line in lines), lines
     assert ran.out.splitlines()[2].startswith("replay  ")
     assert "  PASS rss<2GB: rss at the end " in ran.out
-    assert ran.out.splitlines()[-1] == f"run directory: {out}  (report.html, memory.png)"
+    assert ran.out.splitlines()[-1] == "run directory: run  (report.html, memory.png)"
     assert (out / "report.html").is_file()
 
 
