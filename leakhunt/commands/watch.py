@@ -94,16 +94,18 @@ def watch_command(
             source: Source = ReplaySource.from_csv(replay)
         else:
             source = _source(pid, unit, match, host, ssh_config, known_hosts, accept_new_host_key, progress)
+        if agent or agent_socket:
+            from leakhunt.agent import check_socket_is_private
+            from leakhunt.agent_socket import default_socket_path
+
+            socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
+            check_socket_is_private(socket_path)  # a missing socket leaves no run directory either
     except BaseException:
         _discard_unused(run_dir.path, out_existed)
         raise
     ask_summary = None
     if agent or agent_socket:
-        from leakhunt.agent import check_socket_is_private, request_summary
-        from leakhunt.agent_socket import default_socket_path
-
-        socket_path = agent_socket or default_socket_path(getattr(source, "pid", None))
-        check_socket_is_private(socket_path)
+        from leakhunt.agent import request_summary
 
         deadline_s = probe_deadline_s(duration_s)
 

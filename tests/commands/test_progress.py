@@ -3,6 +3,7 @@ off one (a line per variant as it finishes, a heartbeat between); a soak's and a
 at least every 10 s of wall time off a terminal; a line while a report is written."""
 
 import io
+import re
 from dataclasses import replace
 
 from rich.console import Console
@@ -46,10 +47,22 @@ def test_on_a_terminal_each_variant_shows_its_runs_done_and_the_total():
             shown.on_done(plan("fixes off", replicate))
         shown.on_done(plan("caps only", 1))
     # The last frame is drawn when the display stops (then erased: it is transient).
-    last = stream.getvalue()
-    assert "fixes off" in last and "2/2 done" in last
-    assert "caps only" in last and "1/2 done" in last
-    assert "3/4 done" in last
+    last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())  # the text, without the terminal's codes
+    for words in ("fixes off", "2/2 done", "caps only", "1/2 done", "all runs", "3/4 done"):
+        assert re.search(rf"(?<!\w){re.escape(words)}(?!\w)", last), words  # as words, nothing glued on
+
+
+def test_on_a_terminal_a_variants_bar_covers_the_simulated_time_of_all_its_replicates():
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with CompareProgress(console, ["fixes off", "caps only"], repeat=2, duration_s=60.0) as shown:
+        shown.on_sample(plan("fixes off", 1), Sample(t_wall_s=1.0, t_sim_s=30.0, rss_bytes=10))
+        shown.on_sample(plan("fixes off", 2), Sample(t_wall_s=1.0, t_sim_s=45.0, rss_bytes=10))
+        shown.on_sample(plan("fixes off", 1), Sample(t_wall_s=2.0, t_sim_s=40.0, rss_bytes=10))
+        shown.on_sample(plan("caps only", 1), Sample(t_wall_s=1.0, t_sim_s=5.0, rss_bytes=10))
+        shown.on_done(plan("fixes off", 2))
+        # What each bar draws: its replicates' time together, out of repeat x duration.
+        bars = {task.description.strip(): (task.completed, task.total) for task in shown._progress.tasks}
+    assert bars == {"fixes off": (85.0, 120.0), "caps only": (5.0, 120.0), "all runs": (1, 4)}
 
 
 def test_a_watch_off_a_terminal_prints_a_line_every_ten_seconds_of_the_run_however_fast_samples_come():
