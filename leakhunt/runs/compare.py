@@ -79,7 +79,7 @@ def plan_runs(options: SoakOptions, *, ablation: bool, repeat: int) -> list[tupl
                 scenario=scenario,
                 variant=variant.label,
                 probe_in_flight=1,
-                probe_interval_s=options.probe_interval_s if probed and replicate == 1 else 0.0,
+                probe_interval_s=options.probe_interval_s if probed and replicate == 1 else None,
                 replicate=replicate if repeat > 1 else None,
             )))  # fmt: skip
     return plans
