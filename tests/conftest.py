@@ -105,3 +105,14 @@ def tiny_tmpfs(tmp_path):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], check=True)
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def broken_pandas(tmp_path, monkeypatch):
+    """A pandas first on PYTHONPATH that fails at import: a target child dies at start with
+    "ImportError: this pandas is broken on purpose" (this process has its own pandas already)."""
+    broken = tmp_path / "broken"
+    (broken / "pandas").mkdir(parents=True)
+    (broken / "pandas" / "__init__.py").write_text('raise ImportError("this pandas is broken on purpose")\n')
+    monkeypatch.setenv("PYTHONPATH", str(broken))
+    return broken

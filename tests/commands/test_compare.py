@@ -143,11 +143,7 @@ def test_a_saved_comparison_without_out_goes_to_reports_named_saved(ablation, tm
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-compare-saved", out.name), out.name
 
 
-def test_a_target_that_cannot_start_stops_the_comparison_with_its_error(tmp_path, monkeypatch):
-    broken = tmp_path / "broken"
-    (broken / "pandas").mkdir(parents=True)
-    (broken / "pandas" / "__init__.py").write_text('raise ImportError("this pandas is broken on purpose")\n')
-    monkeypatch.setenv("PYTHONPATH", str(broken))
+def test_a_target_that_cannot_start_stops_the_comparison_with_its_error(tmp_path, broken_pandas):
     out = tmp_path / "cmp"
     ran = leakhunt("compare", "--baseline", "--scenario", "smoke", "--minutes", "0.5", "--repeat", "1",
                    "--jobs", "1", "--probe-interval", "0", "--out", out)  # fmt: skip

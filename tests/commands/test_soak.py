@@ -130,11 +130,7 @@ def test_without_out_the_run_goes_to_reports_named_by_time_command_and_label(jso
     assert (meta["interval_s"], meta["allow_unproven"], meta["search_limit"]) == (5.0, False, 2_000_000)
 
 
-def test_a_target_that_cannot_start_is_one_line_with_its_error_and_exit_1(tmp_path, monkeypatch):
-    broken = tmp_path / "broken"
-    (broken / "pandas").mkdir(parents=True)
-    (broken / "pandas" / "__init__.py").write_text('raise ImportError("this pandas is broken on purpose")\n')
-    monkeypatch.setenv("PYTHONPATH", str(broken))
+def test_a_target_that_cannot_start_is_one_line_with_its_error_and_exit_1(tmp_path, broken_pandas):
     out = tmp_path / "run"
     ran = leakhunt("soak", "--scenario", "smoke", "--minutes", "1", "--probe-interval", "0", "--out", out)
     assert (ran.code, ran.out) == (1, "")

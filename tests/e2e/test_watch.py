@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import HELPERS, start
 from tests.e2e.conftest import assert_real_figure, leakhunt, load_json, start_leakhunt
 from tests.e2e.test_errors import assert_one_line_usage_error
-from tests.helpers.processes import spawn, stop
+from tests.helpers.processes import spawn, stop, under_agent
 from tests.helpers.systemctl import install_systemctl
 
 MB = 1e6
@@ -595,13 +595,7 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
     # than the 50 ms interval and the 100 ms probe interval, so probes come due during a walk,
     # and well within the 5 s probe deadline of a 10 s watch even on a loaded host (300,000
     # took over 5 s at a load of 9 and no probe was kept).
-    service = spawn(
-        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "100000"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    service = under_agent("agent_child.py", "100000")
     out, interval_s = tmp_path / "run", 0.05
     try:
         assert service.stdout.readline().strip() == "ready"
@@ -631,13 +625,7 @@ def test_probes_longer_than_the_interval_leave_one_row_per_due_time(tmp_path):
 def test_a_probe_still_counting_when_the_watch_ends_is_killed_at_its_deadline_not_waited_for(tmp_path):
     # Two million dicts: a walk takes longer than the 5 s deadline of a 4 s watch (half of it, at
     # least 5 s), so the watch ends one deadline after its duration at most, and says why.
-    service = spawn(
-        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "2000000"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    service = under_agent("agent_child.py", "2000000")
     out = tmp_path / "run"
     try:
         assert service.stdout.readline().strip() == "ready"

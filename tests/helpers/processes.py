@@ -21,7 +21,9 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from leakhunt.sampling.lifeline import dies_with_parent
@@ -36,6 +38,13 @@ def spawn(args: Sequence[str] | str, **popen_kwargs: Any) -> subprocess.Popen:
     )
     _running.append(process)
     return process
+
+
+def under_agent(helper: str, *args: str) -> subprocess.Popen:
+    """A helper service of tests/helpers run under `python -m leakhunt.agent`, spoken to on its
+    stdin and stdout (text); its stderr dropped."""
+    service = [sys.executable, "-m", "leakhunt.agent", "--", str(Path(__file__).parent / helper), *args]
+    return spawn(service, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -30,7 +30,7 @@ from leakhunt.sampling.replay import ReplaySource
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RESERVE, RunDir
 from tests.conftest import start
-from tests.helpers.processes import spawn, stop
+from tests.helpers.processes import spawn, stop, under_agent
 from tests.helpers.systemctl import install_systemctl
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
@@ -186,13 +186,7 @@ def test_a_log_line_written_as_the_watch_ends_is_marked_too(tmp_path):
 
 @pytest.fixture
 def service_under_the_agent():
-    service = spawn(
-        [sys.executable, "-m", "leakhunt.agent", "--", str(HELPERS / "agent_child.py"), "1000"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    service = under_agent("agent_child.py", "1000")
     assert service.stdout.readline().strip() == "ready"
     yield service
     stop(service)

@@ -68,12 +68,7 @@ def test_a_seed_beyond_what_pythonhashseed_takes_still_starts_the_child(tmp_path
     assert message is not None and message["op"] == "ready", (tmp_path / "target.log").read_text()
 
 
-def test_a_child_that_cannot_start_is_told_by_its_own_error_and_its_log(tmp_path, monkeypatch):
-    # A pandas the child imports at start and that fails there; this process has its own already.
-    broken = tmp_path / "broken"
-    (broken / "pandas").mkdir(parents=True)
-    (broken / "pandas" / "__init__.py").write_text('raise ImportError("this pandas is broken on purpose")\n')
-    monkeypatch.setenv("PYTHONPATH", str(broken))
+def test_a_child_that_cannot_start_is_told_by_its_own_error_and_its_log(tmp_path, broken_pandas):
     log = tmp_path / "target.log"
     target = TargetProcess(config(), log)
     assert first_message(target) is None
