@@ -54,7 +54,8 @@ bench: $(STAMP)
 # on 2 cores, so it is not part of `make test`; mutmut keeps each mutant's result in mutants/ and
 # reruns only what changed, and MUTANTS limits a run, e.g. make mutate MUTANTS='leakhunt.fleet.*'.
 # SAMPLE=N checks a seeded random sample of N mutants a package (benchmarks/mutation_sample.py),
-# under an hour for N=100, and the scores then carry a 95 % interval.
+# under an hour for N=100, and the scores then carry a 95 % interval. Either way the score of each
+# package checked is written into benchmarks/results.md's table, with the date and the run's time.
 MUTANTS ?=
 SAMPLE ?=
 # When make started: the score's section in results.md says how long it took.
