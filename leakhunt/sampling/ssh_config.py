@@ -448,16 +448,15 @@ def _result(resolver: _Resolver) -> ResolvedHost:
         key_alias=host_key_alias or resolver.alias,
     )
 
+    def tilde(raw: str, keyword: str = "") -> str:
+        return str(home) + raw[1:] if raw.startswith("~") else raw
+
     def path(raw: str, keyword: str, where: str | None = None) -> str:
-        expanded = str(home) + raw[1:] if raw.startswith("~") else raw
-        return _percent(_environment(expanded, where or sources.get(keyword, "ssh config")), tokens)
+        return _percent(_environment(tilde(raw), where or sources.get(keyword, "ssh config")), tokens)
 
     def paths(keyword: str, default: tuple[str, ...], expand: Callable[[str, str], str]) -> list[str]:
         raw = resolver.values.get(keyword, list(default))
         return [] if raw == ["none"] else [expand(p, keyword) for p in raw]
-
-    def tilde(raw: str, keyword: str) -> str:
-        return str(home) + raw[1:] if raw.startswith("~") else raw
 
     given = resolver.lists.get("identityfile", {})
     identity_files = [
