@@ -17,4 +17,4 @@ def serve_at_rate(handle: Callable[[int], None], rate_per_s: float, *, step_s: f
         for _ in range(max(1, round(rate_per_s * step_s))):
             handle(n)
             n += 1
-        time.sleep(max(0.0, started + k * step_s - time.monotonic()))
+        time.sleep(max(0.0, started + k * step_s - time.monotonic()))  # the pace under test, not a wait
