@@ -143,9 +143,7 @@ def judge(
         reason = f"grows {interval}, within {bound_text}"
     elif high <= bound:
         verdict = Verdict.INCONCLUSIVE
-        reason = (
-            f"grows {interval}: above zero, but not clear of {band_text}: sample longer or more often"
-        )
+        reason = f"grows {interval}: above zero, but not clear of {band_text}: sample longer or more often"
     else:
         verdict = Verdict.INCONCLUSIVE
         reason = f"grows {interval}, an interval that straddles {bound_text}: sample longer or more often"

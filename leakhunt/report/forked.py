@@ -10,6 +10,7 @@ fork, one core, or we are a forked child already, everything runs here, in order
 
 import json
 import os
+import select
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,29 +27,39 @@ def workers() -> int:
 
 def run_all(tasks: Sequence[Callable[[], Any]], jobs: int | None = None) -> list[Any]:
     """Each task's result as JSON would carry it, in order; at most `jobs` (default: the cores)
-    at once, one of them in this process."""
+    at once. This process takes the first task itself while jobs - 1 children take others, then
+    keeps `jobs` children drawing until every task is done."""
     jobs = min(jobs or workers(), workers(), len(tasks))
     if jobs <= 1:
         return [_plain(task()) for task in tasks]
     results: list[Any] = [None] * len(tasks)
-    pending: list[tuple[int, int, int]] = []  # (index, pid, read fd)
+    running: dict[int, tuple[int, int, list[bytes]]] = {}  # read fd -> (index, pid, chunks)
     redo: list[int] = []
-    queue = list(range(len(tasks)))
-    # This process takes the first task itself; the children take the rest, jobs - 1 at a time.
-    mine = queue.pop(0)
-    while queue and len(pending) < jobs - 1:
-        pending.append(_fork(tasks, queue.pop(0)))
-    results[mine] = _plain(tasks[mine]())
-    while pending:
-        index, pid, fd = pending.pop(0)
-        ok, value = _collect(pid, fd)
-        if ok:
-            results[index] = value
-        else:
-            redo.append(index)
-        if queue:
-            pending.append(_fork(tasks, queue.pop(0)))
-    for index in redo:
+    queue = list(range(1, len(tasks)))
+    while queue and len(running) < jobs - 1:
+        _start(tasks, queue.pop(0), running)
+    try:
+        results[0] = _plain(tasks[0]())
+    except BaseException:
+        _abandon(running)
+        raise
+    while running or queue:
+        while queue and len(running) < jobs:
+            _start(tasks, queue.pop(0), running)
+        # Whichever child writes first is read first: one child's large answer never holds up another.
+        readable, _, _ = select.select(list(running), [], [])
+        for fd in readable:
+            index, pid, chunks = running[fd]
+            if chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+                continue
+            del running[fd]
+            ok, value = _collect(pid, fd, chunks)
+            if ok:
+                results[index] = value
+            else:
+                redo.append(index)
+    for index in sorted(redo):
         results[index] = _plain(tasks[index]())  # here, where its error is said as it should be
     return results
 
@@ -58,7 +69,9 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _fork(tasks: Sequence[Callable[[], Any]], index: int) -> tuple[int, int, int]:
+def _start(
+    tasks: Sequence[Callable[[], Any]], index: int, running: dict[int, tuple[int, int, list[bytes]]]
+) -> None:
     global _in_child
     read_fd, write_fd = os.pipe()
     arrange = dies_with_parent(signal.SIGKILL)  # a killed leakhunt leaves no child drawing
@@ -75,16 +88,21 @@ def _fork(tasks: Sequence[Callable[[], Any]], index: int) -> tuple[int, int, int
             data = b""
         write_and_leave(write_fd, data, code)
     os.close(write_fd)
-    return index, pid, read_fd
+    running[read_fd] = (index, pid, [])
 
 
-def _collect(pid: int, fd: int) -> tuple[bool, Any]:
-    chunks = []
-    try:
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-    finally:
+def _abandon(running: dict[int, tuple[int, int, list[bytes]]]) -> None:
+    """Children whose answers nobody will read: stopped and waited for, so none is left behind."""
+    for fd, (_, pid, _) in running.items():
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
         os.close(fd)
+    running.clear()
+
+
+def _collect(pid: int, fd: int, chunks: list[bytes]) -> tuple[bool, Any]:
+    """The answer of a child whose pipe has ended: (True, value), or (False, None) when it failed."""
+    os.close(fd)
     _, status = os.waitpid(pid, 0)
     if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
         return False, None

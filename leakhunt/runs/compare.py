@@ -24,13 +24,10 @@ from leakhunt.analysis.growth import Growth
 from leakhunt.analysis.student import t_critical_95
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, Judgement, judge, limit_text
 from leakhunt.errors import UsageError
-from leakhunt.report.forked import run_all
-from leakhunt.report.html import render_comparison_html
-from leakhunt.report.plots import plot_comparison
-from leakhunt.runs.finish import analyse_run, finish_run, open_run
 from leakhunt.runs.soak import SoakOptions, SoakResult, interrupts_stop_runs, run_soak
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import NotARunFile, RunDir, read_json_file, write_atomic
+from leakhunt.sampling.target_server import TargetServer, target_server
 from leakhunt.units import format_mb
 from leakhunt.workload.names import FIXES
 
@@ -107,14 +104,23 @@ def run_baseline_comparison(
         run_dir = RunDir.create("soak", name, comparison_dir.path / name)
         plans.append((replace(planned, out=run_dir.path), run_dir))
 
-    def run_one(plan: SoakOptions, run_dir: RunDir) -> SoakResult:
-        result = run_soak(plan, run_dir=run_dir, on_sample=partial(on_sample, plan) if on_sample else None)
+    def run_one(plan: SoakOptions, run_dir: RunDir, server: TargetServer) -> SoakResult:
+        result = run_soak(
+            plan,
+            run_dir=run_dir,
+            on_sample=partial(on_sample, plan) if on_sample else None,
+            start_target=server.start,
+        )
         if on_done is not None:
             on_done(plan)
         return result
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_one, plan, run_dir) for plan, run_dir in plans]
+    # Every run has the seed of options.scenario: one warmed interpreter forks all their targets.
+    with (
+        target_server(options.scenario.seed, comparison_dir.file("target-server.log")) as server,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
+        futures = [pool.submit(run_one, plan, run_dir, server) for plan, run_dir in plans]
         try:
             with interrupts_stop_runs():
                 return [future.result() for future in futures]
@@ -472,6 +478,13 @@ def render_comparison(
 ) -> dict[str, Any]:
     """Write comparison.json, comparison.png and report.html; with `finish_runs`, each run's own
     report too (runs made for this comparison). Saved runs are read, never rewritten."""
+    # Imported here: pandas, scipy and matplotlib take a second, which compare spends on the runs
+    # first (its command imports them in a thread meanwhile: runs/warm.py).
+    from leakhunt.report.forked import run_all
+    from leakhunt.report.html import render_comparison_html
+    from leakhunt.report.plots import plot_comparison
+    from leakhunt.runs.finish import analyse_run, finish_run
+
     if finish_runs:
         # One report per run, side by side: each child hands back the summary it wrote.
         summaries = run_all([partial(finish_run, run_dir) for run_dir in run_dirs])
@@ -504,6 +517,8 @@ def render_comparison(
 
 def comparison_runs(comparison_dir: Path) -> list[RunDir]:
     """The runs of a saved comparison, in their recorded order."""
+    from leakhunt.runs.finish import open_run
+
     path = Path(comparison_dir) / COMPARISON
     data = read_json_file(path)
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):

@@ -19,7 +19,7 @@ from typing import Any
 
 from leakhunt import __version__
 from leakhunt.runs.own_cost import OwnCpu
-from leakhunt.sampling.child import ProcessMeter, TargetProcess
+from leakhunt.sampling.child import ProcessMeter, Target, TargetProcess
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RunDir, WriteFailed
 from leakhunt.units import format_bytes
@@ -61,7 +61,7 @@ class SoakResult:
     start_failure: str | None = None  # what a child that never became ready said
 
 
-_active_targets: set[TargetProcess] = set()
+_active_targets: set[Target] = set()
 _active_lock = threading.Lock()
 _stopping = threading.Event()
 
@@ -130,8 +130,11 @@ def run_soak(
     *,
     on_sample: Callable[[Sample], None] | None = None,
     run_dir: RunDir | None = None,
+    start_target: Callable[[dict[str, Any], Path], Target] = TargetProcess,
 ) -> SoakResult:
-    """Run the scenario for `options.duration_s` simulated seconds; the run directory holds all."""
+    """Run the scenario for `options.duration_s` simulated seconds; the run directory holds all.
+
+    `start_target(config, log_path)` starts the child (compare's fork server: runs of one seed)."""
     scenario = options.scenario
     label = run_label(scenario)
     run_dir = run_dir or RunDir.create("soak", label, options.out)
@@ -149,7 +152,7 @@ def run_soak(
     }
     wall_start_s = time.monotonic()
     own_cpu = OwnCpu()
-    target = TargetProcess(config, run_dir.file("target.log"))
+    target = start_target(config, run_dir.file("target.log"))
     with _active_lock:
         _active_targets.add(target)
     meter: ProcessMeter | None = None

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 
@@ -106,36 +106,24 @@ def error_line(log_text: str) -> str:
     return chosen if len(chosen) <= LOG_LINE_CHARS else chosen[: LOG_LINE_CHARS - 3] + "..."
 
 
-class TargetProcess:
-    """The soak target as a child process speaking the barrier protocol of workload.target."""
+def hash_seed_env(seed: int) -> dict[str, str]:
+    """The environment of a target of `seed`: the same seed must draw the same curve, and string
+    hashes order sets and dicts, and so the allocations the model makes."""
+    return {**os.environ, "PYTHONHASHSEED": str(seed % HASH_SEEDS)}
 
-    def __init__(self, config: dict[str, Any], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        # The same seed must draw the same curve: string hashes order sets and dicts, and so the
-        # allocations the model makes.
-        hash_seed = int(config["scenario"].get("seed", 0)) % HASH_SEEDS
-        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
-        argv, env = python_command("leakhunt.workload.target", env)
-        self.process = subprocess.Popen(
-            [*argv, json.dumps(config)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            bufsize=1,
-            # Its own session: Ctrl-C reaches the parent only, which stops the child cleanly.
-            start_new_session=True,
-            # A SIGKILLed parent stops nobody: the kernel does, instead of the next barrier.
-            preexec_fn=dies_with_parent(signal.SIGKILL),
-            env=env,
-        )
-        self.pid = self.process.pid
+
+class Target:
+    """The parent's end of a soak target speaking the barrier protocol of workload.target, over
+    `stdin` and `stdout` (text, line-buffered); `pid` is the process sampled from outside."""
+
+    pid: int
+    log_path: Path
+    stdin: IO[str]
+    stdout: IO[str]
 
     def messages(self) -> Iterator[dict[str, Any]]:
         """Protocol messages until the child closes its end."""
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+        for line in self.stdout:
             try:
                 yield json.loads(line)
             except json.JSONDecodeError:
@@ -154,18 +142,55 @@ class TargetProcess:
     def release(self) -> None:
         """Let the child go on from a barrier; nothing when it is gone (stopped by Ctrl-C in
         another thread, or dead): the end of its pipe then ends the run's loop."""
-        assert self.process.stdin is not None
         with contextlib.suppress(BrokenPipeError):
-            self.process.stdin.write("\n")
-            self.process.stdin.flush()
+            self.stdin.write("\n")
+            self.stdin.flush()
 
     def terminate(self) -> None:
         """Ask the child to end; safe from any thread, while another reads its pipe."""
+        raise NotImplementedError
+
+    def stop(self, timeout_s: float = 5.0) -> int | None:
+        """Terminate (then kill) the child; its exit code."""
+        raise NotImplementedError
+
+    def _close_streams(self) -> None:
+        for stream in (self.stdin, self.stdout):
+            # A broken pipe on close means the child is gone, which is what we want.
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+class TargetProcess(Target):
+    """The soak target as a fresh interpreter: `python -P -m leakhunt.workload.target CONFIG`."""
+
+    def __init__(self, config: dict[str, Any], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        env = hash_seed_env(int(config["scenario"].get("seed", 0)))
+        argv, env = python_command("leakhunt.workload.target", env)
+        self.process = subprocess.Popen(
+            [*argv, json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
+            # Its own session: Ctrl-C reaches the parent only, which stops the child cleanly.
+            start_new_session=True,
+            # A SIGKILLed parent stops nobody: the kernel does, instead of the next barrier.
+            preexec_fn=dies_with_parent(signal.SIGKILL),
+            env=env,
+        )
+        self.pid = self.process.pid
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+
+    def terminate(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
-        """Terminate (then kill) the child; its exit code."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -173,10 +198,6 @@ class TargetProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                # A broken pipe on close means the child is gone, which is what we want.
-                with contextlib.suppress(OSError):
-                    stream.close()
+        self._close_streams()
         self._log.close()
         return self.process.returncode

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import theilslopes
 
-from leakhunt.analysis.attribution import accumulation_points, attribute, rank_growing_types, what_grows
+from leakhunt.analysis.attribution import (
+    accumulation_points,
+    attribute,
+    rank_growing_types,
+    theil_sen_slope,
+    what_grows,
+)
 from leakhunt.sampling.child import read_status_bytes
 from tests.helpers.processes import spawn
 
@@ -563,3 +570,15 @@ def test_a_python_share_above_100_percent_is_shown_as_measured_with_its_reason()
         "Python objects explain 151% of the RSS growth (93.9 MB/min of 62 MB/min)"
     )
     assert any(note.startswith("Shares above 100 %") for note in found["notes"])
+
+
+def test_the_theil_sen_slope_is_scipys_on_ties_steps_outliers_and_repeated_times():
+    rng = np.random.default_rng(7)
+    cases = [
+        (np.arange(6.0), np.array([0, 5, 5, 5, 5, 5.0])),  # a step: most pairs flat
+        (np.array([0, 1, 1, 2, 3, 3, 4.0]), rng.normal(size=7)),  # repeated times are left out
+        (np.arange(8.0), np.arange(8.0) * 3 + np.array([0, 0, 0, 0, 0, 0, 0, 1e9])),  # an outlier
+    ]
+    cases += [(np.sort(rng.uniform(0, 60, n)), rng.normal(0, 1e6, n).cumsum()) for n in range(3, 40)]
+    for t, values in cases:
+        assert theil_sen_slope(t, values) == pytest.approx(theilslopes(values, t)[0], rel=1e-12, abs=1e-12)

@@ -1,6 +1,7 @@
 """forked.py: pieces of a report made side by side in forked children, handed back in order as
 JSON carries them; a piece a child could not make is made again here, where its error is said."""
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -23,6 +24,26 @@ def test_results_come_back_in_order_from_other_processes_as_json_carries_them():
 def test_at_most_jobs_run_at_once_and_one_job_runs_everything_here():
     assert {pid for pid in run_all([os.getpid] * 3, jobs=1)} == {os.getpid()}
     assert len(set(run_all([os.getpid] * 3, jobs=2))) == 3  # this process, then a child at a time
+
+
+def test_after_its_own_piece_this_process_keeps_jobs_children_drawing_at_once():
+    # Each child's piece waits for another child to reach the same point: pieces drawn one child
+    # at a time would break the barrier (its timeout), fail in their children, and be redone
+    # here, where the barrier breaks again and raises.
+    barrier = multiprocessing.get_context("fork").Barrier(2)
+    pids = run_all([os.getpid] + [lambda: (barrier.wait(timeout=60), os.getpid())[1]] * 4, jobs=2)
+    assert pids[0] == os.getpid() and len(set(pids)) == 5
+
+
+def test_a_failure_in_this_process_s_own_piece_leaves_no_child_behind():
+    before = set(_children())
+
+    def fails() -> None:
+        raise ValueError("this figure cannot be drawn")
+
+    with pytest.raises(ValueError, match="cannot be drawn"):
+        run_all([fails, lambda: multiprocessing.get_context("fork").Event().wait(60)], jobs=2)
+    assert set(_children()) == before
 
 
 def test_a_piece_that_fails_in_its_child_is_made_again_here_and_raises_its_own_error(tmp_path: Path):
