@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ import psutil
 
 from leakhunt.sampling.store import RunDir
 from tests.e2e.conftest import leakhunt, start_leakhunt
+from tests.helpers.processes import wait_for_exit
 
 FILLER_BYTES = 450 * 1024  # of the 1 MiB tmpfs: the run directory's reserve and ~300 kB remain
 
@@ -110,22 +110,6 @@ def test_corrupt_run_files_and_a_torn_row_when_re_rendered(tmp_path):
     summary = json.loads(leakhunt("report", str(copy), "--json", check_rc=0).stdout)
     assert summary["peak_rss_bytes"] > 10e6 and summary["n_samples"] == len(RunDir(source).read_samples())
     assert any("torn last row" in note for note in summary["file_notes"])
-
-
-# A bound on waiting, not a measured time: without the lifeline the child lives for minutes.
-DEATH_DEADLINE_S = 30.0
-
-
-def wait_for_exit(pid: int) -> bool:
-    """True once `pid` has exited (a pidfd becomes readable), False at the deadline."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([pidfd], [], [], DEATH_DEADLINE_S)[0])
-    finally:
-        os.close(pidfd)
 
 
 def test_a_sigkilled_soak_takes_its_target_with_it_and_re_renders_as_cut_off(tmp_path):

@@ -19,6 +19,7 @@ start them with `dies_with_parent`, as spawn would.
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -101,3 +102,19 @@ def sigterm_interrupts() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+# A bound on waiting, not a measured time: without the lifeline the child lives for minutes.
+DEATH_DEADLINE_S = 30.0
+
+
+def wait_for_exit(pid: int) -> bool:
+    """True once `pid` has exited (a pidfd becomes readable), False at the deadline."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], DEATH_DEADLINE_S)[0])
+    finally:
+        os.close(pidfd)
