@@ -22,6 +22,10 @@ OI_PERIOD_S = 300
 EPOCH_S = 1_761_782_400
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+# What pd.to_datetime(seconds, unit="s", utc=True) makes (microseconds in pandas 3, nanoseconds
+# in 2), built without it: to_datetime took half of each fetch's frame, 1 s of an ablation's CPU.
+TIME_DTYPE = pd.to_datetime(np.array([0]), unit="s", utc=True).dtype
+_TICKS_PER_S = int(np.timedelta64(1, "s") / np.timedelta64(1, TIME_DTYPE.unit))
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -89,9 +93,11 @@ class SyntheticFeed:
         values = _unit_floats(keys)
         values[:, : min(4, values.shape[1])] = 100.0 * (1.0 + 0.01 * values[:, :4])
         self._record(index, values[-1])
-        timestamps = pd.to_datetime(index.astype(np.int64) * period_s, unit="s", utc=True)
+        ticks = (index.astype(np.int64) * (period_s * _TICKS_PER_S)).view(f"M8[{TIME_DTYPE.unit}]")
         return pd.DataFrame(
-            values, index=pd.DatetimeIndex(timestamps, name="timestamp"), columns=list(self.columns)
+            values,
+            index=pd.DatetimeIndex(ticks, dtype=TIME_DTYPE, name="timestamp"),
+            columns=list(self.columns),
         )
 
     def fetch_open_interest(self, symbol: str, limit: int, now_s: float) -> list[dict]:

@@ -1,8 +1,10 @@
 """The synthetic exchange: seeded, rolling windows, an overlap knob, a payload that scales."""
 
 import numpy as np
+import pandas as pd
 
-from leakhunt.workload.feed import OHLCV_COLUMNS, SyntheticFeed, payload_columns_for
+from leakhunt.workload.feed import EPOCH_S, OHLCV_COLUMNS, SyntheticFeed, payload_columns_for
+from leakhunt.workload.names import TIMEFRAME_S
 
 
 def test_a_real_exchange_returns_the_newest_candles_so_later_fetches_repeat_most_of_the_window():
@@ -55,3 +57,13 @@ def _served(seed: int) -> int:
 def test_what_a_feed_served_is_the_same_for_the_same_seed_and_differs_for_another():
     assert _served(7) == _served(7) != 0
     assert _served(8) != _served(7)
+
+
+def test_each_candle_is_stamped_as_a_client_parsing_epoch_seconds_with_pandas_stamps_it():
+    feed = SyntheticFeed(seed=3, overlap=1.0)
+    for timeframe, period_s in TIMEFRAME_S.items():
+        frame = feed.fetch_ohlcv("BTC", timeframe, 50, now_s=86_400.0)
+        newest = (EPOCH_S + 86_400) // period_s  # the candle open at that moment, and 49 before it
+        seconds = np.arange(newest - 49, newest + 1) * period_s
+        expected = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True), name="timestamp")
+        pd.testing.assert_index_equal(frame.index, expected, exact=True)
