@@ -478,16 +478,16 @@ def render_comparison(
 ) -> dict[str, Any]:
     """Write comparison.json, comparison.png and report.html; with `finish_runs`, each run's own
     report too (runs made for this comparison). Saved runs are read, never rewritten."""
-    # Imported here: pandas, scipy and matplotlib take a second, which compare spends on the runs
+    # Imported here: pandas and matplotlib take most of a second, which compare spends on the runs
     # first (its command imports them in a thread meanwhile: runs/warm.py).
     from leakhunt.report.forked import run_all
     from leakhunt.report.html import render_comparison_html
     from leakhunt.report.plots import plot_comparison
-    from leakhunt.runs.finish import analyse_run, finish_run
+    from leakhunt.runs.finish import analyse_run, draw_report, write_summary
 
+    analysed = [write_summary(run_dir) for run_dir in run_dirs] if finish_runs else []
     if finish_runs:
-        # One report per run, side by side: each child hands back the summary it wrote.
-        summaries = run_all([partial(finish_run, run_dir) for run_dir in run_dirs])
+        summaries = [each.summary for each in analysed]
     else:
         summaries = [analyse_run(run_dir, meta_overrides=meta_overrides) for run_dir in run_dirs]
     runs = []
@@ -507,7 +507,13 @@ def render_comparison(
     comparison["comparison_dir"] = str(comparison_dir.path)
     comparison["rendered_at"] = datetime.now(UTC).isoformat()
     figure = comparison_dir.file("comparison.png")
-    write_atomic(figure, lambda tmp: plot_comparison(runs, tmp, comparison["runs"]))
+    # The comparison's picture here (the longest piece), each run's report in a child beside it.
+    run_all(
+        [
+            lambda: write_atomic(figure, lambda tmp: plot_comparison(runs, tmp, comparison["runs"])),
+            *(partial(draw_report, each) for each in analysed),
+        ]
+    )
     text = json.dumps(comparison, indent=2, default=str) + "\n"
     write_atomic(comparison_dir.file(COMPARISON), lambda tmp: tmp.write_text(text))
     html = render_comparison_html(comparison, [figure])

@@ -7,6 +7,7 @@ run whose meta.json still says "running" was cut off (its leakhunt was killed): 
 """
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,29 @@ def analyse_run(run_dir: RunDir, *, meta_overrides: dict[str, Any] | None = None
     return _analyse(run_dir, meta_overrides)[0]
 
 
-def finish_run(run_dir: RunDir) -> dict[str, Any]:
-    """Write summary.json, memory.png and report.html; return the summary."""
+@dataclass(frozen=True)
+class Analysed:
+    """A run whose summary.json is written: what drawing its report needs."""
+
+    run_dir: RunDir
+    summary: dict[str, Any]
+    samples: pd.DataFrame
+    meta: dict[str, Any]
+    summaries: list[dict[str, Any]]
+
+
+def write_summary(run_dir: RunDir) -> Analysed:
+    """Analyse the run and write its summary.json (milliseconds: the report's pictures are the cost)."""
     summary, samples, meta, summaries = _analyse(run_dir, None)
     run_dir.write_summary(summary)
+    return Analysed(run_dir, summary, samples, meta, summaries)
+
+
+def draw_report(analysed: Analysed) -> None:
+    """Write memory.png (types.png and holders.png when the probes name what grows) and report.html."""
+    run_dir, summary, samples, meta, summaries = (
+        analysed.run_dir, analysed.summary, analysed.samples, analysed.meta, analysed.summaries,
+    )  # fmt: skip
     figures = [run_dir.file("memory.png")]
     draws = [lambda: write_atomic(figures[0], lambda tmp: plot_run(samples, meta, summary, tmp))]
     attribution = summary.get("attribution")
@@ -79,7 +99,13 @@ def finish_run(run_dir: RunDir) -> dict[str, Any]:
     # A finished report no longer needs the space reserve a run keeps for its last meta.json.
     with contextlib.suppress(OSError):
         run_dir.file(RESERVE).unlink()
-    return summary
+
+
+def finish_run(run_dir: RunDir) -> dict[str, Any]:
+    """Write summary.json, memory.png and report.html; return the summary."""
+    analysed = write_summary(run_dir)
+    draw_report(analysed)
+    return analysed.summary
 
 
 def open_run(path: Path) -> RunDir:

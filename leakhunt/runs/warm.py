@@ -1,6 +1,6 @@
 """The report's imports, taken while a run goes on.
 
-A soak's parent spends its run waiting on the child's barriers, and pandas, scipy and matplotlib
+A soak's parent spends its run waiting on the child's barriers, and pandas and matplotlib
 take about a second to import: imported in a thread beside the sampler loop, they are ready when
 the run ends instead of before it starts. Sampling is tied to simulated time, so the thread can
 delay a barrier's answer but never moves a sample. A failed import is left to the import that

@@ -3,7 +3,7 @@ fresh venv outside it, knows its scenarios and runs a soak from a temporary dire
 
 The wheel is built without build isolation and installed without an index, so the test needs no
 network. Its dependencies come from the test's own environment through a .pth file: installing
-pandas, scipy and matplotlib again would test pip, not leakhunt (docs/decisions.md).
+pandas and matplotlib again would test pip, not leakhunt (docs/decisions.md).
 """
 
 import os
