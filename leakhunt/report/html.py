@@ -234,7 +234,10 @@ def page(title: str, body: str) -> str:
     )
 
 
-def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list[Path]) -> str:
+def render_run_html(
+    meta: dict[str, Any], summary: dict[str, Any], figures: list[Path], *, note: str | None = None
+) -> str:
+    """A run's page; `note` stands where its figures would be (a replicate compare drew none of)."""
     label = meta.get("label", "run")
     parts = [f"<h1>leakhunt {_e(meta.get('command', ''))}: {_e(label)}</h1>"]
     if summary.get("headline"):
@@ -245,6 +248,8 @@ def render_run_html(meta: dict[str, Any], summary: dict[str, Any], figures: list
     if summary.get("thresholds"):
         parts.append(f"<p><small>{_e(summary['thresholds'])}</small></p>")
     parts.extend(inline_png(figure) for figure in figures)
+    if note:
+        parts.append(f"<p>{_e(note)}</p>")
     parts.append(criteria_section(summary.get("criteria") or []))
     parts.append(attribution_section(summary.get("attribution")))
     events = [e for e in meta.get("events", []) if e.get("kind") != "cleanup"]
@@ -335,9 +340,17 @@ def render_comparison_html(comparison: dict[str, Any], figures: list[Path]) -> s
     for entry in comparison["runs"]:
         if entry.get("criteria"):
             parts.append(f"<h2>{_e(entry['label'])}</h2>" + criteria_section(entry["criteria"]))
+    replicated = any(len(e.get("run_dirs") or []) > 1 for e in comparison["runs"])
     parts.append(
         "<h2>Runs</h2><p>Each run's own report.html sits in its directory: "
         + ", ".join(_e(Path(e["run_dir"]).name) for e in comparison["runs"])
-        + ".</p>"
+        + "."
+        + (
+            " The other replicates' reports have their figures and no pictures (their curves are in"
+            " the bands above); <code>leakhunt report DIR</code> draws a replicate's."
+            if replicated
+            else ""
+        )
+        + "</p>"
     )
     return page("leakhunt compare", "".join(parts))

@@ -508,10 +508,15 @@ def render_comparison(
     comparison["rendered_at"] = datetime.now(UTC).isoformat()
     figure = comparison_dir.file("comparison.png")
     # The comparison's picture here (the longest piece), each run's report in a child beside it.
+    # A replicate after the first has no pictures: its curve is in its variant's band, and drawing
+    # them was a third of an ablation's report (benchmarks/results.md).
     run_all(
         [
             lambda: write_atomic(figure, lambda tmp: plot_comparison(runs, tmp, comparison["runs"])),
-            *(partial(draw_report, each) for each in analysed),
+            *(
+                partial(draw_report, each, pictures=(each.meta.get("replicate") or 1) == 1)
+                for each in analysed
+            ),
         ]
     )
     text = json.dumps(comparison, indent=2, default=str) + "\n"

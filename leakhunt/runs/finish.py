@@ -72,8 +72,26 @@ def write_summary(run_dir: RunDir) -> Analysed:
     return Analysed(run_dir, summary, samples, meta, summaries)
 
 
-def draw_report(analysed: Analysed) -> None:
-    """Write memory.png (types.png and holders.png when the probes name what grows) and report.html."""
+def draw_report(analysed: Analysed, *, pictures: bool = True) -> None:
+    """Write memory.png (types.png and holders.png when the probes name what grows) and report.html;
+    without `pictures`, report.html alone, saying how to draw them."""
+    run_dir = analysed.run_dir
+    figures = _draw_pictures(analysed) if pictures else []
+    note = None
+    if not pictures:
+        note = (
+            "No pictures: compare draws those of each variant's first replicate; "
+            f"`leakhunt report {run_dir.path}` draws this run's."
+        )
+    html = render_run_html(analysed.meta, analysed.summary, figures, note=note)
+    write_atomic(run_dir.file("report.html"), lambda tmp: tmp.write_text(html))
+    # A finished report no longer needs the space reserve a run keeps for its last meta.json.
+    with contextlib.suppress(OSError):
+        run_dir.file(RESERVE).unlink()
+
+
+def _draw_pictures(analysed: Analysed) -> list[Path]:
+    """memory.png, and types.png and holders.png when the probes name what grows; their paths."""
     run_dir, summary, samples, meta, summaries = (
         analysed.run_dir, analysed.summary, analysed.samples, analysed.meta, analysed.summaries,
     )  # fmt: skip
@@ -94,11 +112,7 @@ def draw_report(analysed: Analysed) -> None:
         figures.append(holders_png)
         draws.append(lambda: write_atomic(holders_png, lambda tmp: plot_holders(points, tmp, time_axis=axis)))
     run_all(draws)  # side by side: each figure is a second of one core's drawing
-    html = render_run_html(meta, summary, figures)
-    write_atomic(run_dir.file("report.html"), lambda tmp: tmp.write_text(html))
-    # A finished report no longer needs the space reserve a run keeps for its last meta.json.
-    with contextlib.suppress(OSError):
-        run_dir.file(RESERVE).unlink()
+    return figures
 
 
 def finish_run(run_dir: RunDir) -> dict[str, Any]:

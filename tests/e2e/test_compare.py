@@ -195,6 +195,12 @@ def test_repeats_join_one_row_whose_interval_holds_their_spread(tmp_path):
         assert (
             growth["ci_low_bytes_per_min"] <= min(slopes) and max(slopes) <= growth["ci_high_bytes_per_min"]
         )
+    # Each variant's first replicate has its pictures; the others their page, pointing to them.
+    assert (out / "baseline-r1" / "memory.png").is_file() and (out / "all-fixes-r1" / "memory.png").is_file()
+    for later in ("baseline-r2", "all-fixes-r2"):
+        assert not (out / later / "memory.png").exists()
+        assert "No pictures" in (out / later / "report.html").read_text()
+    assert "leakhunt report DIR</code> draws a replicate" in (out / "report.html").read_text()
     # Re-rendered from its files, the comparison finds every replicate again.
     leakhunt("report", str(out), check_rc=0)
     assert load_json(out / "comparison.json")["runs"][0]["growth"] == comparison["runs"][0]["growth"]

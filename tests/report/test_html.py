@@ -880,3 +880,17 @@ def test_a_comparison_page_has_each_variant_with_what_it_removes_and_how_it_was_
     page = parse(render_comparison_html({"runs": [bare]}, []))
     assert [li.text for li in page.all("li")] == ["a: LEAK (words), . "]
     assert page.all("p")[0].text == "" and len(page.all("p")) == 2
+
+
+def test_a_comparison_of_replicates_says_where_their_reports_are_and_how_to_draw_their_pictures():
+    runs = [
+        {**comparison_entry("fixes-off", "LEAK", None), "run_dirs": ["/c/baseline-r1", "/c/baseline-r2"]},
+        {**comparison_entry("caps-only", "STABLE", 95.6), "run_dirs": ["/c/caps-only-r1", "/c/caps-only-r2"]},
+    ]
+    runs[0]["run_dir"], runs[1]["run_dir"] = "/c/baseline-r1", "/c/caps-only-r1"
+    page = parse(render_comparison_html({"runs": runs}, []))
+    assert page.all("p")[-1].text == (
+        "Each run's own report.html sits in its directory: baseline-r1, caps-only-r1. The other "
+        "replicates' reports have their figures and no pictures (their curves are in the bands "
+        "above); leakhunt report DIR draws a replicate's."
+    )

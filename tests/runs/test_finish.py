@@ -2,6 +2,7 @@
 the child's own words, as a failed run (exit 1) rather than an empty one; a finished run has its
 summary, picture and page; a run cut off says so at its last sample."""
 
+import html
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from leakhunt.analysis.synthetic import service_at_rest
 from leakhunt.errors import FAILED, RunError, UsageError
-from leakhunt.runs.finish import analyse_run, finish_run, open_run
+from leakhunt.runs.finish import analyse_run, draw_report, finish_run, open_run, write_summary
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RESERVE, RunDir
 from tests.e2e.conftest import assert_real_figure
@@ -56,6 +57,22 @@ def test_a_finished_run_has_its_summary_its_picture_and_its_page_and_gives_back_
     assert summary["verdict_label"] in (tmp_path / "run" / "report.html").read_text()
     assert not (tmp_path / "run" / RESERVE).exists()
     assert not (tmp_path / "run" / "types.png").exists()  # no probes, no picture of types
+
+
+def test_a_report_without_pictures_is_its_page_saying_how_to_draw_them_and_gives_back_its_reserve(tmp_path):
+    saved_run(tmp_path / "run", {"exit_reason": "completed", "time_axis": "t_sim_s"})
+    analysed = write_summary(open_run(tmp_path / "run"))
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["verdict"] == "LEAK"
+    draw_report(analysed, pictures=False)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.suffix in (".png", ".html")) == [
+        "report.html"
+    ]
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "<img" not in page and analysed.summary["verdict_label"] in page
+    said = html.unescape(page)
+    assert "No pictures: compare draws those of each variant's first replicate;" in said
+    assert f"`leakhunt report {tmp_path / 'run'}` draws this run's." in said
+    assert not (tmp_path / "run" / RESERVE).exists()
 
 
 def test_a_run_whose_leakhunt_was_killed_ends_without_finishing_at_its_last_sample(tmp_path):
