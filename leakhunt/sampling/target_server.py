@@ -139,7 +139,7 @@ class TargetServer:
             finally:
                 os.close(stdin_read)
                 os.close(stdout_write)
-        if pid is None:  # the server ended between ready and this request
+        if pid is None:  # the server could not fork it, or ended between ready and this request
             os.close(stdin_write)
             os.close(stdout_read)
             return TargetProcess(config, log_path)

@@ -16,7 +16,8 @@ cannot populate, the server says so at start and the parent starts fresh interpr
 Protocol, over the Unix socket FD (SOCK_SEQPACKET: one JSON object a message):
 - the server says {"op": "ready", "populate": bool} once its imports are done;
 - a request {"op": "start", "config": CONFIG} comes with three file descriptors (SCM_RIGHTS): the
-  target's stdin, stdout and stderr. The server answers {"op": "started", "pid": N};
+  target's stdin, stdout and stderr. The server answers {"op": "started", "pid": N}, or with
+  "pid": null and "error" when it could not fork (leakhunt then starts that target afresh);
 - when a target ends, {"op": "exited", "pid": N, "returncode": R} (R < 0: killed by signal -R,
   as subprocess says it);
 - the socket closing ends the server; the targets still running are killed with it.
@@ -141,14 +142,19 @@ def serve(fd: int, ranges: list[tuple[int, int]]) -> None:
                 if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
                 for fd_ in struct.unpack(f"{len(payload) // 4}i", payload)
             ]
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as exc:  # no memory or no pids left: leakhunt starts this one afresh
+                send({"op": "started", "pid": None, "error": str(exc)})
+                pid = None
             if pid == 0:  # pragma: no cover - the child becomes the target and never returns
                 sock.close()
                 _run_target(json.dumps(json.loads(data)["config"]), fds, server_pid, ranges)
             for each in fds:
                 os.close(each)
-            running[os.pidfd_open(pid)] = pid
-            send({"op": "started", "pid": pid})
+            if pid is not None:
+                running[os.pidfd_open(pid)] = pid
+                send({"op": "started", "pid": pid})
     finally:
         for pid in running.values():
             with contextlib.suppress(ProcessLookupError):
