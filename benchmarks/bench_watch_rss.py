@@ -3,7 +3,7 @@ psrecord's, all three attached to the same leaking child at 10 Hz at the same ti
 
 The benchmark reads each sampler's VmRSS from /proc every RSS_EVERY_S. While sampling: the peak
 (start-up included) and the median of the first and of the last STEADY_S of the sampling, which
-say whether it is flat. leakhunt then writes its report (pandas, scipy, matplotlib load only
+say whether it is flat. leakhunt then writes its report (pandas and matplotlib load only
 then): that peak is shown apart, as it is not the sampling's. The long run of the same peers is
 benchmarks/bench_watch.py (ten minutes); this one takes WATCH_S.
 
@@ -155,7 +155,7 @@ def run() -> str:
     lines.append(
         f"\nThe three sampled the same child (it leaks 10 MiB/min) at the same time; each one's VmRSS read "
         f"from /proc every {RSS_EVERY_S:g} s. The target is the RSS while sampling: the report at the end "
-        "loads pandas, scipy and matplotlib, and its RSS is the last row. Load average "
+        "loads pandas and matplotlib, and its RSS is the last row. Load average "
         f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores."
     )
     return "\n".join(lines)
