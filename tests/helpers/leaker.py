@@ -18,4 +18,4 @@ while time.monotonic() - started < seconds:
     k += 1
     kept.append(bytearray(b"x" * int(rate_bytes_per_s * step_s)))
     # Pacing on its own clock is the point of this helper: a leak at a known rate in real time.
-    time.sleep(max(0.0, started + k * step_s - time.monotonic()))
+    time.sleep(max(0.0, started + k * step_s - time.monotonic()))  # the pace under test, not a wait

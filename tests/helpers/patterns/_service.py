@@ -42,4 +42,4 @@ def serve(handle: Callable[[int], None], rate_per_s: float, path: str | None, le
             handle(n)
             n += 1
         # A service paced by its own clock: the leak happens in real time, as in production.
-        time.sleep(max(0.0, started + k * step_s - time.monotonic()))
+        time.sleep(max(0.0, started + k * step_s - time.monotonic()))  # the pace under test, not a wait
