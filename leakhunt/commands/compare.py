@@ -59,7 +59,7 @@ def compare_command(
     from leakhunt.commands.progress import CompareProgress, working
     from leakhunt.report.console import print_comparison
     from leakhunt.runs.compare import default_jobs, render_comparison, run_baseline_comparison, variants
-    from leakhunt.runs.warm import REPORT_MODULES, warming
+    from leakhunt.runs.warm import warming
     from leakhunt.sampling.store import RunDir
 
     resolved = options.scenario
@@ -72,8 +72,7 @@ def compare_command(
         highlight=False,
         markup=False,
     )
-    report_modules = (*REPORT_MODULES, "leakhunt.report.plots", "leakhunt.report.html")
-    with warming(report_modules), CompareProgress(progress, labels, repeat, options.duration_s) as shown:
+    with warming(), CompareProgress(progress, labels, repeat, options.duration_s) as shown:
         done = run_baseline_comparison(
             options,
             ablation=ablation,

@@ -490,8 +490,10 @@ def render_comparison(
         summaries = [each.summary for each in analysed]
     else:
         summaries = [analyse_run(run_dir, meta_overrides=meta_overrides) for run_dir in run_dirs]
+    # The samples each analysis read already, read again only for saved runs.
+    samples = [each.samples for each in analysed] or [run_dir.read_samples() for run_dir in run_dirs]
     runs = []
-    for run_dir, summary in zip(run_dirs, summaries, strict=True):
+    for run_dir, summary, run_samples in zip(run_dirs, summaries, samples, strict=True):
         meta = run_dir.read_meta()
         runs.append(
             {
@@ -499,7 +501,7 @@ def render_comparison(
                 "run_dir": run_dir,
                 "meta": meta,
                 "summary": summary,
-                "samples": run_dir.read_samples(),
+                "samples": run_samples,
             }
         )
     comparison = summarize_comparison(runs)

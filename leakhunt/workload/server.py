@@ -35,13 +35,14 @@ import signal
 import struct
 import sys
 import traceback
+from collections.abc import Callable
 
+from leakhunt.sampling.lifeline import dies_with_parent
 from leakhunt.workload import target  # the imports every target makes, made once here
 
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 PRESENT = 1 << 63  # a pagemap entry's bit: the page is in the page table
 MADV_POPULATE_READ = 22
-PR_SET_PDEATHSIG = 1
 MAX_MESSAGE_BYTES = 1 << 20
 FDS_PER_TARGET = 3
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -79,19 +80,20 @@ def populate(ranges: list[tuple[int, int]]) -> bool:
     return ok
 
 
-def _run_target(config_json: str, fds: list[int], server_pid: int, ranges: list[tuple[int, int]]) -> None:
-    """In the forked child: become the target, as `python -m leakhunt.workload.target` would."""
+def _run_target(
+    config: dict, fds: list[int], arrange: Callable[[], None], ranges: list[tuple[int, int]]
+) -> None:
+    """In the forked child: become the target, as `python -m leakhunt.workload.target` would;
+    `arrange` ties it to the server's life (sampling/lifeline.py)."""
     code = 1
     try:
-        _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != server_pid:
-            os._exit(1)  # the server is already gone
+        arrange()
         os.setsid()  # as start_new_session: Ctrl-C reaches leakhunt only
         for fd, std in zip(fds, (0, 1, 2), strict=True):
             os.dup2(fd, std)
             os.close(fd)
         populate(ranges)
-        target.main(config_json)
+        target.main(config)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
@@ -115,7 +117,7 @@ def serve(fd: int, ranges: list[tuple[int, int]]) -> None:
     import _socket
 
     sock = _socket.socket(fileno=fd)
-    server_pid = os.getpid()
+    arrange = dies_with_parent(signal.SIGKILL)  # each target dies with this server
     running: dict[int, int] = {}  # pidfd -> pid
     fds_bytes = _socket.CMSG_LEN(FDS_PER_TARGET * 4)
 
@@ -149,7 +151,7 @@ def serve(fd: int, ranges: list[tuple[int, int]]) -> None:
                 pid = None
             if pid == 0:  # pragma: no cover - the child becomes the target and never returns
                 sock.close()
-                _run_target(json.dumps(json.loads(data)["config"]), fds, server_pid, ranges)
+                _run_target(json.loads(data)["config"], fds, arrange, ranges)
             for each in fds:
                 os.close(each)
             if pid is not None:

@@ -154,9 +154,10 @@ def run(config: dict[str, Any], channel: Channel) -> MarketDataManager:
     return manager
 
 
-def main(config_json: str | None = None) -> None:
-    """Run CONFIG (the first argument, or `config_json` in a target forked by workload/server.py)."""
-    config = json.loads(config_json if config_json is not None else sys.argv[1])
+def main(config: dict[str, Any] | None = None) -> None:
+    """Run CONFIG: the JSON of the first argument, or `config` in a target forked by
+    workload/server.py."""
+    config = config if config is not None else json.loads(sys.argv[1])
     # The protocol owns the real stdout; anything else the model prints goes to stderr.
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr
