@@ -108,13 +108,13 @@ def sigterm_interrupts() -> None:
 DEATH_DEADLINE_S = 30.0
 
 
-def wait_for_exit(pid: int) -> bool:
+def wait_for_exit(pid: int, deadline_s: float = DEATH_DEADLINE_S) -> bool:
     """True once `pid` has exited (a pidfd becomes readable), False at the deadline."""
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
     try:
-        return bool(select.select([pidfd], [], [], DEATH_DEADLINE_S)[0])
+        return bool(select.select([pidfd], [], [], deadline_s)[0])
     finally:
         os.close(pidfd)

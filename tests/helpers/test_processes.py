@@ -21,6 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers.processes import wait_for_exit
+
 REPO = Path(__file__).resolve().parents[2]
 INNER = REPO / "tests" / "helpers" / "killed_run.py"
 # A bound on waiting, not a measured time: a survivor would live for hours.
@@ -42,17 +44,6 @@ CASES = [
     ("soak", "pytest", signal.SIGTERM),
     ("soak", "worker", signal.SIGKILL),
 ]
-
-
-def exits_within(pid: int, deadline_s: float) -> bool:
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([pidfd], [], [], deadline_s)[0])
-    finally:
-        os.close(pidfd)
 
 
 def carrying(token: str) -> list[psutil.Process]:
@@ -106,7 +97,7 @@ def test_a_test_that_times_out_takes_what_it_started_with_it_before_the_next_tes
     finally:
         os.close(fifo_fd)
     log = (tmp_path / "pytest.log").read_text()
-    survivors = [p for p in carrying(token) if not exits_within(p.pid, EXIT_DEADLINE_S)]
+    survivors = [p for p in carrying(token) if not wait_for_exit(p.pid, EXIT_DEADLINE_S)]
     kill_survivors(survivors)
     assert "1 failed, 1 passed" in log and "Timeout" in log, log[-3000:]
     assert survivors == [], [(p.pid, p.cmdline()[:4]) for p in survivors]
@@ -139,7 +130,7 @@ def test_a_killed_test_run_leaves_no_process_of_the_tool_behind(tmp_path, comman
     # The processes seen before the signal (an xdist worker's environment is overwritten by its
     # process title, so the token does not find it) and any the run started afterwards.
     watched = {p.pid: p for p in [*tree, *carrying(token)]}
-    survivors = [p for p in watched.values() if p.is_running() and not exits_within(p.pid, EXIT_DEADLINE_S)]
+    survivors = [p for p in watched.values() if p.is_running() and not wait_for_exit(p.pid, EXIT_DEADLINE_S)]
     kill_survivors(survivors)
     assert survivors == [], [(p.pid, p.cmdline()[:4]) for p in survivors]
     if whom == "pytest" and sig in (signal.SIGTERM, signal.SIGINT):

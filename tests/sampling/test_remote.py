@@ -6,7 +6,6 @@ first on the remote PATH, answers `systemctl show` for a real child process the 
 
 import contextlib
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from leakhunt.sampling.source import Event
 from leakhunt.sampling.ssh import HostSpec, connect, resolve_host
 from tests.conftest import start
 from tests.helpers.ports import refusing_port
-from tests.helpers.processes import stop
+from tests.helpers.processes import stop, wait_for_exit
 from tests.helpers.systemctl import install_systemctl
 from tests.sampling.conftest import collect
 from tests.sampling.sshd import keygen, start_sshd
@@ -148,21 +147,6 @@ def test_a_stalled_connection_is_noticed_by_its_read_deadline_and_its_gap_has_it
     assert gap["to_s"] - gap["from_s"] >= MIN_READ_DEADLINE_S
 
 
-# A bound on waiting for a process to end, not a measured time.
-EXIT_DEADLINE_S = 30.0
-
-
-def has_exited(pid: int) -> bool:
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([pidfd], [], [], EXIT_DEADLINE_S)[0])
-    finally:
-        os.close(pidfd)
-
-
 QUIET_EVENTS = "sh -c 'echo started $$; exec sleep 1000'"  # says its pid once, then nothing
 
 
@@ -176,7 +160,7 @@ def test_a_quiet_remote_events_command_does_not_outlive_the_run(trusted_sshd, id
     collect(source, 3)  # closes the source
     follower.close()
     (pid,) = started_pids(follower)
-    assert has_exited(pid)
+    assert wait_for_exit(pid)
 
 
 def test_remote_events_are_reopened_after_a_reconnect(trusted_sshd, idle):
@@ -199,7 +183,7 @@ def test_remote_events_are_reopened_after_a_reconnect(trusted_sshd, idle):
     follower.close()
     first, second = (pids + started_pids(follower))[:2]
     assert first != second
-    assert has_exited(first) and has_exited(second)  # neither is left on the host
+    assert wait_for_exit(first) and wait_for_exit(second)  # neither is left on the host
     gap = next(i for i in items if isinstance(i, Event) and i.kind == "gap")
     assert "--events reopened" in gap.detail["text"]
 
