@@ -58,14 +58,15 @@ def test_baseline_with_ablation_gives_five_runs_and_a_leak_only_with_the_fixes_o
 
 def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
     # The payload scales, the open-interest list does not: slope = fixed part + scale x payload part,
-    # so equal steps in scale give equal steps in slope. Within 20 %: a slope is not one number per
-    # scale but one of two or three (where the allocator places each concat's temporaries), so the
-    # two steps differ run to run. Measured 2026-12-06 (2 cores, six runs of each scale): slopes at
-    # 0.02 / 0.04 / 0.06 spread over 0.03 / 0.22 / 0.29 MB/min, steps of 4.27-4.78 MB/min differed by
-    # up to 8.2 % (sd 6.5 %), and the ranges together allow 0.76 MB/min (17 % of a step). A slope
-    # that is not linear in the scale (scaled twice, say: +67 % between the steps) is far outside.
+    # so equal steps in scale give equal steps in slope. A slope is not one number per scale but one
+    # of two or three (where the allocator places each concat's temporaries), an absolute jitter of
+    # up to 0.9 MB/min between the two steps (a CI run on 2026-12-07: 4.21 against 5.09 MB/min with
+    # steps of 0.02). Steps of 0.04 in scale make that jitter a tenth of a step: eight runs of each
+    # scale on 2026-12-07 (2 cores) gave steps of 8.90-9.27 and 8.76-9.72 MB/min, at most 9 % apart.
+    # Within 30 %, then; a slope scaled twice (quadratic in the scale) makes the second step twice the
+    # first, and a slope that ignores the scale makes both steps nought.
     slopes = []
-    for scale in ("0.02", "0.04", "0.06"):
+    for scale in ("0.02", "0.06", "0.10"):
         out = tmp_path / scale
         leakhunt(
             "compare", "--baseline", "--scenario", "incident-replay", "--scale", scale, "--minutes", "20",
@@ -73,8 +74,8 @@ def test_the_baseline_slope_grows_linearly_with_the_scale(tmp_path):
         )  # fmt: skip
         slopes.append(load_json(out / "comparison.json")["runs"][0]["growth"]["slope_bytes_per_min"])
     first_step, second_step = slopes[1] - slopes[0], slopes[2] - slopes[1]
-    assert second_step == pytest.approx(first_step, rel=0.20)
-    assert slopes[0] - first_step > 0  # what does not scale still grows
+    assert second_step == pytest.approx(first_step, rel=0.30)
+    assert slopes[0] - first_step / 2 > 0  # what does not scale still grows (the slope at scale 0)
 
 
 def test_saved_runs_compare_without_running_anything(tmp_path):
