@@ -96,7 +96,10 @@ def test_replay_fixes_off_grows_far_above_fixes_on_and_scales_linearly_with_scal
     off_large = _slope_mb_per_min(runs[("none", 0.04)])
     on_large = _slope_mb_per_min(runs[("all", 0.04)])
     assert off_large > 5 * max(on_large, 0.05)
-    assert off_large / off_small == pytest.approx(2.0, rel=0.15)
+    # Below 2: the open-interest list's growth does not scale. Eight runs of each on 2026-12-07 gave
+    # 9.30-9.55 against 4.91-5.06 MB/min (1.84-1.94); a slope that ignored the scale would give 1, one
+    # scaled twice nearly 4. tests/e2e/test_compare.py holds the slope to a straight line in the scale.
+    assert 1.6 < off_large / off_small < 2.2
     assert load_json(runs[("none", 0.04)] / "summary.json")["verdict"] == "LEAK"
 
 
