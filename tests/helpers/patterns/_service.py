@@ -10,9 +10,14 @@ own clock until killed: a service leaking at a rate the test knows.
 
 import gc
 import json
-import time
+import sys
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
+
+# A pattern runs as a script from this folder; the pacing lives one folder up, beside the other paced helpers.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from paced import serve_at_rate
 
 CALIBRATION = 2_000
 
@@ -33,13 +38,4 @@ def serve(handle: Callable[[int], None], rate_per_s: float, path: str | None, le
     tracemalloc.stop()
     truth = kept_per_request * rate_per_s * 60 if leaks else 0.0
     print(json.dumps({"truth_bytes_per_min": truth, "path": path}), flush=True)
-    started, n = time.monotonic(), 200 + 2 * CALIBRATION
-    step_s = 0.05
-    k = 0
-    while True:
-        k += 1
-        for _ in range(round(rate_per_s * step_s)):
-            handle(n)
-            n += 1
-        # A service paced by its own clock: the leak happens in real time, as in production.
-        time.sleep(max(0.0, started + k * step_s - time.monotonic()))  # the pace under test, not a wait
+    serve_at_rate(handle, rate_per_s, step_s=0.05, first=200 + 2 * CALIBRATION)
