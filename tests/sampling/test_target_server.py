@@ -14,6 +14,7 @@ import pytest
 from leakhunt.sampling.child import Target, TargetProcess, read_status_bytes
 from leakhunt.sampling.target_server import ForkedTarget, target_server
 from leakhunt.workload.scenario import load_scenario
+from tests.helpers.pids_cgroup import pids_cgroup
 from tests.helpers.processes import spawn, wait_for_exit
 
 MB = 1e6
@@ -141,3 +142,20 @@ def test_a_sigkilled_leakhunt_takes_its_server_and_the_servers_targets_with_it(t
     keeper.kill()
     keeper.wait()
     assert wait_for_exit(server_pid) and wait_for_exit(target_pid)
+
+
+def test_a_server_that_cannot_fork_has_that_target_start_afresh_and_forks_the_next_once_it_can(tmp_path):
+    with target_server(SEED, tmp_path / "target-server.log") as own, pids_cgroup() as group:
+        assert own.serves()
+        group.admit(own.process.pid)
+        group.no_new_tasks()  # the server's next fork gets EAGAIN, as on a host out of pids
+        refused = own.start(config(duration_s=3600.0), tmp_path / "refused.log")
+        group.unlimited()
+        forked = own.start(config(duration_s=3600.0), tmp_path / "forked.log")
+        assert isinstance(refused, TargetProcess)
+        assert refused.pid not in {child.pid for child in psutil.Process(own.process.pid).children()}
+        assert next(iter(refused.messages()))["op"] == "ready"
+        assert isinstance(forked, ForkedTarget)
+        assert psutil.Process(forked.pid).ppid() == own.process.pid
+        assert next(iter(forked.messages()))["op"] == "ready"
+        assert refused.stop() == -15 and forked.stop() == -15
