@@ -7,6 +7,7 @@ real Prometheus of tests/fleet (6 h of backfill, and live children it must scrap
 the reruns of an ablation that tests/e2e/test_compare.py holds against each other.
 """
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.processes import sigterm_interrupts, spawn, stop, stop_all
+
+# A suite started in the background by a shell without job control (`make test &`) has SIGINT
+# ignored, and an ignored signal stays ignored in every child it starts: the Ctrl-C tests would
+# find the CLI deaf to SIGINT. A handler, unlike SIG_IGN, goes back to the default at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
 LEAK_BYTES_PER_S = 20 * 2**20

@@ -86,6 +86,13 @@ def compare_command(
     if failed is not None:
         raise RunError(failed)  # every run starts the same child: the first one's error says it
     interrupted = any(result.exit_reason == "interrupted" for result in done)
+    if len(done) < len(labels) * repeat:
+        progress.print(
+            f"compare: {len(labels) * repeat - len(done)} of {len(labels) * repeat} runs never sampled "
+            "(stopped before they started): the comparison holds the others",
+            highlight=False,
+            markup=False,
+        )
     with working(progress, "writing the report", announce=interrupted):
         comparison = render_comparison(comparison_dir, [result.run_dir for result in done])
     print_comparison(results, comparison)

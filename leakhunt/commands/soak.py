@@ -48,7 +48,8 @@ def soak_command(
     )
     resolved = options.scenario
     # Heavy imports (pandas, scipy, matplotlib) only once the input is known to be good.
-    from leakhunt.runs.soak import interrupts_stop_runs, run_label, run_soak
+    from leakhunt.runs.signals import sigterm_as_ctrl_c
+    from leakhunt.runs.soak import run_label, run_soak
     from leakhunt.sampling.store import RunDir
 
     run_dir = RunDir.create("soak", run_label(resolved), out)
@@ -65,7 +66,7 @@ def soak_command(
         markup=False,
     )
     # The report's heavy imports (pandas, scipy, matplotlib) while the child runs.
-    with warming(), live_progress(progress, live, options.duration_s) as on_sample, interrupts_stop_runs():
+    with warming(), live_progress(progress, live, options.duration_s) as on_sample, sigterm_as_ctrl_c():
         result = run_soak(options, on_sample=on_sample, run_dir=run_dir)
     if result.start_failure is not None:
         raise RunError(result.start_failure)  # before the report's imports: nothing to report

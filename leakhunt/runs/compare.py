@@ -11,7 +11,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -24,7 +24,8 @@ from leakhunt.analysis.growth import Growth
 from leakhunt.analysis.student import t_critical_95
 from leakhunt.analysis.verdict import STABLE_BOUND_BYTES_PER_MIN, Judgement, judge, limit_text
 from leakhunt.errors import UsageError
-from leakhunt.runs.soak import SoakOptions, SoakResult, interrupts_stop_runs, run_soak
+from leakhunt.runs.soak import TARGET_LOG, SoakOptions, SoakResult, run_soak
+from leakhunt.runs.stopper import Stopper, interrupts_stop_runs
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import NotARunFile, RunDir, read_json_file, write_atomic
 from leakhunt.sampling.target_server import TargetServer, target_server
@@ -104,29 +105,53 @@ def run_baseline_comparison(
         run_dir = RunDir.create("soak", name, comparison_dir.path / name)
         plans.append((replace(planned, out=run_dir.path), run_dir))
 
-    def run_one(plan: SoakOptions, run_dir: RunDir, server: TargetServer) -> SoakResult:
+    def run_one(
+        plan: SoakOptions, run_dir: RunDir, server: TargetServer, stopper: Stopper
+    ) -> SoakResult | None:
+        if stopper.stopped:
+            return None  # queued when Ctrl-C came: never started
         result = run_soak(
             plan,
             run_dir=run_dir,
             on_sample=partial(on_sample, plan) if on_sample else None,
             start_target=server.start,
+            stopper=stopper,
         )
         if on_done is not None:
             on_done(plan)
         return result
 
     # Every run has the seed of options.scenario: one warmed interpreter forks all their targets.
+    futures: list[Future[SoakResult | None]] = []
     with (
         target_server(options.scenario.seed, comparison_dir.file("target-server.log")) as server,
         ThreadPoolExecutor(max_workers=jobs) as pool,
     ):
-        futures = [pool.submit(run_one, plan, run_dir, server) for plan, run_dir in plans]
         try:
-            with interrupts_stop_runs():
-                return [future.result() for future in futures]
+            with interrupts_stop_runs() as stopper:
+                for plan, run_dir in plans:
+                    futures.append(pool.submit(run_one, plan, run_dir, server, stopper))
+                return [result for future in futures if (result := future.result()) is not None]
         except KeyboardInterrupt:
-            # Every target was stopped; each run recorded `interrupted` and keeps its samples.
-            return [future.result() for future in futures]
+            return _what_the_interrupt_left(futures, [run_dir for _, run_dir in plans])
+
+
+def _what_the_interrupt_left(
+    futures: list[Future[SoakResult | None]], run_dirs: list[RunDir]
+) -> list[SoakResult]:
+    """After Ctrl-C: every started run was stopped and recorded `interrupted`; those that sampled
+    are compared, the folders of those that did not (queued, or stopped as they started) go.
+    Without a baseline that sampled there is nothing to compare against: the interrupt goes on."""
+    sampled = []
+    for k, run_dir in enumerate(run_dirs):
+        future = futures[k] if k < len(futures) else None  # None: interrupted while being queued
+        if future is not None and not future.cancel() and (result := future.result()) and result.samples:
+            sampled.append(result)
+        else:
+            run_dir.discard_unsampled(also=(TARGET_LOG,))
+    if not sampled or sampled[0].run_dir.path != run_dirs[0].path:
+        raise KeyboardInterrupt
+    return sampled
 
 
 def _label_of(run_dir: RunDir, meta: dict[str, Any]) -> str:
@@ -341,7 +366,11 @@ def summarize_comparison(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 "growth": growth,
                 "peak_rss_bytes": max(run["summary"].get("peak_rss_bytes") or 0 for run in group),
                 "final_rss_bytes": summary.get("final_rss_bytes"),
-                "exit_reason": summary.get("exit_reason"),
+                # A replicate interrupted (or at the limit) ends its group so: never hidden behind the first.
+                "exit_reason": next(
+                    (reason for run in group if (reason := run["summary"].get("exit_reason")) != "completed"),
+                    "completed",
+                ),
                 "explained_fraction": summary.get("explained_fraction"),
                 "criteria": summary.get("criteria", []),
                 "criteria_passed": all(run["summary"].get("criteria_passed", True) for run in group),

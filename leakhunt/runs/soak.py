@@ -6,12 +6,9 @@ all end the loop the same way: stop the child, record why, and render the report
 
 import os
 import platform
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 
 from leakhunt import __version__
 from leakhunt.runs.own_cost import OwnCpu
+from leakhunt.runs.stopper import Stopper
 from leakhunt.sampling.child import ProcessMeter, Target, TargetProcess
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RunDir, WriteFailed
@@ -26,6 +24,7 @@ from leakhunt.units import format_bytes
 from leakhunt.workload.scenario import Scenario
 
 DEFAULT_INTERVAL_S = 5.0
+TARGET_LOG = "target.log"  # the target's stderr, in its run directory
 DEFAULT_PROBE_INTERVAL_S = 300.0
 SEARCH_LIMIT = 2_000_000  # objects the holder search visits (sampling/walk.py, MAX_VISITED)
 # A lone soak leaves a core idle while its model waits on a walk: two snapshot children may walk
@@ -59,36 +58,6 @@ class SoakResult:
     samples: int
     write_error: WriteFailed | None = None  # why a "write_failed" run stopped
     start_failure: str | None = None  # what a child that never became ready said
-
-
-_active_targets: set[Target] = set()
-_active_lock = threading.Lock()
-_stopping = threading.Event()
-
-
-@contextmanager
-def interrupts_stop_runs() -> Iterator[None]:
-    """In the main thread: SIGTERM acts as Ctrl-C, and either stops every running target.
-
-    A stopped target closes its pipe, so each run's loop ends and records `interrupted`.
-    """
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    _stopping.clear()
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield
-    except KeyboardInterrupt:
-        _stopping.set()
-        with _active_lock:
-            targets = list(_active_targets)
-        for target in targets:
-            target.terminate()
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _initial_meta(options: SoakOptions, label: str) -> dict[str, Any]:
@@ -131,10 +100,12 @@ def run_soak(
     on_sample: Callable[[Sample], None] | None = None,
     run_dir: RunDir | None = None,
     start_target: Callable[[dict[str, Any], Path], Target] = TargetProcess,
+    stopper: Stopper | None = None,
 ) -> SoakResult:
     """Run the scenario for `options.duration_s` simulated seconds; the run directory holds all.
 
-    `start_target(config, log_path)` starts the child (compare's fork server: runs of one seed)."""
+    `start_target(config, log_path)` starts the child (compare's fork server: runs of one seed);
+    a `stopper` stops it from another thread (compare's runs: runs/stopper.py)."""
     scenario = options.scenario
     label = run_label(scenario)
     run_dir = run_dir or RunDir.create("soak", label, options.out)
@@ -152,9 +123,9 @@ def run_soak(
     }
     wall_start_s = time.monotonic()
     own_cpu = OwnCpu()
-    target = start_target(config, run_dir.file("target.log"))
-    with _active_lock:
-        _active_targets.add(target)
+    target = start_target(config, run_dir.file(TARGET_LOG))
+    if stopper is not None:
+        stopper.add(target)
     meter: ProcessMeter | None = None
     exit_reason, detail = "target_exited", {}
     ready = False  # the child said it runs: until then, its ending is a failure to start
@@ -239,10 +210,10 @@ def run_soak(
             exit_reason, write_error = "write_failed", exc
             detail = {"text": exc.message, "path": str(exc.path)}
         finally:
-            with _active_lock:
-                _active_targets.discard(target)
-            if _stopping.is_set() and exit_reason == "target_exited":
-                exit_reason = "interrupted"
+            if stopper is not None:
+                stopper.discard(target)
+                if stopper.stopped and exit_reason == "target_exited":
+                    exit_reason = "interrupted"
             returncode = target.stop()
             wall_s = time.monotonic() - wall_start_s
             own_cost = own_cpu.cost(wall_s, samples)

@@ -169,6 +169,18 @@ class RunDir:
                 raise
             _write_json_atomic(self.file(META), meta)
 
+    def discard_unsampled(self, also: tuple[str, ...] = ()) -> None:
+        """Remove this folder if it holds no sample (a run that never started, or was stopped as it
+        started): what a run writes, the files named in `also`, then the folder if that empties it."""
+        with contextlib.suppress(OSError), self.file(SAMPLES).open("rb") as samples:
+            if len(samples.read(1 << 16).splitlines()) > 1:
+                return  # a header and a row: sampled
+        for name in (RESERVE, META, SAMPLES, SUMMARIES, *also):
+            with contextlib.suppress(FileNotFoundError):
+                self.file(name).unlink()
+        with contextlib.suppress(OSError):
+            self.path.rmdir()  # anything else in it (not ours) keeps it
+
     def release_reserve(self) -> bool:
         """Delete the space reserve; True if that freed space (False: none left, or a read-only disk)."""
         try:

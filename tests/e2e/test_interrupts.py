@@ -98,3 +98,21 @@ def test_an_interrupted_fleet_exits_130(tmp_path):
             _, stderr = interrupt(process)
     assert process.returncode == 130, stderr
     assert stderr.splitlines()[-1] == "interrupted"
+
+
+def test_an_interrupted_compare_starts_none_of_its_queued_runs_and_says_how_many_never_sampled(tmp_path):
+    out = tmp_path / "compare"
+    process = start_leakhunt(
+        "compare", "--baseline", "--scenario", "smoke", "--minutes", "60", "--speed", "60",
+        "--repeat", "2", "--jobs", "2", "--probe-interval", "0", "--out", str(out),
+    )  # fmt: skip
+    wait_for_line(process, "compare: 0/4 runs done")  # both baseline replicates under way, two queued
+    _, stderr = interrupt(process)
+    assert process.returncode == 130, stderr
+    # Before, the queued runs then ran their simulated hour each (two minutes at --speed 60).
+    assert "compare: 2 of 4 runs never sampled (stopped before they started)" in stderr
+    comparison = load_json(out / "comparison.json")
+    assert [(run["label"], run["replicates"], run["exit_reason"]) for run in comparison["runs"]] == [
+        ("fixes off", 2, "interrupted")
+    ]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["baseline-r1", "baseline-r2"]

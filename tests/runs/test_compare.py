@@ -4,6 +4,9 @@ and the verdicts, paces and times to limit of each variant, pooled over replicat
 import json
 import os
 import shutil
+import signal
+import threading
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +22,7 @@ from leakhunt.analysis.synthetic import service_at_rest
 from leakhunt.errors import UsageError
 from leakhunt.runs.compare import (
     Variant,
+    _what_the_interrupt_left,
     claim,
     collect_runs,
     comparison_headline,
@@ -36,7 +40,7 @@ from leakhunt.runs.compare import (
     variants,
     weightiest_fix,
 )
-from leakhunt.runs.soak import SoakOptions
+from leakhunt.runs.soak import SoakOptions, SoakResult
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import NotARunFile, RunDir
 from leakhunt.workload.names import FIXES
@@ -699,3 +703,77 @@ def test_a_single_run_keeps_its_own_verdict_label_and_a_run_without_a_peak_count
     assert entry["verdict_label"] == run["summary"]["verdict_label"] == "LEAK (slow: under the 50 MB/h bound)"
     assert entry["verdict_short"] == run["summary"]["verdict_short"] == "LEAK, slow"
     assert entry["pace"] == "slow" and entry["peak_rss_bytes"] == 0
+
+
+def test_an_interrupted_comparison_starts_no_queued_run_and_leaves_only_the_run_that_sampled(tmp_path):
+    # One job, two replicates: baseline-r1 runs, three more wait. SIGTERM (Ctrl-C's twin) at
+    # baseline-r1's third sample, to the main thread, where Python runs signal handlers.
+    path = tmp_path / "comparison"
+    options = SoakOptions(
+        scenario=load_scenario("smoke"), duration_s=3600.0, interval_s=10.0, probe_interval_s=0.0
+    )
+
+    def interrupt_at_the_third(plan, sample) -> None:
+        if plan.out.name == "baseline-r1" and sample.t_sim_s == 20.0:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+
+    results = run_baseline_comparison(
+        options,
+        ablation=False,
+        jobs=1,
+        repeat=2,
+        comparison_dir=RunDir.create("compare", "interrupted", path),
+        on_sample=interrupt_at_the_third,
+    )
+    [result] = results
+    assert (result.run_dir.path, result.exit_reason) == (path / "baseline-r1", "interrupted")
+    assert 3 <= result.samples < 361  # the samples until the stop reached it, never the whole hour
+    assert sorted(p.name for p in path.iterdir() if p.is_dir()) == ["baseline-r1"]  # no empty folder left
+
+
+def finished(result: SoakResult | None) -> Future:
+    future = Future()
+    future.set_running_or_notify_cancel()
+    future.set_result(result)
+    return future
+
+
+def test_an_interrupt_before_the_baseline_sampled_leaves_nothing_to_compare_and_goes_on(tmp_path):
+    comparison = RunDir.create("compare", "x", tmp_path / "comparison")
+    baseline, fixed = (
+        RunDir.create("soak", name, comparison.path / name) for name in ("baseline", "all-fixes")
+    )
+    for run_dir in (baseline, fixed):
+        run_dir.write_meta({"command": "soak"})
+        (run_dir.path / "target.log").write_text("")
+    fixed.file("samples.csv").write_text("t_sim_s,rss_bytes\n0.0,1\n")
+    futures = [
+        finished(SoakResult(baseline, "interrupted", samples=0)),  # stopped as it started
+        finished(SoakResult(fixed, "interrupted", samples=1)),
+    ]
+    with pytest.raises(KeyboardInterrupt):
+        _what_the_interrupt_left(futures, [baseline, fixed])
+    assert not baseline.path.exists()  # nothing sampled, nothing kept
+    assert fixed.file("samples.csv").exists()  # what was sampled stays
+
+
+def test_a_queued_run_is_cancelled_and_its_folder_removed_and_the_sampled_baseline_is_what_is_left(tmp_path):
+    comparison = RunDir.create("compare", "x", tmp_path / "comparison")
+    baseline, queued, mine = (
+        RunDir.create("soak", n, comparison.path / n) for n in ("baseline", "q", "mine")
+    )
+    baseline.file("samples.csv").write_text("t_sim_s,rss_bytes\n0.0,1\n")
+    (mine.path / "notes.txt").write_text("not leakhunt's")  # a folder holding anything else stays
+    waiting = Future()  # still queued: cancel() succeeds
+    done = finished(SoakResult(baseline, "interrupted", samples=1))
+    assert _what_the_interrupt_left([done, waiting], [baseline, queued, mine]) == [done.result()]
+    assert waiting.cancelled() and not queued.path.exists()
+    assert sorted(p.name for p in mine.path.iterdir()) == ["notes.txt"]
+
+
+def test_a_group_ends_as_its_first_replicate_that_did_not_complete():
+    runs = [run_of("fixes off", 20 * MB / 60, seed, replicate=seed + 1) for seed in range(3)]
+    assert summarize_comparison(runs)["runs"][0]["exit_reason"] == "completed"
+    runs[1]["summary"]["exit_reason"] = "interrupted"
+    runs[2]["summary"]["exit_reason"] = "limit_hit"
+    assert summarize_comparison(runs)["runs"][0]["exit_reason"] == "interrupted"

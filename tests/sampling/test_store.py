@@ -457,3 +457,15 @@ def test_a_summary_line_that_does_not_fit_is_a_write_failed_and_the_run_stays_re
         run.append_summary({"t_sim_s": 2, "types": ["x" * 70_000]})
     assert run.read_summaries() == [{"t_sim_s": 1}]
     assert run.notes == ["summaries.jsonl: dropped a torn last line, left by a crash or a full disk"]
+
+
+def test_a_run_folder_without_a_sample_is_discarded_with_what_a_run_writes_and_a_sampled_one_is_kept(tmp_path):
+    empty, started, sampled = (RunDir.create("soak", n, tmp_path / n) for n in ("empty", "started", "sampled"))
+    started.write_meta({"command": "soak"})
+    started.file("samples.csv").write_text("t_sim_s,rss_bytes\n")  # its header only
+    (started.path / "target.log").write_text("")
+    sampled.file("samples.csv").write_text("t_sim_s,rss_bytes\n0.0,1\n")
+    for run_dir in (empty, started, sampled):
+        run_dir.discard_unsampled(also=("target.log",))
+    assert not empty.path.exists() and not started.path.exists()
+    assert sorted(p.name for p in sampled.path.iterdir()) == [".leakhunt-reserve", "samples.csv"]
