@@ -149,6 +149,14 @@ class _ConsoleWhenUsed:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(_console(self._stderr), name, value)
 
+    # A `with` looks its methods up on the type, never through __getattr__: rich's live displays
+    # (`with console:` at every refresh, on a terminal only) need them here.
+    def __enter__(self) -> "Console":
+        return _console(self._stderr).__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        _console(self._stderr).__exit__(*exc)
+
 
 def _progress() -> "Console":
     return _ConsoleWhenUsed(stderr=True)  # type: ignore[return-value]

@@ -459,8 +459,8 @@ def test_a_summary_line_that_does_not_fit_is_a_write_failed_and_the_run_stays_re
     assert run.notes == ["summaries.jsonl: dropped a torn last line, left by a crash or a full disk"]
 
 
-def test_a_run_folder_without_a_sample_is_discarded_with_what_a_run_writes_and_a_sampled_one_is_kept(tmp_path):
-    empty, started, sampled = (RunDir.create("soak", n, tmp_path / n) for n in ("empty", "started", "sampled"))
+def test_a_folder_without_a_sample_is_discarded_with_what_a_run_writes_and_a_sampled_one_kept(tmp_path):
+    empty, started, sampled = (RunDir.create("soak", n, tmp_path / n) for n in ("none", "started", "sampled"))
     started.write_meta({"command": "soak"})
     started.file("samples.csv").write_text("t_sim_s,rss_bytes\n")  # its header only
     (started.path / "target.log").write_text("")
