@@ -43,10 +43,7 @@ def _window_s(range_text: str | None, start: str | None, end: str | None) -> tup
     if range_text is None and start is None:
         raise UsageError("say which time to read: --range 6h (up to now, or to --end), or --start and --end")
     if range_text is not None:
-        range_s = parse_duration_s(range_text, "--range")
-        if range_s <= 0:
-            raise UsageError(f"--range must be positive, got {range_text}")
-        return end_s - range_s, end_s
+        return end_s - _positive_s(range_text, "--range"), end_s
     start_s = parse_time_s(start or "", "--start")
     if start_s >= end_s:
         raise UsageError("--start must be before --end (or before now, without --end)")

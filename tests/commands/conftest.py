@@ -11,8 +11,11 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +75,20 @@ def refusal(*args: str | Path, cwd: Path | None = None) -> str:
     assert (ran.code, ran.out) == (2, ""), ran
     assert len(ran.err_lines) == 1, ran.err
     return ran.err_lines[0]
+
+
+def interrupt_once_sampled(samples_csv: Path, rows: int) -> threading.Thread:
+    """SIGTERM (Ctrl-C's twin) to this process's main thread once `samples_csv` holds `rows`."""
+
+    def wait_then_interrupt() -> None:
+        deadline_s = time.monotonic() + 300
+        while time.monotonic() < deadline_s:
+            with contextlib.suppress(FileNotFoundError):
+                if len(samples_csv.read_text().splitlines()) > rows:
+                    break
+            time.sleep(0.01)  # polls the run's own file: its rows, not the clock, end the wait
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+
+    thread = threading.Thread(target=wait_then_interrupt, daemon=True)
+    thread.start()
+    return thread

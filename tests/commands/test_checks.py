@@ -61,6 +61,7 @@ def test_what_is_not_given_is_the_scenarios_and_the_defaults():
     )  # fmt: skip
     assert (options.search_limit, options.expect, options.out) == (SEARCH_LIMIT, (), None)
     assert options.probe_interval_s == 10.0  # auto: a sixth of the run
+    assert soak_options(**{**BASE, "minutes": 3.0}).probe_interval_s == 30.0  # this run's, not a watch's
 
 
 def test_minutes_must_be_positive_and_finite():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from leakhunt.workload.scenario import load_scenario
-from tests.commands.conftest import leakhunt, refusal
+from tests.commands.conftest import interrupt_once_sampled, leakhunt, refusal
 
 SMOKE = Path(load_scenario("smoke").path).read_text()
 
@@ -190,3 +190,20 @@ def test_a_repeat_and_jobs_of_1_are_taken(tmp_path):
         "error: unknown scenario 'nope': use one of incident-2025-10-30, incident-replay, smoke, "
         "or a path to a .toml file"
     )
+
+
+def test_ctrl_c_says_how_many_runs_never_sampled_then_writes_the_report_of_the_rest_and_exits_130(tmp_path):
+    out = tmp_path / "cmp"
+    interrupter = interrupt_once_sampled(out / "baseline-r1" / "samples.csv", rows=3)
+    ran = leakhunt(
+        "compare", "--baseline", "--scenario", "smoke", "--minutes", "600", "--speed", "600",
+        "--probe-interval", "0", "--jobs", "1", "--repeat", "2", "--out", out,
+    )  # fmt: skip
+    interrupter.join()
+    assert ran.code == 130, ran
+    assert ran.err_lines[-3:] == [
+        "compare: 3 of 4 runs never sampled (stopped before they started): the comparison holds the others",
+        "writing the report...",
+        "interrupted",
+    ]
+    assert load(out / "comparison.json")["runs"][0]["exit_reason"] == "interrupted"

@@ -27,6 +27,9 @@ def test_times_are_unix_seconds_or_rfc_3339():
 def test_a_range_ends_at_end_and_a_start_must_come_first():
     assert _window_s("6h", None, "1795622400") == (1795622400.0 - 21600, 1795622400.0)
     assert _window_s(None, "100", "200") == (100.0, 200.0)
+    assert _window_s("500ms", None, "200") == (199.5, 200.0)  # short, but positive
+    with pytest.raises(UsageError, match=r"^--range: .soon. is not a duration"):
+        _window_s("soon", None, "200")
     with pytest.raises(UsageError, match="not both"):
         _window_s("6h", "100", "200")
     with pytest.raises(UsageError, match="before"):

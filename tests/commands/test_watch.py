@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.commands.conftest import leakhunt, refusal
+from tests.commands.conftest import interrupt_once_sampled, leakhunt, refusal
 
 LIMIT_BYTES = 3_000_000_000
 MARK = f"leakhunt-commands-idle-{os.getpid()}"  # what --match finds: this worker's child alone
@@ -264,3 +264,13 @@ def test_agent_asks_the_socket_of_the_watched_pid_and_a_missing_one_is_one_line(
         "start the service under `python -m leakhunt.agent -- service.py`"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_ends_a_watch_saying_it_writes_the_report_and_exits_130(idle, tmp_path):
+    out = tmp_path / "run"
+    interrupter = interrupt_once_sampled(out / "samples.csv", rows=3)
+    ran = leakhunt("watch", "--pid", idle.pid, "--interval", "50ms", "--out", out)
+    interrupter.join()
+    assert ran.code == 130, ran
+    assert ran.err_lines[-2:] == ["writing the report...", "interrupted"]
+    assert json.loads((out / "summary.json").read_text())["exit_reason"] == "interrupted"
