@@ -7,9 +7,11 @@ the run with their own reason."""
 import json
 import os
 import platform
+import re
 import signal
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +185,28 @@ def test_a_target_killed_mid_run_is_recorded_with_its_code_and_last_rss(tmp_path
         "returncode": -9, "last_rss_bytes": last[-1],
         "text": f"the target exited with code -9 (last RSS {format_bytes(last[-1])}); see target.log",
     }  # fmt: skip
+
+
+def test_a_full_disk_ends_the_soak_as_write_failed_naming_the_file_in_its_meta(tiny_tmpfs):
+    (tiny_tmpfs / "filler").write_bytes(bytes(450 * 1024))  # the reserve and ~300 kB of rows remain
+    options = SoakOptions(
+        scenario=load_scenario("smoke"), duration_s=36000.0, interval_s=1.0, probe_interval_s=None
+    )
+    result = run_soak(options, run_dir=RunDir.create("soak", "full", tiny_tmpfs / "run"))
+    meta = json.loads((tiny_tmpfs / "run" / "meta.json").read_text())
+    assert result.exit_reason == meta["exit_reason"] == "write_failed"
+    assert meta["exit_detail"] == {
+        "text": result.write_error.message,
+        "path": str(tiny_tmpfs / "run" / "samples.csv"),
+    }
+    assert result.samples == len(RunDir(tiny_tmpfs / "run").read_samples()) > 100  # every row written is kept
+
+
+def test_a_soak_without_a_run_folder_or_out_writes_under_reports_named_by_time_soak_and_scenario(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    scenario = replace(load_scenario("smoke"), memory_limit_bytes=1)  # ends at its first sample
+    result = run_soak(SoakOptions(scenario=scenario, duration_s=600.0, probe_interval_s=None))
+    assert result.run_dir.path.parent == Path("reports")
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-soak-smoke", result.run_dir.path.name)
