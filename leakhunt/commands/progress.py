@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from leakhunt.report.console import LiveLine, WatchView
 from leakhunt.sampling.sample import Sample
@@ -87,18 +87,31 @@ def working(console: Console, what: str, *, announce: bool = True) -> Iterator[C
 
 
 @contextmanager
+def shown(display: "Live | Progress") -> Iterator[None]:
+    """A rich live display, started and always stopped: also when Ctrl-C lands while it starts
+    (a `with` runs no __exit__ for an __enter__ that raised, and a half-started display would go
+    on redrawing itself under every later line, "interrupted" included)."""
+    try:
+        display.start()
+        yield
+    finally:
+        display.stop()
+
+
+@contextmanager
 def live_progress(console: Console, live: LiveLine, duration_s: float) -> Iterator[Callable[[Sample], None]]:
     """A progress bar on a terminal; elsewhere a plain line per tenth of the run, or every
     LINE_EVERY_S of wall time if a tenth takes longer, and the run's last sample's line at the
     end: the last line a log shows agrees with the result."""
     if console.is_terminal:
-        with Progress(
+        progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TimeElapsedColumn(),
             console=console,
             transient=True,
-        ) as progress:
+        )
+        with shown(progress):
             task = progress.add_task("starting", total=duration_s)
 
             def on_sample(sample: Sample) -> None:
@@ -148,6 +161,7 @@ class CompareProgress:
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
+                TaskProgressColumn(),  # of the simulated time: a bar's fill alone is hard to read
                 TextColumn("{task.fields[done]}"),
                 TimeElapsedColumn(),
                 console=console,
@@ -164,18 +178,12 @@ class CompareProgress:
         self._beating: Any = None
 
     def __enter__(self) -> "CompareProgress":
-        if self._progress is not None:
-            self._progress.start()
-        else:
-            self._beating = self.heartbeat.running()
-            self._beating.__enter__()
+        self._beating = shown(self._progress) if self._progress is not None else self.heartbeat.running()
+        self._beating.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-        else:
-            self._beating.__exit__(*exc)
+        self._beating.__exit__(*exc)
 
     def status_line(self) -> str:
         """How far the runs are, for a log: runs done and simulated time covered in all."""
@@ -216,7 +224,7 @@ def live_watch(console: Console, view: WatchView) -> Iterator[Callable[[Sample],
     if console.is_terminal:
         # Rendered at each refresh (twice a second), not at each sample: at 10 Hz a table per
         # sample would cost more than the sampling.
-        with Live(get_renderable=view.render, console=console, refresh_per_second=2, transient=True):
+        with shown(Live(get_renderable=view.render, console=console, refresh_per_second=2, transient=True)):
             yield view.update
         return
     # By the run's own clock, not by sample count: a replay or a missed sample keeps the pace.

@@ -133,15 +133,17 @@ def run_baseline_comparison(
                     futures.append(pool.submit(run_one, plan, run_dir, server, stopper))
                 return [result for future in futures if (result := future.result()) is not None]
         except KeyboardInterrupt:
-            return _what_the_interrupt_left(futures, [run_dir for _, run_dir in plans])
+            baseline = [run_dir.path for plan, run_dir in plans if plan.variant == plans[0][0].variant]
+            return _what_the_interrupt_left(futures, [run_dir for _, run_dir in plans], baseline)
 
 
 def _what_the_interrupt_left(
-    futures: list[Future[SoakResult | None]], run_dirs: list[RunDir]
+    futures: list[Future[SoakResult | None]], run_dirs: list[RunDir], baseline: list[Path]
 ) -> list[SoakResult]:
     """After Ctrl-C: every started run was stopped and recorded `interrupted`; those that sampled
     are compared, the folders of those that did not (queued, or stopped as they started) go.
-    Without a baseline that sampled there is nothing to compare against: the interrupt goes on."""
+    Without a run of the baseline (`baseline`: its folders) that sampled there is nothing to
+    compare against: the interrupt goes on."""
     sampled = []
     for k, run_dir in enumerate(run_dirs):
         future = futures[k] if k < len(futures) else None  # None: interrupted while being queued
@@ -149,7 +151,7 @@ def _what_the_interrupt_left(
             sampled.append(result)
         else:
             run_dir.discard_unsampled(also=(TARGET_LOG,))
-    if not sampled or sampled[0].run_dir.path != run_dirs[0].path:
+    if not any(result.run_dir.path in baseline for result in sampled):
         raise KeyboardInterrupt
     return sampled
 

@@ -17,7 +17,7 @@ from typing import Any
 from leakhunt import __version__
 from leakhunt.runs.own_cost import OwnCpu
 from leakhunt.runs.stopper import Stopper
-from leakhunt.sampling.child import ProcessMeter, Target, TargetProcess
+from leakhunt.sampling.child import ProcessGone, ProcessMeter, Target, TargetProcess
 from leakhunt.sampling.sample import Sample
 from leakhunt.sampling.store import RunDir, WriteFailed
 from leakhunt.units import format_bytes
@@ -205,6 +205,8 @@ def run_soak(
                     detail = {k: message[k] for k in ("fetches", "candles", "oi_entries", "feed_crc32")}
         except KeyboardInterrupt:
             exit_reason = "interrupted"
+        except ProcessGone:
+            pass  # it ended between its message and the read: as if its pipe had closed
         except WriteFailed as exc:
             # The target stops cleanly below; every row written so far stays in samples.csv.
             exit_reason, write_error = "write_failed", exc

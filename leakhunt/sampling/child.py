@@ -37,13 +37,23 @@ def read_status_bytes(pid: int) -> tuple[int, int]:
         return parse_status(status.read())
 
 
+class ProcessGone(Exception):
+    """The measured process has ended: nothing of it is left to read."""
+
+
 class ProcessMeter:
-    """Reads one process's RSS, swap and CPU, and accounts for what the reading costs."""
+    """Reads one process's RSS, swap and CPU, and accounts for what the reading costs.
+
+    A target can end between its message and the read (Ctrl-C stops it from another thread; the
+    fork server reaps its targets at once): the read then raises ProcessGone, never a sample."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._process = psutil.Process(pid)
-        self._last_cpu_s, self._last_wall_s = self._cpu_s(), time.monotonic()
+        try:
+            self._process = psutil.Process(pid)
+            self._last_cpu_s, self._last_wall_s = self._cpu_s(), time.monotonic()
+        except psutil.NoSuchProcess:  # ZombieProcess too
+            raise ProcessGone(pid) from None
         self.cost_cpu_s = 0.0
         self.reads = 0
 
@@ -54,8 +64,13 @@ class ProcessMeter:
     def read(self) -> tuple[int, int, float]:
         """(rss_bytes, swap_bytes, cpu_percent since the previous read)."""
         started_cpu_s = time.thread_time()
-        rss_bytes, swap_bytes = read_status_bytes(self.pid)
-        cpu_s, wall_s = self._cpu_s(), time.monotonic()
+        try:
+            rss_bytes, swap_bytes = read_status_bytes(self.pid)
+            cpu_s, wall_s = self._cpu_s(), time.monotonic()
+        except (FileNotFoundError, ProcessLookupError, psutil.NoSuchProcess):
+            raise ProcessGone(self.pid) from None
+        if rss_bytes == 0:  # a zombie's status has no VmRSS; a live interpreter always has some
+            raise ProcessGone(self.pid)
         elapsed_s = wall_s - self._last_wall_s
         cpu_percent = 100.0 * (cpu_s - self._last_cpu_s) / elapsed_s if elapsed_s > 0 else 0.0
         self._last_cpu_s, self._last_wall_s = cpu_s, wall_s

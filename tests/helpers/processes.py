@@ -23,7 +23,7 @@ import select
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,19 @@ from leakhunt.sampling.lifeline import dies_with_parent
 _running: list[subprocess.Popen] = []
 
 
-def spawn(args: Sequence[str] | str, **popen_kwargs: Any) -> subprocess.Popen:
-    """subprocess.Popen, in a process group of its own that dies with this process."""
-    process = subprocess.Popen(
-        args, start_new_session=True, preexec_fn=dies_with_parent(signal.SIGKILL), **popen_kwargs
-    )
+def spawn(
+    args: Sequence[str] | str, *, also_in_child: Callable[[], None] | None = None, **popen_kwargs: Any
+) -> subprocess.Popen:
+    """subprocess.Popen, in a session and process group of its own that dies with this process;
+    `also_in_child` runs in the child after that, before its program (e.g. to take a terminal)."""
+    arrange = dies_with_parent(signal.SIGKILL)
+
+    def in_child() -> None:
+        arrange()
+        if also_in_child is not None:
+            also_in_child()
+
+    process = subprocess.Popen(args, start_new_session=True, preexec_fn=in_child, **popen_kwargs)
     _running.append(process)
     return process
 

@@ -752,7 +752,7 @@ def test_an_interrupt_before_the_baseline_sampled_leaves_nothing_to_compare_and_
         finished(SoakResult(fixed, "interrupted", samples=1)),
     ]
     with pytest.raises(KeyboardInterrupt):
-        _what_the_interrupt_left(futures, [baseline, fixed])
+        _what_the_interrupt_left(futures, [baseline, fixed], [baseline.path])
     assert not baseline.path.exists()  # nothing sampled, nothing kept
     assert fixed.file("samples.csv").exists()  # what was sampled stays
 
@@ -766,7 +766,9 @@ def test_a_queued_run_is_cancelled_and_its_folder_removed_and_the_sampled_baseli
     (mine.path / "notes.txt").write_text("not leakhunt's")  # a folder holding anything else stays
     waiting = Future()  # still queued: cancel() succeeds
     done = finished(SoakResult(baseline, "interrupted", samples=1))
-    assert _what_the_interrupt_left([done, waiting], [baseline, queued, mine]) == [done.result()]
+    assert _what_the_interrupt_left([done, waiting], [baseline, queued, mine], [baseline.path]) == [
+        done.result()
+    ]
     assert waiting.cancelled() and not queued.path.exists()
     assert sorted(p.name for p in mine.path.iterdir()) == ["notes.txt"]
 
@@ -777,3 +779,13 @@ def test_a_group_ends_as_its_first_replicate_that_did_not_complete():
     runs[1]["summary"]["exit_reason"] = "interrupted"
     runs[2]["summary"]["exit_reason"] = "limit_hit"
     assert summarize_comparison(runs)["runs"][0]["exit_reason"] == "interrupted"
+
+
+def test_any_replicate_of_the_baseline_that_sampled_is_enough_to_compare_against(tmp_path):
+    comparison = RunDir.create("compare", "x", tmp_path / "comparison")
+    first, second = (RunDir.create("soak", n, comparison.path / n) for n in ("baseline-r1", "baseline-r2"))
+    second.file("samples.csv").write_text("t_sim_s,rss_bytes\n0.0,1\n")
+    unsampled = finished(SoakResult(first, "interrupted", samples=0))
+    sampled = finished(SoakResult(second, "interrupted", samples=1))
+    left = _what_the_interrupt_left([unsampled, sampled], [first, second], [first.path, second.path])
+    assert left == [sampled.result()] and not first.path.exists()

@@ -4,11 +4,20 @@ a child that ends before it is ready is told with its own error and the path of 
 Every child here is the real `leakhunt.workload.target`, started as a soak starts it."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from leakhunt.sampling.child import TargetProcess, error_line, package_root, python_command
+from leakhunt.sampling.child import (
+    ProcessGone,
+    ProcessMeter,
+    TargetProcess,
+    error_line,
+    package_root,
+    python_command,
+)
 from leakhunt.workload.scenario import load_scenario
 
 TRACEBACK = """Traceback (most recent call last):
@@ -105,3 +114,20 @@ def test_a_child_stopped_at_its_barrier_is_released_without_an_error_and_its_mes
         target.release()
     assert list(messages) == []
     assert target.stop() == -9
+
+
+def test_a_process_that_ended_is_gone_to_the_meter_as_a_zombie_and_once_reaped_never_a_sample_of_nothing():
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    meter = ProcessMeter(child.pid)
+    rss_bytes, _, _ = meter.read()
+    assert rss_bytes > 1_000_000 and meter.reads == 1
+    child.stdin.close()  # it reads its end of input and exits
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped: a zombie
+    with pytest.raises(ProcessGone):
+        meter.read()  # its status has no VmRSS: not a sample of 0 bytes
+    assert child.wait() == 0  # reaped: /proc/PID is gone
+    with pytest.raises(ProcessGone):
+        meter.read()
+    with pytest.raises(ProcessGone):
+        ProcessMeter(child.pid)
+    assert meter.reads == 1
