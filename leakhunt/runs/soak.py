@@ -123,7 +123,12 @@ def run_soak(
     }
     wall_start_s = time.monotonic()
     own_cpu = OwnCpu()
-    target = start_target(config, run_dir.file(TARGET_LOG))
+    try:
+        target = start_target(config, run_dir.file(TARGET_LOG))
+    except KeyboardInterrupt:
+        # Ctrl-C as the target starts: nothing sampled, but no run left saying it is running.
+        run_dir.update_meta(exit_reason="interrupted", exit_detail={}, end_time=datetime.now(UTC).isoformat())
+        raise
     if stopper is not None:
         stopper.add(target)
     meter: ProcessMeter | None = None

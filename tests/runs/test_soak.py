@@ -210,3 +210,19 @@ def test_a_soak_without_a_run_folder_or_out_writes_under_reports_named_by_time_s
     result = run_soak(SoakOptions(scenario=scenario, duration_s=600.0, probe_interval_s=None))
     assert result.run_dir.path.parent == Path("reports")
     assert re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-soak-smoke", result.run_dir.path.name)
+
+
+def test_ctrl_c_as_the_target_starts_records_the_run_as_interrupted_not_running(tmp_path):
+    def interrupted_while_starting(config, log_path):
+        raise KeyboardInterrupt  # where Ctrl-C lands while Popen starts the child
+
+    options = SoakOptions(scenario=load_scenario("smoke"), duration_s=600.0, probe_interval_s=None)
+    with pytest.raises(KeyboardInterrupt):
+        run_soak(
+            options,
+            run_dir=RunDir.create("soak", "x", tmp_path / "run"),
+            start_target=interrupted_while_starting,
+        )
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert (meta["exit_reason"], meta["exit_detail"]) == ("interrupted", {})
+    assert datetime.fromisoformat(meta["end_time"]) >= datetime.fromisoformat(meta["start_time"])
