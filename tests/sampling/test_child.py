@@ -117,7 +117,12 @@ def test_a_child_stopped_at_its_barrier_is_released_without_an_error_and_its_mes
 
 
 def test_a_process_that_ended_is_gone_to_the_meter_as_a_zombie_and_once_reaped_never_a_sample_of_nothing():
-    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout.readline() == b"ready\n"  # its interpreter is up: not read mid-exec
     meter = ProcessMeter(child.pid)
     rss_bytes, _, _ = meter.read()
     assert rss_bytes > 1_000_000 and meter.reads == 1
@@ -126,6 +131,7 @@ def test_a_process_that_ended_is_gone_to_the_meter_as_a_zombie_and_once_reaped_n
     with pytest.raises(ProcessGone):
         meter.read()  # its status has no VmRSS: not a sample of 0 bytes
     assert child.wait() == 0  # reaped: /proc/PID is gone
+    child.stdout.close()
     with pytest.raises(ProcessGone):
         meter.read()
     with pytest.raises(ProcessGone):
